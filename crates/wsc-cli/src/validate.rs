@@ -1,0 +1,104 @@
+//! `wsc validate` and `wsc schema`.
+
+use std::io::Write;
+
+use wsc_spec::LoadError;
+
+use crate::cli::{SchemaArgs, ValidateArgs};
+use crate::exit;
+
+/// Validates every file; diagnostics go to stderr, one summary line per file to stdout.
+pub fn run(args: &ValidateArgs) -> u8 {
+    let mut worst = exit::OK;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for file in &args.files {
+        match wsc_spec::load_file(file) {
+            Ok(loaded) => {
+                let warnings = loaded.warnings.warning_count();
+                if warnings > 0 {
+                    eprint!("{}", loaded.warnings.render());
+                }
+                if args.deny_warnings && warnings > 0 {
+                    worst = exit::INVALID;
+                    let _ = writeln!(
+                        out,
+                        "{}: invalid ({warnings} warning(s), denied)",
+                        file.display()
+                    );
+                } else if !args.quiet {
+                    let ops = loaded.connector.operations.iter().len();
+                    let _ = writeln!(
+                        out,
+                        "{}: ok (connector `{}`, {ops} operation(s){})",
+                        file.display(),
+                        loaded.connector.connector,
+                        if warnings > 0 {
+                            format!(", {warnings} warning(s)")
+                        } else {
+                            String::new()
+                        }
+                    );
+                }
+            }
+            Err(LoadError::Invalid(report)) => {
+                eprint!("{}", report.render());
+                let _ = writeln!(
+                    out,
+                    "{}: invalid ({} error(s))",
+                    file.display(),
+                    report.error_count()
+                );
+                worst = exit::INVALID;
+            }
+            Err(e @ LoadError::Io { .. }) => {
+                eprintln!("error: {e}");
+                worst = exit::INVALID;
+            }
+        }
+    }
+    worst
+}
+
+/// Prints (or writes) the JSON Schema.
+pub fn schema(args: &SchemaArgs) -> u8 {
+    let text = serde_json::to_string_pretty(&wsc_spec::schema::connector_schema())
+        .expect("the schema serialises");
+    match &args.out {
+        None => {
+            println!("{text}");
+            exit::OK
+        }
+        Some(path) => match write_atomic(path, text.as_bytes()) {
+            Ok(()) => exit::OK,
+            Err(e) => {
+                eprintln!("error: cannot write {}: {e}", path.display());
+                exit::FAILURE
+            }
+        },
+    }
+}
+
+/// Writes a file through a temporary file in the same directory and a rename, so a failed
+/// write never leaves a partial file.
+pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}

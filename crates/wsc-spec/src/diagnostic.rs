@@ -1,0 +1,225 @@
+//! Located diagnostics and their compiler-style rendering.
+
+use std::fmt;
+
+/// How serious a diagnostic is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    /// The connector is usable but something is probably wrong.
+    Warning,
+    /// The connector cannot be used.
+    Error,
+}
+
+/// One problem in a connector file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Error or warning.
+    pub severity: Severity,
+    /// Line, from 1 (0 when unknown).
+    pub line: usize,
+    /// Column, from 1 (0 when unknown).
+    pub column: usize,
+    /// Characters to underline from `column` (at least 1).
+    pub width: usize,
+    /// Key path, e.g. `operations.account_aggregation.paging.kind` (empty at the top level).
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+    /// What was expected, when known.
+    pub expected: Option<String>,
+    /// What was found, when known.
+    pub found: Option<String>,
+    /// How to fix it.
+    pub hint: Option<String>,
+}
+
+impl Diagnostic {
+    /// A new error with no location yet.
+    pub fn error(message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Error,
+            line: 0,
+            column: 0,
+            width: 1,
+            path: String::new(),
+            message: message.into(),
+            expected: None,
+            found: None,
+            hint: None,
+        }
+    }
+
+    /// A new warning with no location yet.
+    pub fn warning(message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(message)
+        }
+    }
+
+    /// Sets the key path.
+    pub fn at_path(mut self, path: impl Into<String>) -> Diagnostic {
+        self.path = path.into();
+        self
+    }
+
+    /// Sets the expectation.
+    pub fn expected(mut self, e: impl Into<String>) -> Diagnostic {
+        self.expected = Some(e.into());
+        self
+    }
+
+    /// Sets what was found.
+    pub fn found(mut self, f: impl Into<String>) -> Diagnostic {
+        self.found = Some(f.into());
+        self
+    }
+
+    /// Sets the hint.
+    pub fn hint(mut self, h: impl Into<String>) -> Diagnostic {
+        self.hint = Some(h.into());
+        self
+    }
+
+    /// Whether this is an error.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// All diagnostics of one file, with the source text needed to render them.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The file as the user named it.
+    pub file: String,
+    /// The file's text (possibly lossy for non-UTF-8 input).
+    pub source: String,
+    /// Diagnostics, errors first, each group in file order.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Report {
+    /// Number of errors.
+    pub fn error_count(&self) -> usize {
+        self.diagnostics.iter().filter(|d| d.is_error()).count()
+    }
+
+    /// Number of warnings.
+    pub fn warning_count(&self) -> usize {
+        self.diagnostics.len() - self.error_count()
+    }
+
+    /// Renders every diagnostic like a compiler: header, `--> file:line:col`, the offending
+    /// line with a caret, then expected / found / hint notes.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for d in &self.diagnostics {
+            render_one(&mut out, &self.file, &self.source, d);
+        }
+        out
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render())
+    }
+}
+
+fn render_one(out: &mut String, file: &str, source: &str, d: &Diagnostic) {
+    use std::fmt::Write;
+    let label = match d.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    let _ = writeln!(out, "{label}: {}", d.message);
+    if d.line > 0 {
+        let _ = writeln!(out, "  --> {file}:{}:{}", d.line, d.column.max(1));
+    } else {
+        let _ = writeln!(out, "  --> {file}");
+    }
+    if !d.path.is_empty() {
+        let _ = writeln!(out, "   = at: {}", d.path);
+    }
+    if d.line > 0 {
+        if let Some(text) = source.lines().nth(d.line - 1) {
+            let num = d.line.to_string();
+            let pad = " ".repeat(num.len());
+            let shown: String = text
+                .chars()
+                .map(|c| if c == '\t' { '→' } else { c })
+                .map(|c| if c.is_control() { '�' } else { c })
+                .take(200)
+                .collect();
+            let _ = writeln!(out, "{pad} |");
+            let _ = writeln!(out, "{num} | {shown}");
+            let col = d.column.max(1);
+            let width = d.width.max(1).min(shown.chars().count().saturating_sub(col - 1).max(1));
+            let _ = writeln!(
+                out,
+                "{pad} | {}{}",
+                " ".repeat(col - 1),
+                "^".repeat(width)
+            );
+        }
+    }
+    if let Some(e) = &d.expected {
+        let _ = writeln!(out, "   = expected: {e}");
+    }
+    if let Some(f) = &d.found {
+        let _ = writeln!(out, "   = found: {f}");
+    }
+    if let Some(h) = &d.hint {
+        let _ = writeln!(out, "   = help: {h}");
+    }
+    out.push('\n');
+}
+
+/// The closest candidate to `word`, if it is close enough to be a likely misspelling.
+pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let lower = word.to_ascii_lowercase();
+    candidates
+        .into_iter()
+        .map(|c| {
+            let score = strsim::jaro_winkler(&lower, &c.to_ascii_lowercase());
+            (c, score)
+        })
+        .filter(|(c, s)| *s >= 0.82 || c.eq_ignore_ascii_case(word))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(c, _)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_words_only() {
+        let c = ["paging", "request", "records"];
+        assert_eq!(did_you_mean("pagin", c), Some("paging"));
+        assert_eq!(did_you_mean("recrods", c), Some("records"));
+        assert_eq!(did_you_mean("zzz", c), None);
+    }
+
+    #[test]
+    fn renders_caret_under_column() {
+        let r = Report {
+            file: "x.yaml".into(),
+            source: "a: 1\nbb: 2\n".into(),
+            diagnostics: vec![
+                Diagnostic {
+                    line: 2,
+                    column: 1,
+                    width: 2,
+                    ..Diagnostic::error("unknown key `bb`")
+                }
+                .hint("did you mean `b`?"),
+            ],
+        };
+        let text = r.render();
+        assert!(text.contains("  --> x.yaml:2:1\n"), "{text}");
+        assert!(text.contains("2 | bb: 2\n  | ^^\n"), "{text}");
+        assert!(text.contains("= help: did you mean `b`?"), "{text}");
+    }
+}

@@ -1,0 +1,504 @@
+//! YAML → [`Connector`], with every error located (file, line, column, key path).
+//!
+//! This is the only module that touches `serde_yaml` (deprecated upstream), so replacing the
+//! YAML library means changing this file alone. [`parse_yaml_value`] gives other crates a
+//! located way to read other YAML documents (plans, cassettes) through the same code.
+
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+
+use crate::diagnostic::{Diagnostic, Report, Severity, did_you_mean};
+use crate::locate::{LocationIndex, Pos, join_index, join_key};
+use crate::model::Connector;
+use crate::validate;
+
+/// A connector read and validated.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The connector.
+    pub connector: Connector,
+    /// The file it came from (as given).
+    pub file: PathBuf,
+    /// The directory hook scripts and key files are relative to.
+    pub dir: PathBuf,
+    /// Warnings (the connector is usable).
+    pub warnings: Report,
+}
+
+/// Why a connector could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not a valid connector; the report has every problem found.
+    #[error("{} is not a valid connector ({} error(s))\n{}", .0.file, .0.error_count(), .0.render())]
+    Invalid(Report),
+}
+
+/// Reads, parses and validates a connector file.
+pub fn load_file(path: &Path) -> Result<Loaded, LoadError> {
+    let bytes = std::fs::read(path).map_err(|source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let dir = path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    load_bytes(&bytes, &path.display().to_string(), &dir)
+}
+
+/// Parses and validates connector text. `file` names it in messages; `dir` is where relative
+/// hook and key files are looked up.
+pub fn load_bytes(bytes: &[u8], file: &str, dir: &Path) -> Result<Loaded, LoadError> {
+    let (connector, source, index) =
+        parse_document::<Connector>(bytes, file, CONNECTOR_HINT).map_err(LoadError::Invalid)?;
+    let mut diagnostics = validate::validate(&connector, dir, &index);
+    diagnostics.sort_by_key(|d| (std::cmp::Reverse(d.severity), d.line, d.column));
+    let report = Report {
+        file: file.to_string(),
+        source,
+        diagnostics,
+    };
+    if report.error_count() > 0 {
+        return Err(LoadError::Invalid(report));
+    }
+    Ok(Loaded {
+        connector,
+        file: PathBuf::from(file),
+        dir: dir.to_path_buf(),
+        warnings: report,
+    })
+}
+
+const CONNECTOR_HINT: &str = "a connector file is a YAML mapping with at least `connector:` and \
+`base_url:`; see connectors/demo.yaml and docs/connector-reference.md";
+
+/// Parses any YAML document into `T` with located errors (used for connectors, plans,
+/// cassettes). Returns the value, the source text and its location index.
+pub fn parse_document<T: DeserializeOwned>(
+    bytes: &[u8],
+    file: &str,
+    what_hint: &str,
+) -> Result<(T, String, LocationIndex), Report> {
+    let fail = |source: String, d: Diagnostic| Report {
+        file: file.to_string(),
+        source,
+        diagnostics: vec![d],
+    };
+    let source = match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_string(),
+        Err(e) => {
+            let lossy = String::from_utf8_lossy(bytes).into_owned();
+            let good = &bytes[..e.valid_up_to()];
+            let pos = pos_of_offset(&String::from_utf8_lossy(good), e.valid_up_to());
+            let d = Diagnostic {
+                line: pos.line,
+                column: pos.column,
+                ..Diagnostic::error("the file is not UTF-8 text (is it a binary file?)")
+            }
+            .found(format!("byte 0x{:02x} at offset {}", bytes[e.valid_up_to()], e.valid_up_to()))
+            .hint(what_hint.to_string());
+            return Err(fail(lossy, d));
+        }
+    };
+    if let Some(i) = source.find('\0') {
+        let pos = pos_of_offset(&source, i);
+        let d = Diagnostic {
+            line: pos.line,
+            column: pos.column,
+            ..Diagnostic::error("the file contains NUL bytes (is it a binary file?)")
+        }
+        .hint(what_hint.to_string());
+        return Err(fail(source, d));
+    }
+    if source
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#') || l.trim() == "---")
+    {
+        let d = Diagnostic {
+            line: 1,
+            column: 1,
+            ..Diagnostic::error("the file is empty")
+        }
+        .hint(what_hint.to_string());
+        return Err(fail(source, d));
+    }
+    let index = LocationIndex::build(&source);
+    let de = serde_yaml::Deserializer::from_str(&source);
+    match serde_path_to_error::deserialize::<_, T>(de) {
+        Ok(v) => Ok((v, source, index)),
+        Err(err) => {
+            let path = path_string(err.path());
+            let inner = err.into_inner();
+            let location = inner.location().map(|l| Pos {
+                line: l.line(),
+                column: l.column(),
+            });
+            let message = strip_location(&inner.to_string(), &path);
+            let d = explain(&source, &index, &path, &message, location, what_hint);
+            Err(fail(source, d))
+        }
+    }
+}
+
+/// Locates a key path in a document: the key's position, or the value's for list items.
+pub fn locate(index: &LocationIndex, path: &str) -> Option<(Pos, usize)> {
+    let (found, node) = index.nearest(path)?;
+    let width = if node.key.is_some() {
+        found
+            .rsplit(['.', '['])
+            .next()
+            .map(|k| k.trim_end_matches(']').chars().count())
+            .unwrap_or(1)
+    } else {
+        node.scalar.as_ref().map(|s| s.chars().count()).unwrap_or(1)
+    };
+    Some((node.pos(), width.max(1)))
+}
+
+fn path_string(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for seg in path.iter() {
+        match seg {
+            Segment::Seq { index } => out = join_index(&out, *index),
+            Segment::Map { key } => out = join_key(&out, key),
+            Segment::Enum { variant } => out = join_key(&out, variant),
+            Segment::Unknown => break,
+        }
+    }
+    out
+}
+
+fn strip_location(msg: &str, path: &str) -> String {
+    let mut m = msg.to_string();
+    if let Some(i) = m.find(" at line ") {
+        let rest = &m[i..];
+        if rest.contains(" column ") {
+            m.truncate(i);
+        }
+    }
+    if !path.is_empty() {
+        if let Some(stripped) = m.strip_prefix(&format!("{path}: ")) {
+            m = stripped.to_string();
+        }
+    }
+    // serde_yaml also prefixes its own path (which may be shorter inside buffered content).
+    if let Some((head, tail)) = m.split_once(": ") {
+        if !head.contains(' ') && (head.contains('.') || head.contains('[')) {
+            m = tail.to_string();
+        }
+    }
+    m
+}
+
+fn pos_of_offset(source: &str, offset: usize) -> Pos {
+    let before = &source[..offset.min(source.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    Pos { line, column: col }
+}
+
+/// The backquoted words of a serde "expected one of `a`, `b`" list.
+fn backquoted(s: &str) -> Vec<&str> {
+    s.split('`').skip(1).step_by(2).collect()
+}
+
+fn first_backquoted(s: &str) -> Option<&str> {
+    backquoted(s).into_iter().next()
+}
+
+/// Turns one serde / YAML error into a located, explained diagnostic.
+fn explain(
+    source: &str,
+    index: &LocationIndex,
+    path: &str,
+    message: &str,
+    location: Option<Pos>,
+    what_hint: &str,
+) -> Diagnostic {
+    let mut d = Diagnostic::error(message.to_string()).at_path(path);
+    let mut at: Option<(Pos, usize)> = None;
+
+    if let Some(rest) = message.strip_prefix("unknown field ") {
+        let field = first_backquoted(rest).unwrap_or_default().to_string();
+        let expected_part = rest.split_once(", expected ").map(|x| x.1).unwrap_or("");
+        let candidates = backquoted(expected_part);
+        let path = match path.strip_suffix(field.as_str()) {
+            Some(p) if p.is_empty() || p.ends_with('.') => p.trim_end_matches('.'),
+            _ => path,
+        };
+        let key_path = if index.get(&join_key(path, &field)).is_some() {
+            Some(join_key(path, &field))
+        } else {
+            index.find_key_below(path, &field)
+        };
+        let full = key_path.clone().unwrap_or_else(|| join_key(path, &field));
+        let parent = crate::locate::parent_path(&full).to_string();
+        d.message = if parent.is_empty() {
+            format!("unknown key `{field}` at the top level")
+        } else {
+            format!("unknown key `{field}` in `{parent}`")
+        };
+        d.path = full.clone();
+        d.found = Some(format!("`{field}`"));
+        if candidates.is_empty() {
+            d.expected = Some("no keys here".into());
+        } else {
+            d.expected = Some(format!("one of {}", quote_list(&candidates)));
+        }
+        if let Some(best) = did_you_mean(&field, candidates.iter().copied()) {
+            d.hint = Some(format!("did you mean `{best}`?"));
+        }
+        if let Some(kp) = key_path {
+            at = locate(index, &kp).map(|(p, _)| (p, field.chars().count()));
+        }
+    } else if let Some(rest) = message.strip_prefix("unknown variant ") {
+        let value = first_backquoted(rest).unwrap_or_default().to_string();
+        let expected_part = rest.split_once(", expected ").map(|x| x.1).unwrap_or("");
+        let candidates = backquoted(expected_part);
+        let vpath = if index.get(path).and_then(|n| n.scalar.as_deref()) == Some(value.as_str()) {
+            Some(path.to_string())
+        } else {
+            index.find_scalar_below(path, &value)
+        };
+        if let Some(vp) = &vpath {
+            d.path = vp.clone();
+            if let Some(n) = index.get(vp) {
+                at = Some((n.value, value.chars().count().max(1)));
+            }
+        }
+        d.message = format!("unknown value `{value}` for `{}`", last_segment(&d.path));
+        d.found = Some(format!("`{value}`"));
+        d.expected = Some(format!("one of {}", quote_list(&candidates)));
+        if let Some(best) = did_you_mean(&value, candidates.iter().copied()) {
+            d.hint = Some(format!("did you mean `{best}`?"));
+        }
+    } else if let Some(rest) = message.strip_prefix("missing field ") {
+        let field = first_backquoted(rest).unwrap_or_default();
+        d.message = if path.is_empty() {
+            format!("missing required key `{field}` at the top level")
+        } else {
+            format!("missing required key `{field}` in `{path}`")
+        };
+        d.expected = Some(format!("a `{field}:` key"));
+        d.hint = Some(missing_hint(path, field));
+    } else if let Some(rest) = message.strip_prefix("invalid type: ") {
+        let (found, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
+        d.found = Some(found.to_string());
+        d.expected = Some(friendly_expected(expected));
+        d.message = if path.is_empty() {
+            format!("the file must be a mapping of connector keys, found {found}")
+        } else {
+            format!(
+                "wrong type for `{}`: expected {}, found {found}",
+                last_segment(path),
+                friendly_expected(expected)
+            )
+        };
+        if let (Some(v), Some(n)) = (scalar_of(found), index.get(path)) {
+            if n.scalar.as_deref() == Some(v) {
+                at = Some((n.value, v.chars().count().max(1)));
+            }
+        }
+        // Inside buffered content (tagged enums) the path stops early: find the value.
+        if let Some(v) = scalar_of(found) {
+            if index.get(path).and_then(|n| n.scalar.as_deref()) != Some(v) {
+                if let Some(vp) = index.find_scalar_below(path, v) {
+                    d.path = vp.clone();
+                    d.message = format!(
+                        "wrong type for `{}`: expected {}, found {found}",
+                        last_segment(&vp),
+                        friendly_expected(expected)
+                    );
+                    at = index.get(&vp).map(|n| (n.value, v.chars().count().max(1)));
+                }
+            }
+        }
+        if path.is_empty() {
+            d.hint = Some(what_hint.to_string());
+        }
+    } else if let Some(rest) = message.strip_prefix("invalid value: ") {
+        let (found, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
+        d.found = Some(found.to_string());
+        d.expected = Some(friendly_expected(expected));
+        d.message = format!("invalid value for `{}`", last_segment(path));
+    } else if let Some(key) = message
+        .strip_prefix("duplicate entry with key ")
+        .map(|r| r.trim_matches('"'))
+        .or_else(|| message.strip_prefix("duplicate field ").and_then(first_backquoted))
+    {
+        d.message = format!("duplicate key `{key}`");
+        d.hint = Some(format!(
+            "each key may appear once in a mapping; remove or merge the second `{key}`"
+        ));
+        let mut dups: Vec<&(String, Pos)> = index
+            .duplicates()
+            .iter()
+            .filter(|(p, _)| p.rsplit('.').next() == Some(key))
+            .collect();
+        dups.sort_by_key(|(p, _)| !p.starts_with(path));
+        if let Some((p, pos)) = dups.first() {
+            d.path = p.clone();
+            at = Some((*pos, key.chars().count()));
+        }
+    } else if message.contains("more than one document") {
+        d.message = "the file holds more than one YAML document (`---`)".into();
+        d.hint = Some("put one connector per file".into());
+    } else if is_syntax_error(message) {
+        d.message = format!("YAML syntax error: {message}");
+        if let Some(tab) = first_tab_indent(source) {
+            d.message = "tab character used for indentation".into();
+            d.hint = Some("YAML indentation must use spaces; replace the tab(s) with spaces".into());
+            at = Some((tab, 1));
+        } else {
+            d.hint = Some(
+                "check the indentation and quoting near this line; quote values that contain `: ` or start with `{`, `[`, `*`, `&`, `!`, `%` or `@`"
+                    .into(),
+            );
+        }
+    } else if message.contains("EOF while parsing") {
+        d.message = "the file ends where a value was expected".into();
+        d.hint = Some(what_hint.to_string());
+    }
+
+    if at.is_none() && d.hint.is_none() {
+        // A custom message (e.g. a bad duration) raised inside buffered content: find the
+        // offending scalar, which such messages quote in backticks.
+        for q in backquoted(message) {
+            let here = index.get(&d.path).and_then(|n| n.scalar.as_deref()) == Some(q);
+            let found = if here {
+                Some(d.path.clone())
+            } else {
+                index.find_scalar_below(&d.path, q)
+            };
+            if let Some(vp) = found {
+                if let Some(n) = index.get(&vp) {
+                    at = Some((n.value, q.chars().count().max(1)));
+                }
+                d.path = vp;
+                break;
+            }
+        }
+    }
+    let (pos, width) = at
+        .or_else(|| location.map(|p| (p, 1)))
+        .or_else(|| locate(index, &d.path))
+        .unwrap_or((Pos { line: 1, column: 1 }, 1));
+    d.line = pos.line;
+    d.column = pos.column;
+    d.width = width;
+    d.severity = Severity::Error;
+    d
+}
+
+fn is_syntax_error(message: &str) -> bool {
+    [
+        "found character",
+        "mapping values are not allowed",
+        "did not find expected",
+        "could not find expected",
+        "found unexpected",
+        "while scanning",
+        "while parsing",
+        "control characters",
+        "found undefined tag",
+        "block sequence entries are not allowed",
+        "invalid leading UTF-8",
+        "found incompatible",
+        "unknown anchor",
+    ]
+    .iter()
+    .any(|p| message.contains(p))
+}
+
+fn first_tab_indent(source: &str) -> Option<Pos> {
+    for (i, line) in source.lines().enumerate() {
+        let lead: String = line.chars().take_while(|c| *c == ' ' || *c == '\t').collect();
+        if let Some(col) = lead.find('\t') {
+            if line.len() > lead.len() {
+                return Some(Pos {
+                    line: i + 1,
+                    column: col + 1,
+                });
+            }
+        }
+    }
+    None
+}
+
+fn last_segment(path: &str) -> &str {
+    if path.is_empty() {
+        return "the file";
+    }
+    path.rsplit('.').next().unwrap_or(path)
+}
+
+/// The text of a scalar in a serde "found" description: `string "abc"` → `abc`.
+fn scalar_of(found: &str) -> Option<&str> {
+    if let Some(s) = found.strip_prefix("string ") {
+        return Some(s.trim_matches('"'));
+    }
+    for p in ["integer ", "floating point ", "boolean "] {
+        if let Some(s) = found.strip_prefix(p) {
+            return Some(s.trim_matches('`'));
+        }
+    }
+    None
+}
+
+fn quote_list(items: &[&str]) -> String {
+    items
+        .iter()
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn friendly_expected(e: &str) -> String {
+    let t = e.trim();
+    match t {
+        "u8" | "u16" | "u32" | "u64" | "usize" => "a whole number (0 or more)".into(),
+        "i32" | "i64" => "a whole number".into(),
+        "f64" | "f32" => "a number".into(),
+        "a boolean" | "bool" => "`true` or `false`".into(),
+        "a string" => "a string".into(),
+        "a sequence" => "a list".into(),
+        "a map" => "a mapping (key: value)".into(),
+        _ if t.starts_with("struct ") => {
+            format!("a mapping of `{}` keys", t.trim_start_matches("struct "))
+        }
+        _ if t.starts_with("internally tagged enum ") => "a mapping with a `type:` key".into(),
+        _ if t.starts_with("enum ") => format!("one of the `{}` values", &t[5..]),
+        _ => t.to_string(),
+    }
+}
+
+fn missing_hint(path: &str, field: &str) -> String {
+    match (path, field) {
+        ("", "connector") => "name the connector: `connector: my-api`".into(),
+        ("", "base_url") => {
+            "give the API's base URL, e.g. `base_url: \"{{settings.base_url}}\"`".into()
+        }
+        ("auth", "type") => {
+            "say which kind of auth: `type: none | basic | api_key | bearer | oauth2 | custom`"
+                .into()
+        }
+        ("auth", "grant") => "OAuth2 needs a grant: `grant: client_credentials` (or authorization_code, refresh_token, password, jwt_bearer, device_code)".into(),
+        _ => format!("add `{field}:`; see docs/connector-reference.md for what it takes"),
+    }
+}
+
+/// Parses a YAML document as JSON, for plans and cassettes, with located errors.
+pub fn parse_yaml_value(bytes: &[u8], file: &str) -> Result<serde_json::Value, Report> {
+    parse_document::<serde_json::Value>(bytes, file, "expected a YAML or JSON document")
+        .map(|(v, _, _)| v)
+}

@@ -1,0 +1,209 @@
+//! Static analysis of Handlebars templates: parse them and list the context paths and helpers
+//! they use, so the validator can check them before anything runs.
+
+use handlebars::template::{HelperTemplate, Parameter, TemplateElement};
+use handlebars::{Path, Template as HbTemplate};
+
+/// Every context a template may read. Which ones are set depends on where the template is
+/// (see `docs/connector-reference.md`, "Templates").
+pub const CONTEXTS: &[&str] = &[
+    "settings",
+    "page",
+    "plan",
+    "record",
+    "parent",
+    "response",
+    "saved",
+    "state",
+    "auth",
+    "now",
+    "last_run",
+    "partition",
+];
+
+/// Helpers available in templates: the Handlebars built-ins and the ones wsc registers.
+pub const HELPERS: &[&str] = &[
+    // Handlebars built-ins.
+    "if", "unless", "each", "with", "lookup", "log", "eq", "ne", "gt", "gte", "lt", "lte", "and",
+    "or", "not", "len",
+    // wsc helpers.
+    "urlencode", "json", "default", "upper", "lower", "trim", "base64", "join", "concat",
+    "replace", "first", "timestamp",
+];
+
+/// Block helpers that change the context (`this`) inside their block.
+const SCOPING_HELPERS: &[&str] = &["each", "with"];
+
+/// A context path used by a template, e.g. `settings.base_url`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathUse {
+    /// The root context (`settings`).
+    pub root: String,
+    /// The rest of the path (`base_url`), possibly empty.
+    pub rest: String,
+}
+
+/// What a template uses.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TemplateUses {
+    /// Context paths read outside `each` / `with` blocks.
+    pub paths: Vec<PathUse>,
+    /// Helpers called.
+    pub helpers: Vec<String>,
+    /// Whether the whole template is exactly one `{{expr}}` (it then keeps the JSON type).
+    pub single_expression: bool,
+}
+
+/// A template that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateSyntaxError {
+    /// What Handlebars said.
+    pub message: String,
+    /// Line and column inside the template (1-based), when known.
+    pub pos: Option<(usize, usize)>,
+}
+
+/// Parses a template and lists what it uses.
+pub fn analyze(source: &str) -> Result<TemplateUses, TemplateSyntaxError> {
+    let t = HbTemplate::compile(source).map_err(|e| TemplateSyntaxError {
+        message: e.reason().to_string(),
+        pos: e.pos(),
+    })?;
+    let mut uses = TemplateUses::default();
+    walk(&t, 0, &mut uses);
+    uses.single_expression = t.elements.len() == 1
+        && matches!(
+            t.elements[0],
+            TemplateElement::Expression(_) | TemplateElement::HtmlExpression(_)
+        );
+    Ok(uses)
+}
+
+fn walk(t: &HbTemplate, scope_depth: usize, uses: &mut TemplateUses) {
+    for el in &t.elements {
+        element(el, scope_depth, uses);
+    }
+}
+
+fn element(el: &TemplateElement, scope_depth: usize, uses: &mut TemplateUses) {
+    match el {
+        TemplateElement::Expression(h) | TemplateElement::HtmlExpression(h) => {
+            helper(h, scope_depth, uses)
+        }
+        TemplateElement::HelperBlock(h) => helper(h, scope_depth, uses),
+        _ => {}
+    }
+}
+
+fn helper(h: &HelperTemplate, scope_depth: usize, uses: &mut TemplateUses) {
+    let is_call = !h.params.is_empty() || !h.hash.is_empty() || h.block;
+    match &h.name {
+        Parameter::Name(n) if is_call => uses.helpers.push(n.clone()),
+        Parameter::Name(n) => {
+            if HELPERS.contains(&n.as_str()) {
+                uses.helpers.push(n.clone());
+            } else {
+                path_use(n, scope_depth, uses);
+            }
+        }
+        Parameter::Path(p) if is_call => uses.helpers.push(raw_path(p).to_string()),
+        other => param(other, scope_depth, uses),
+    }
+    for p in &h.params {
+        param(p, scope_depth, uses);
+    }
+    for p in h.hash.values() {
+        param(p, scope_depth, uses);
+    }
+    let inner_depth = match &h.name {
+        Parameter::Name(n) if SCOPING_HELPERS.contains(&n.as_str()) => scope_depth + 1,
+        _ => scope_depth,
+    };
+    if let Some(t) = &h.template {
+        walk(t, inner_depth, uses);
+    }
+    if let Some(t) = &h.inverse {
+        walk(t, scope_depth, uses);
+    }
+}
+
+fn param(p: &Parameter, scope_depth: usize, uses: &mut TemplateUses) {
+    match p {
+        Parameter::Path(path) => path_use(raw_path(path), scope_depth, uses),
+        Parameter::Name(n) => path_use(n, scope_depth, uses),
+        Parameter::Subexpression(s) => element(s.as_element(), scope_depth, uses),
+        _ => {}
+    }
+}
+
+fn raw_path(p: &Path) -> &str {
+    match p {
+        Path::Relative((_, raw)) => raw,
+        Path::Local((_, _, raw)) => raw,
+    }
+}
+
+fn path_use(raw: &str, scope_depth: usize, uses: &mut TemplateUses) {
+    let raw = raw.strip_prefix("@root.").unwrap_or(raw);
+    if raw.starts_with('@') || raw.starts_with("../") || raw == "this" || raw.starts_with("this.")
+    {
+        return;
+    }
+    if scope_depth > 0 {
+        // Inside `each` / `with`, bare names are relative to the block's value.
+        return;
+    }
+    let (root, rest) = match raw.find(['.', '/', '[']) {
+        Some(i) => (&raw[..i], raw[i..].trim_start_matches(['.', '/'])),
+        None => (raw, ""),
+    };
+    uses.paths.push(PathUse {
+        root: root.to_string(),
+        rest: rest.to_string(),
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn roots(src: &str) -> Vec<String> {
+        analyze(src)
+            .unwrap()
+            .paths
+            .into_iter()
+            .map(|p| {
+                if p.rest.is_empty() {
+                    p.root
+                } else {
+                    format!("{}.{}", p.root, p.rest)
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn lists_paths_and_helpers() {
+        assert_eq!(roots("{{settings.base_url}}/x"), vec!["settings.base_url"]);
+        let u = analyze("{{urlencode record.id}}").unwrap();
+        assert_eq!(u.helpers, vec!["urlencode"]);
+        assert_eq!(u.paths[0].root, "record");
+        assert!(u.single_expression);
+        assert_eq!(
+            roots("{{#if page.cursor}}{{page.cursor}}{{/if}}"),
+            vec!["page.cursor", "page.cursor"]
+        );
+        assert_eq!(roots("{{#each plan.values}}{{this}}{{id}}{{/each}}"), vec!["plan.values"]);
+        assert_eq!(roots("{{@root.settings.x}}"), vec!["settings.x"]);
+        assert_eq!(roots("{{nothing}}"), vec!["nothing"]);
+        assert!(!analyze("a {{x}}").unwrap().single_expression);
+        assert_eq!(roots("{{default (lower plan.name) \"x\"}}"), vec!["plan.name"]);
+    }
+
+    #[test]
+    fn reports_syntax_errors() {
+        let e = analyze("{{settings.base_url").unwrap_err();
+        assert!(!e.message.is_empty());
+        assert!(analyze("{{#if x}}no end").is_err());
+    }
+}

@@ -1,0 +1,293 @@
+//! Small value types of the connector format: templates, JSONPaths, durations, status patterns.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::model::{Attribute, AttributeDef};
+
+/// A Handlebars template string, e.g. `"{{settings.base_url}}/v1/users"`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Template(pub String);
+
+impl Template {
+    /// The template source.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Template {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for Template {
+    fn from(s: &str) -> Self {
+        Template(s.to_string())
+    }
+}
+
+impl JsonSchema for Template {
+    fn schema_name() -> Cow<'static, str> {
+        "Template".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "string",
+            "description": "Handlebars template, e.g. \"{{settings.base_url}}/v1/users\". Contexts: settings, page, plan, record, parent, response, saved, state, auth, now, last_run, partition."
+        })
+    }
+}
+
+/// A JSONPath expression (RFC 9535), e.g. `$.items[*]`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct JsonPath(pub String);
+
+impl JsonPath {
+    /// The expression.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for JsonPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for JsonPath {
+    fn from(s: &str) -> Self {
+        JsonPath(s.to_string())
+    }
+}
+
+impl JsonSchema for JsonPath {
+    fn schema_name() -> Cow<'static, str> {
+        "JsonPath".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "string",
+            "pattern": "^\\$",
+            "description": "JSONPath (RFC 9535) starting with `$`, e.g. \"$.items[*]\"."
+        })
+    }
+}
+
+/// A duration written `250ms`, `30s`, `5m`, `1h`, or a number of seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Duration(pub std::time::Duration);
+
+impl Duration {
+    /// The standard-library duration.
+    pub fn get(self) -> std::time::Duration {
+        self.0
+    }
+
+    /// Parses `250ms`, `30s`, `5m`, `1h`, `1d` or a bare number of seconds.
+    pub fn parse(s: &str) -> Result<Duration, String> {
+        let s = s.trim();
+        let split = s
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(s.len());
+        let (num, unit) = s.split_at(split);
+        let value: f64 = num
+            .parse()
+            .map_err(|_| format!("`{s}` is not a duration such as `500ms`, `30s`, `5m` or `1h`"))?;
+        let secs = match unit.trim() {
+            "" | "s" => value,
+            "ms" => value / 1000.0,
+            "m" => value * 60.0,
+            "h" => value * 3600.0,
+            "d" => value * 86400.0,
+            other => {
+                return Err(format!(
+                    "unknown duration unit `{other}` in `{s}`: use ms, s, m, h or d"
+                ));
+            }
+        };
+        if !secs.is_finite() || secs < 0.0 || secs > 1e10 {
+            return Err(format!("duration `{s}` is out of range"));
+        }
+        Ok(Duration(std::time::Duration::from_secs_f64(secs)))
+    }
+}
+
+impl fmt::Display for Duration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = self.0.as_millis();
+        if ms % 1000 != 0 {
+            write!(f, "{ms}ms")
+        } else {
+            write!(f, "{}s", ms / 1000)
+        }
+    }
+}
+
+impl Serialize for Duration {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Duration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Duration;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a duration such as `500ms`, `30s`, `5m` or a number of seconds")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Duration, E> {
+                Ok(Duration(std::time::Duration::from_secs(v)))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Duration, E> {
+                u64::try_from(v)
+                    .map(|v| Duration(std::time::Duration::from_secs(v)))
+                    .map_err(|_| E::custom("a duration cannot be negative"))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Duration, E> {
+                Duration::parse(&v.to_string()).map_err(E::custom)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Duration, E> {
+                Duration::parse(v).map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl JsonSchema for Duration {
+    fn schema_name() -> Cow<'static, str> {
+        "Duration".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A duration: `250ms`, `30s`, `5m`, `1h`, `1d`, or a number of seconds.",
+            "anyOf": [
+                { "type": "number", "minimum": 0 },
+                { "type": "string", "pattern": "^\\s*[0-9]+(\\.[0-9]+)?\\s*(ms|s|m|h|d)?\\s*$" }
+            ]
+        })
+    }
+}
+
+/// An HTTP status code (`404`) or a class (`2xx`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StatusPattern {
+    /// One status code.
+    Code(u16),
+    /// A class: `2` for `2xx`.
+    Class(u8),
+}
+
+impl StatusPattern {
+    /// Whether `status` matches.
+    pub fn matches(self, status: u16) -> bool {
+        match self {
+            StatusPattern::Code(c) => c == status,
+            StatusPattern::Class(c) => status / 100 == u16::from(c),
+        }
+    }
+
+    fn parse(s: &str) -> Result<StatusPattern, String> {
+        let t = s.trim();
+        let lower = t.to_ascii_lowercase();
+        if lower.len() == 3 && lower.ends_with("xx") {
+            if let Some(d) = lower.chars().next().and_then(|c| c.to_digit(10)) {
+                if (1..=5).contains(&d) {
+                    return Ok(StatusPattern::Class(d as u8));
+                }
+            }
+        }
+        match t.parse::<u16>() {
+            Ok(c) if (100..=599).contains(&c) => Ok(StatusPattern::Code(c)),
+            _ => Err(format!(
+                "`{s}` is not an HTTP status: use a code from 100 to 599 or a class such as `2xx`"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for StatusPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StatusPattern::Code(c) => write!(f, "{c}"),
+            StatusPattern::Class(c) => write!(f, "{c}xx"),
+        }
+    }
+}
+
+impl Serialize for StatusPattern {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            StatusPattern::Code(c) => s.serialize_u16(*c),
+            StatusPattern::Class(_) => s.collect_str(self),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for StatusPattern {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = StatusPattern;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an HTTP status code such as 404 or a class such as \"2xx\"")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<StatusPattern, E> {
+                StatusPattern::parse(&v.to_string()).map_err(E::custom)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<StatusPattern, E> {
+                StatusPattern::parse(&v.to_string()).map_err(E::custom)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<StatusPattern, E> {
+                StatusPattern::parse(v).map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl JsonSchema for StatusPattern {
+    fn schema_name() -> Cow<'static, str> {
+        "StatusPattern".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "An HTTP status code (404) or a class (\"2xx\").",
+            "anyOf": [
+                { "type": "integer", "minimum": 100, "maximum": 599 },
+                { "type": "string", "pattern": "^[1-5][xX][xX]$" }
+            ]
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Attribute {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Attribute;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSONPath string such as \"$.email\", or a map with `path`, `template` or `value`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Attribute, E> {
+                Ok(Attribute::Path(JsonPath(v.to_string())))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Attribute, A::Error> {
+                AttributeDef::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(Attribute::Full)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
