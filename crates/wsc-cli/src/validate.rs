@@ -69,7 +69,7 @@ pub fn schema(args: &SchemaArgs) -> u8 {
             println!("{text}");
             exit::OK
         }
-        Some(path) => match write_atomic(path, text.as_bytes()) {
+        Some(path) => match write_atomic(path, format!("{text}\n").as_bytes()) {
             Ok(()) => exit::OK,
             Err(e) => {
                 eprintln!("error: cannot write {}: {e}", path.display());

@@ -193,7 +193,7 @@ fn strip_location(msg: &str, path: &str) -> String {
     }
     // serde_yaml also prefixes its own path (which may be shorter inside buffered content).
     if let Some((head, tail)) = m.split_once(": ") {
-        if !head.contains(' ') && (head.contains('.') || head.contains('[')) {
+        if !head.contains(' ') && (head.contains('.') || head.contains('[') || path.starts_with(head)) {
             m = tail.to_string();
         }
     }
@@ -257,6 +257,10 @@ fn explain(
         }
         if let Some(best) = did_you_mean(&field, candidates.iter().copied()) {
             d.hint = Some(format!("did you mean `{best}`?"));
+        } else if path == "auth" {
+            if let Some(kind) = auth_kind_with_key(&field) {
+                d.hint = Some(format!("`{field}` belongs to `type: {kind}`"));
+            }
         }
         if let Some(kp) = key_path {
             at = locate(index, &kp).map(|(p, _)| (p, field.chars().count()));
@@ -291,6 +295,7 @@ fn explain(
         };
         d.expected = Some(format!("a `{field}:` key"));
         d.hint = Some(missing_hint(path, field));
+        at = locate(index, path).or_else(|| index.get("").map(|n| (n.value, 1)));
     } else if let Some(rest) = message.strip_prefix("invalid type: ") {
         let (found, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
         d.found = Some(found.to_string());
@@ -304,6 +309,9 @@ fn explain(
                 friendly_expected(expected)
             )
         };
+        if path.is_empty() {
+            at = index.get("").map(|n| (n.value, 1));
+        }
         if let (Some(v), Some(n)) = (scalar_of(found), index.get(path)) {
             if n.scalar.as_deref() == Some(v) {
                 at = Some((n.value, v.chars().count().max(1)));
@@ -398,6 +406,26 @@ fn explain(
     d.width = width;
     d.severity = Severity::Error;
     d
+}
+
+/// The auth kind that has a key, for "this key belongs elsewhere" hints.
+fn auth_kind_with_key(key: &str) -> Option<&'static str> {
+    use schemars::JsonSchema as _;
+    let mut generator = schemars::SchemaGenerator::default();
+    let kinds = [
+        ("basic", crate::model::BasicAuth::json_schema(&mut generator)),
+        ("api_key", crate::model::ApiKeyAuth::json_schema(&mut generator)),
+        ("bearer", crate::model::BearerAuth::json_schema(&mut generator)),
+        ("oauth2", crate::model::OAuth2Auth::json_schema(&mut generator)),
+        ("custom", crate::model::CustomAuth::json_schema(&mut generator)),
+    ];
+    kinds.into_iter().find_map(|(name, schema)| {
+        schema
+            .get("properties")
+            .and_then(|p| p.as_object())
+            .filter(|p| p.contains_key(key))
+            .map(|_| name)
+    })
 }
 
 fn is_syntax_error(message: &str) -> bool {

@@ -1238,12 +1238,15 @@ pub enum HookErrorMode {
     SkipRecord,
 }
 
-/// A hook script: a file beside the connector, or inline source.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum Hook {
+/// A hook script: a file beside the connector, or inline source. Exactly one of `file` and
+/// `script`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Hook {
     /// A Rhai file, relative to the connector file.
-    File(String),
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
     /// Inline Rhai source.
-    Script(String),
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub script: Option<String>,
 }

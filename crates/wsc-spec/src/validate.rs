@@ -863,24 +863,29 @@ impl Validator<'_> {
         ] {
             let Some(hook) = hook else { continue };
             let p = join_key(path, k);
-            match hook {
-                Hook::File(f) => {
-                    let full = self.dir.join(f);
-                    if !full.is_file() {
-                        self.error(
-                            &join_key(&p, "file"),
-                            format!("hook file `{f}` does not exist"),
-                            Some(format!(
-                                "hook files are relative to the connector's directory; looked for {}",
-                                full.display()
-                            )),
-                        );
-                    }
+            if hook.file.is_some() == hook.script.is_some() {
+                self.error(
+                    &p,
+                    "a hook needs exactly one of `file` and `script`",
+                    Some("e.g. `after: { file: hooks/after.rhai }` or `after: { script: \"records\" }`".into()),
+                );
+            }
+            if let Some(f) = &hook.file {
+                let full = self.dir.join(f);
+                if !full.is_file() {
+                    self.error(
+                        &join_key(&p, "file"),
+                        format!("hook file `{f}` does not exist"),
+                        Some(format!(
+                            "hook files are relative to the connector's directory; looked for {}",
+                            full.display()
+                        )),
+                    );
                 }
-                Hook::Script(s) => {
-                    if s.trim().is_empty() {
-                        self.error(&join_key(&p, "script"), "the hook script is empty", None);
-                    }
+            }
+            if let Some(s) = &hook.script {
+                if s.trim().is_empty() {
+                    self.error(&join_key(&p, "script"), "the hook script is empty", None);
                 }
             }
         }
