@@ -142,27 +142,25 @@ fn render_one(out: &mut String, file: &str, source: &str, d: &Diagnostic) {
     if !d.path.is_empty() {
         let _ = writeln!(out, "   = at: {}", d.path);
     }
-    if d.line > 0 {
-        if let Some(text) = source.lines().nth(d.line - 1) {
-            let num = d.line.to_string();
-            let pad = " ".repeat(num.len());
-            let shown: String = text
-                .chars()
-                .map(|c| if c == '\t' { '→' } else { c })
-                .map(|c| if c.is_control() { '�' } else { c })
-                .take(200)
-                .collect();
-            let _ = writeln!(out, "{pad} |");
-            let _ = writeln!(out, "{num} | {shown}");
-            let col = d.column.max(1);
-            let width = d.width.max(1).min(shown.chars().count().saturating_sub(col - 1).max(1));
-            let _ = writeln!(
-                out,
-                "{pad} | {}{}",
-                " ".repeat(col - 1),
-                "^".repeat(width)
-            );
-        }
+    if d.line > 0
+        && let Some(text) = source.lines().nth(d.line - 1)
+    {
+        let num = d.line.to_string();
+        let pad = " ".repeat(num.len());
+        let shown: String = text
+            .chars()
+            .map(|c| if c == '\t' { '→' } else { c })
+            .map(|c| if c.is_control() { '�' } else { c })
+            .take(200)
+            .collect();
+        let _ = writeln!(out, "{pad} |");
+        let _ = writeln!(out, "{num} | {shown}");
+        let col = d.column.max(1);
+        let width = d
+            .width
+            .max(1)
+            .min(shown.chars().count().saturating_sub(col - 1).max(1));
+        let _ = writeln!(out, "{pad} | {}{}", " ".repeat(col - 1), "^".repeat(width));
     }
     if let Some(e) = &d.expected {
         let _ = writeln!(out, "   = expected: {e}");
@@ -177,7 +175,10 @@ fn render_one(out: &mut String, file: &str, source: &str, d: &Diagnostic) {
 }
 
 /// The closest candidate to `word`, if it is close enough to be a likely misspelling.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let lower = word.to_ascii_lowercase();
     candidates
         .into_iter()

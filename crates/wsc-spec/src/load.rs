@@ -104,7 +104,11 @@ pub fn parse_document<T: DeserializeOwned>(
                 column: pos.column,
                 ..Diagnostic::error("the file is not UTF-8 text (is it a binary file?)")
             }
-            .found(format!("byte 0x{:02x} at offset {}", bytes[e.valid_up_to()], e.valid_up_to()))
+            .found(format!(
+                "byte 0x{:02x} at offset {}",
+                bytes[e.valid_up_to()],
+                e.valid_up_to()
+            ))
             .hint(what_hint.to_string());
             return Err(fail(lossy, d));
         }
@@ -186,16 +190,17 @@ fn strip_location(msg: &str, path: &str) -> String {
             m.truncate(i);
         }
     }
-    if !path.is_empty() {
-        if let Some(stripped) = m.strip_prefix(&format!("{path}: ")) {
-            m = stripped.to_string();
-        }
+    if !path.is_empty()
+        && let Some(stripped) = m.strip_prefix(&format!("{path}: "))
+    {
+        m = stripped.to_string();
     }
     // serde_yaml also prefixes its own path (which may be shorter inside buffered content).
-    if let Some((head, tail)) = m.split_once(": ") {
-        if !head.contains(' ') && (head.contains('.') || head.contains('[') || path.starts_with(head)) {
-            m = tail.to_string();
-        }
+    if let Some((head, tail)) = m.split_once(": ")
+        && !head.contains(' ')
+        && (head.contains('.') || head.contains('[') || path.starts_with(head))
+    {
+        m = tail.to_string();
     }
     m
 }
@@ -203,7 +208,12 @@ fn strip_location(msg: &str, path: &str) -> String {
 fn pos_of_offset(source: &str, offset: usize) -> Pos {
     let before = &source[..offset.min(source.len())];
     let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
     Pos { line, column: col }
 }
 
@@ -257,10 +267,10 @@ fn explain(
         }
         if let Some(best) = did_you_mean(&field, candidates.iter().copied()) {
             d.hint = Some(format!("did you mean `{best}`?"));
-        } else if path == "auth" {
-            if let Some(kind) = auth_kind_with_key(&field) {
-                d.hint = Some(format!("`{field}` belongs to `type: {kind}`"));
-            }
+        } else if path == "auth"
+            && let Some(kind) = auth_kind_with_key(&field)
+        {
+            d.hint = Some(format!("`{field}` belongs to `type: {kind}`"));
         }
         if let Some(kp) = key_path {
             at = locate(index, &kp).map(|(p, _)| (p, field.chars().count()));
@@ -312,24 +322,23 @@ fn explain(
         if path.is_empty() {
             at = index.get("").map(|n| (n.value, 1));
         }
-        if let (Some(v), Some(n)) = (scalar_of(found), index.get(path)) {
-            if n.scalar.as_deref() == Some(v) {
-                at = Some((n.value, v.chars().count().max(1)));
-            }
+        if let (Some(v), Some(n)) = (scalar_of(found), index.get(path))
+            && n.scalar.as_deref() == Some(v)
+        {
+            at = Some((n.value, v.chars().count().max(1)));
         }
         // Inside buffered content (tagged enums) the path stops early: find the value.
-        if let Some(v) = scalar_of(found) {
-            if index.get(path).and_then(|n| n.scalar.as_deref()) != Some(v) {
-                if let Some(vp) = index.find_scalar_below(path, v) {
-                    d.path = vp.clone();
-                    d.message = format!(
-                        "wrong type for `{}`: expected {}, found {found}",
-                        last_segment(&vp),
-                        friendly_expected(expected)
-                    );
-                    at = index.get(&vp).map(|n| (n.value, v.chars().count().max(1)));
-                }
-            }
+        if let Some(v) = scalar_of(found)
+            && index.get(path).and_then(|n| n.scalar.as_deref()) != Some(v)
+            && let Some(vp) = index.find_scalar_below(path, v)
+        {
+            d.path = vp.clone();
+            d.message = format!(
+                "wrong type for `{}`: expected {}, found {found}",
+                last_segment(&vp),
+                friendly_expected(expected)
+            );
+            at = index.get(&vp).map(|n| (n.value, v.chars().count().max(1)));
         }
         if path.is_empty() {
             d.hint = Some(what_hint.to_string());
@@ -342,7 +351,11 @@ fn explain(
     } else if let Some(key) = message
         .strip_prefix("duplicate entry with key ")
         .map(|r| r.trim_matches('"'))
-        .or_else(|| message.strip_prefix("duplicate field ").and_then(first_backquoted))
+        .or_else(|| {
+            message
+                .strip_prefix("duplicate field ")
+                .and_then(first_backquoted)
+        })
     {
         d.message = format!("duplicate key `{key}`");
         d.hint = Some(format!(
@@ -365,7 +378,8 @@ fn explain(
         d.message = format!("YAML syntax error: {message}");
         if let Some(tab) = first_tab_indent(source) {
             d.message = "tab character used for indentation".into();
-            d.hint = Some("YAML indentation must use spaces; replace the tab(s) with spaces".into());
+            d.hint =
+                Some("YAML indentation must use spaces; replace the tab(s) with spaces".into());
             at = Some((tab, 1));
         } else {
             d.hint = Some(
@@ -413,11 +427,26 @@ fn auth_kind_with_key(key: &str) -> Option<&'static str> {
     use schemars::JsonSchema as _;
     let mut generator = schemars::SchemaGenerator::default();
     let kinds = [
-        ("basic", crate::model::BasicAuth::json_schema(&mut generator)),
-        ("api_key", crate::model::ApiKeyAuth::json_schema(&mut generator)),
-        ("bearer", crate::model::BearerAuth::json_schema(&mut generator)),
-        ("oauth2", crate::model::OAuth2Auth::json_schema(&mut generator)),
-        ("custom", crate::model::CustomAuth::json_schema(&mut generator)),
+        (
+            "basic",
+            crate::model::BasicAuth::json_schema(&mut generator),
+        ),
+        (
+            "api_key",
+            crate::model::ApiKeyAuth::json_schema(&mut generator),
+        ),
+        (
+            "bearer",
+            crate::model::BearerAuth::json_schema(&mut generator),
+        ),
+        (
+            "oauth2",
+            crate::model::OAuth2Auth::json_schema(&mut generator),
+        ),
+        (
+            "custom",
+            crate::model::CustomAuth::json_schema(&mut generator),
+        ),
     ];
     kinds.into_iter().find_map(|(name, schema)| {
         schema
@@ -450,14 +479,17 @@ fn is_syntax_error(message: &str) -> bool {
 
 fn first_tab_indent(source: &str) -> Option<Pos> {
     for (i, line) in source.lines().enumerate() {
-        let lead: String = line.chars().take_while(|c| *c == ' ' || *c == '\t').collect();
-        if let Some(col) = lead.find('\t') {
-            if line.len() > lead.len() {
-                return Some(Pos {
-                    line: i + 1,
-                    column: col + 1,
-                });
-            }
+        let lead: String = line
+            .chars()
+            .take_while(|c| *c == ' ' || *c == '\t')
+            .collect();
+        if let Some(col) = lead.find('\t')
+            && line.len() > lead.len()
+        {
+            return Some(Pos {
+                line: i + 1,
+                column: col + 1,
+            });
         }
     }
     None

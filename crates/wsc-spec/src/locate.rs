@@ -183,24 +183,28 @@ impl Builder {
                 *next += 1;
                 Some((p, None))
             }
-            Some(Frame::Map { path, key, .. }) => key
-                .take()
-                .map(|(k, kpos)| (join_key(path, &k), Some(kpos))),
+            Some(Frame::Map { path, key, .. }) => {
+                key.take().map(|(k, kpos)| (join_key(path, &k), Some(kpos)))
+            }
         }
     }
 
     fn add(&mut self, path: String, node: NodeInfo) {
         let parent = parent_path(&path).to_string();
-        if !path.is_empty() && !path.ends_with(']') {
-            if let Some(p) = self.index.nodes.get_mut(&parent) {
-                let k = path.rsplit('.').next().unwrap_or(&path).to_string();
-                p.children.push(k);
-            }
+        if !path.is_empty()
+            && !path.ends_with(']')
+            && let Some(p) = self.index.nodes.get_mut(&parent)
+        {
+            let k = path.rsplit('.').next().unwrap_or(&path).to_string();
+            p.children.push(k);
         }
-        if self.index.nodes.contains_key(&path) {
-            self.index.duplicates.push((path, node.pos()));
-        } else {
-            self.index.nodes.insert(path, node);
+        match self.index.nodes.entry(path) {
+            std::collections::hash_map::Entry::Occupied(e) => {
+                self.index.duplicates.push((e.key().clone(), node.pos()));
+            }
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(node);
+            }
         }
     }
 }
@@ -211,20 +215,19 @@ impl MarkedEventReceiver for Builder {
         if let Some(Frame::Map {
             complex_key_depth, ..
         }) = self.stack.last_mut()
+            && *complex_key_depth > 0
         {
-            if *complex_key_depth > 0 {
-                match ev {
-                    Event::MappingStart(..) | Event::SequenceStart(..) => *complex_key_depth += 1,
-                    Event::MappingEnd | Event::SequenceEnd => *complex_key_depth -= 1,
-                    _ => {}
-                }
-                if *complex_key_depth == 0 {
-                    if let Some(Frame::Map { key, .. }) = self.stack.last_mut() {
-                        *key = Some(("?".to_string(), pos(mark)));
-                    }
-                }
-                return;
+            match ev {
+                Event::MappingStart(..) | Event::SequenceStart(..) => *complex_key_depth += 1,
+                Event::MappingEnd | Event::SequenceEnd => *complex_key_depth -= 1,
+                _ => {}
             }
+            if *complex_key_depth == 0
+                && let Some(Frame::Map { key, .. }) = self.stack.last_mut()
+            {
+                *key = Some(("?".to_string(), pos(mark)));
+            }
+            return;
         }
         match ev {
             Event::Scalar(text, style, ..) => {

@@ -1011,7 +1011,11 @@ impl Operations {
         use OperationKind as K;
         let singles: [(&str, K, &Option<Operation>); 13] = [
             ("test_connection", K::TestConnection, &self.test_connection),
-            ("account_aggregation", K::AccountAggregation, &self.account_aggregation),
+            (
+                "account_aggregation",
+                K::AccountAggregation,
+                &self.account_aggregation,
+            ),
             ("get_partitions", K::GetPartitions, &self.get_partitions),
             ("create_account", K::CreateAccount, &self.create_account),
             ("update_account", K::UpdateAccount, &self.update_account),
@@ -1021,7 +1025,11 @@ impl Operations {
             ("unlock_account", K::UnlockAccount, &self.unlock_account),
             ("change_password", K::ChangePassword, &self.change_password),
             ("add_entitlement", K::AddEntitlement, &self.add_entitlement),
-            ("remove_entitlement", K::RemoveEntitlement, &self.remove_entitlement),
+            (
+                "remove_entitlement",
+                K::RemoveEntitlement,
+                &self.remove_entitlement,
+            ),
             ("authenticate", K::Authenticate, &self.authenticate),
         ];
         let mut out: Vec<(String, OperationKind, &Operation)> = singles

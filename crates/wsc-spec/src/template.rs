@@ -24,11 +24,35 @@ pub const CONTEXTS: &[&str] = &[
 /// Helpers available in templates: the Handlebars built-ins and the ones wsc registers.
 pub const HELPERS: &[&str] = &[
     // Handlebars built-ins.
-    "if", "unless", "each", "with", "lookup", "log", "eq", "ne", "gt", "gte", "lt", "lte", "and",
-    "or", "not", "len",
+    "if",
+    "unless",
+    "each",
+    "with",
+    "lookup",
+    "log",
+    "eq",
+    "ne",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "and",
+    "or",
+    "not",
+    "len",
     // wsc helpers.
-    "urlencode", "json", "default", "upper", "lower", "trim", "base64", "join", "concat",
-    "replace", "first", "timestamp",
+    "urlencode",
+    "json",
+    "default",
+    "upper",
+    "lower",
+    "trim",
+    "base64",
+    "join",
+    "concat",
+    "replace",
+    "first",
+    "timestamp",
 ];
 
 /// Block helpers that change the context (`this`) inside their block.
@@ -145,8 +169,7 @@ fn raw_path(p: &Path) -> &str {
 
 fn path_use(raw: &str, scope_depth: usize, uses: &mut TemplateUses) {
     let raw = raw.strip_prefix("@root.").unwrap_or(raw);
-    if raw.starts_with('@') || raw.starts_with("../") || raw == "this" || raw.starts_with("this.")
-    {
+    if raw.starts_with('@') || raw.starts_with("../") || raw == "this" || raw.starts_with("this.") {
         return;
     }
     if scope_depth > 0 {
@@ -193,11 +216,17 @@ mod tests {
             roots("{{#if page.cursor}}{{page.cursor}}{{/if}}"),
             vec!["page.cursor", "page.cursor"]
         );
-        assert_eq!(roots("{{#each plan.values}}{{this}}{{id}}{{/each}}"), vec!["plan.values"]);
+        assert_eq!(
+            roots("{{#each plan.values}}{{this}}{{id}}{{/each}}"),
+            vec!["plan.values"]
+        );
         assert_eq!(roots("{{@root.settings.x}}"), vec!["settings.x"]);
         assert_eq!(roots("{{nothing}}"), vec!["nothing"]);
         assert!(!analyze("a {{x}}").unwrap().single_expression);
-        assert_eq!(roots("{{default (lower plan.name) \"x\"}}"), vec!["plan.name"]);
+        assert_eq!(
+            roots("{{default (lower plan.name) \"x\"}}"),
+            vec!["plan.name"]
+        );
     }
 
     #[test]

@@ -55,13 +55,22 @@ impl Ctx {
                 self.record,
                 "`record` is set only in `for_each` steps, attribute templates and partition requests",
             ),
-            "parent" => (self.parent, "`parent` is set only in nested `for_each` steps"),
+            "parent" => (
+                self.parent,
+                "`parent` is set only in nested `for_each` steps",
+            ),
             "response" => (
                 self.response,
                 "`response` is set only in error-rule expressions, `stop_when` and steps after the first",
             ),
-            "saved" => (self.saved, "`saved` is set only in steps after a step with `save`"),
-            "auth" => (self.auth, "`auth` is set only in requests and token refresh requests"),
+            "saved" => (
+                self.saved,
+                "`saved` is set only in steps after a step with `save`",
+            ),
+            "auth" => (
+                self.auth,
+                "`auth` is set only in requests and token refresh requests",
+            ),
             "last_run" => (
                 self.last_run,
                 "`last_run` is set only in aggregations (it is empty on a first run)",
@@ -119,10 +128,7 @@ impl Validator<'_> {
                 "connector",
                 Diagnostic::error(format!("invalid connector name `{name}`"))
                     .expected("lower-case letters, digits, `-` and `_`")
-                    .hint(format!(
-                        "for example `connector: {}`",
-                        suggest_name(name)
-                    )),
+                    .hint(format!("for example `connector: {}`", suggest_name(name))),
             );
         }
         for (sname, s) in &c.settings {
@@ -144,14 +150,17 @@ impl Validator<'_> {
                     )),
                 );
             }
-            if let Some(env) = &s.env {
-                if env.is_empty() || !env.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_') {
-                    self.error(
-                        &join_key(&p, "env"),
-                        format!("invalid environment variable name `{env}`"),
-                        Some("use letters, digits and `_`".into()),
-                    );
-                }
+            if let Some(env) = &s.env
+                && (env.is_empty()
+                    || !env
+                        .chars()
+                        .all(|ch| ch.is_ascii_alphanumeric() || ch == '_'))
+            {
+                self.error(
+                    &join_key(&p, "env"),
+                    format!("invalid environment variable name `{env}`"),
+                    Some("use letters, digits and `_`".into()),
+                );
             }
         }
         if let Some(inst) = &c.instance {
@@ -166,7 +175,10 @@ impl Validator<'_> {
             if !(b.starts_with("http://") || b.starts_with("https://")) {
                 self.error(
                     "base_url",
-                    format!("`base_url` must be an http:// or https:// URL, found `{}`", c.base_url),
+                    format!(
+                        "`base_url` must be an http:// or https:// URL, found `{}`",
+                        c.base_url
+                    ),
                     Some("for example `base_url: https://api.example.com/v1`".into()),
                 );
             }
@@ -176,7 +188,10 @@ impl Validator<'_> {
                 self.error(
                     &join_index("allowed_hosts", i),
                     format!("`{h}` is not a host name"),
-                    Some("list bare host names such as `files.example.com` (no scheme, no path)".into()),
+                    Some(
+                        "list bare host names such as `files.example.com` (no scheme, no path)"
+                            .into(),
+                    ),
                 );
             }
         }
@@ -192,23 +207,23 @@ impl Validator<'_> {
             self.template(&format!("http.headers.{k}"), t, ctx, Secrecy::Plain);
         }
         self.error_rules("http.errors", &h.errors);
-        if let Some(n) = h.retry.max_attempts {
-            if n == 0 {
-                self.error(
-                    "http.retry.max_attempts",
-                    "`max_attempts` counts the first attempt too, so it must be at least 1",
-                    Some("use 1 to disable retries".into()),
-                );
-            }
+        if let Some(n) = h.retry.max_attempts
+            && n == 0
+        {
+            self.error(
+                "http.retry.max_attempts",
+                "`max_attempts` counts the first attempt too, so it must be at least 1",
+                Some("use 1 to disable retries".into()),
+            );
         }
-        if let Some(r) = h.requests_per_second {
-            if !(r > 0.0) {
-                self.error(
-                    "http.requests_per_second",
-                    "`requests_per_second` must be greater than 0",
-                    None,
-                );
-            }
+        if let Some(r) = h.requests_per_second
+            && (r.is_nan() || r <= 0.0)
+        {
+            self.error(
+                "http.requests_per_second",
+                "`requests_per_second` must be greater than 0",
+                None,
+            );
         }
         let t = &h.tls;
         if t.client_cert.is_some() != t.client_key.is_some() {
@@ -242,10 +257,14 @@ impl Validator<'_> {
         };
         for (i, r) in rules.iter().enumerate() {
             let p = join_index(path, i);
-            let n = [r.path.is_some(), r.body_contains.is_some(), r.expression.is_some()]
-                .iter()
-                .filter(|b| **b)
-                .count();
+            let n = [
+                r.path.is_some(),
+                r.body_contains.is_some(),
+                r.expression.is_some(),
+            ]
+            .iter()
+            .filter(|b| **b)
+            .count();
             if n != 1 {
                 self.error(
                     &p,
@@ -290,10 +309,7 @@ impl Validator<'_> {
             }
             Auth::OAuth2(o) => self.oauth2(o),
             Auth::Custom(c) => {
-                let rctx = Ctx {
-                    auth: true,
-                    ..ctx
-                };
+                let rctx = Ctx { auth: true, ..ctx };
                 self.token_request("auth.request", &c.request, ctx);
                 if let Some(r) = &c.refresh_request {
                     self.token_request("auth.refresh_request", r, rctx);
@@ -332,7 +348,12 @@ impl Validator<'_> {
             }
         };
         opt(self, "authorize_url", &o.authorize_url, Secrecy::Plain);
-        opt(self, "device_authorization_url", &o.device_authorization_url, Secrecy::Plain);
+        opt(
+            self,
+            "device_authorization_url",
+            &o.device_authorization_url,
+            Secrecy::Plain,
+        );
         opt(self, "client_id", &o.client_id, Secrecy::Plain);
         opt(self, "client_secret", &o.client_secret, Secrecy::Secret);
         opt(self, "audience", &o.audience, Secrecy::Plain);
@@ -341,10 +362,20 @@ impl Validator<'_> {
         opt(self, "password", &o.password, Secrecy::Secret);
         opt(self, "refresh_token", &o.refresh_token, Secrecy::Secret);
         for (k, t) in &o.token_request.headers {
-            self.template(&format!("auth.token_request.headers.{k}"), t, ctx, Secrecy::Plain);
+            self.template(
+                &format!("auth.token_request.headers.{k}"),
+                t,
+                ctx,
+                Secrecy::Plain,
+            );
         }
         for (k, t) in &o.token_request.params {
-            self.template(&format!("auth.token_request.params.{k}"), t, ctx, Secrecy::Plain);
+            self.template(
+                &format!("auth.token_request.params.{k}"),
+                t,
+                ctx,
+                Secrecy::Plain,
+            );
         }
         self.token_response("auth.token_response", &o.token_response);
         self.placement("auth.token", &o.token);
@@ -361,7 +392,12 @@ impl Validator<'_> {
         match g {
             Grant::ClientCredentials => {}
             Grant::AuthorizationCode => {
-                need(self, o.authorize_url.is_some(), "authorize_url", "the authorization endpoint the browser is sent to by `wsc auth login`");
+                need(
+                    self,
+                    o.authorize_url.is_some(),
+                    "authorize_url",
+                    "the authorization endpoint the browser is sent to by `wsc auth login`",
+                );
             }
             Grant::RefreshToken => need(
                 self,
@@ -370,8 +406,18 @@ impl Validator<'_> {
                 "the refresh_token grant starts from a refresh token you already hold: add a secret setting and `refresh_token: \"{{settings.refresh_token}}\"`. If you have none, use `grant: authorization_code` and run `wsc auth login`, which obtains one and keeps it (rotated) in the state store",
             ),
             Grant::Password => {
-                need(self, o.username.is_some(), "username", "the resource owner's user name, e.g. `username: \"{{settings.username}}\"`");
-                need(self, o.password.is_some(), "password", "the resource owner's password from a secret setting, e.g. `password: \"{{settings.password}}\"`");
+                need(
+                    self,
+                    o.username.is_some(),
+                    "username",
+                    "the resource owner's user name, e.g. `username: \"{{settings.username}}\"`",
+                );
+                need(
+                    self,
+                    o.password.is_some(),
+                    "password",
+                    "the resource owner's password from a secret setting, e.g. `password: \"{{settings.password}}\"`",
+                );
             }
             Grant::JwtBearer => need(
                 self,
@@ -426,8 +472,10 @@ impl Validator<'_> {
         if o.client_assertion.is_some() && o.client_auth != ClientAuth::PrivateKeyJwt {
             self.push(
                 "auth.client_assertion",
-                Diagnostic::warning("`client_assertion` is ignored unless `client_auth: private_key_jwt`")
-                    .hint("set `client_auth: private_key_jwt`, or remove `client_assertion`"),
+                Diagnostic::warning(
+                    "`client_assertion` is ignored unless `client_auth: private_key_jwt`",
+                )
+                .hint("set `client_auth: private_key_jwt`, or remove `client_assertion`"),
             );
         }
         if let Some(j) = &o.client_assertion {
@@ -449,16 +497,17 @@ impl Validator<'_> {
                 );
             }
         }
-        if let Some(d) = &o.scope_delimiter {
-            if d.is_empty() {
-                self.error("auth.scope_delimiter", "the scope delimiter cannot be empty", None);
-            }
+        if let Some(d) = &o.scope_delimiter
+            && d.is_empty()
+        {
+            self.error(
+                "auth.scope_delimiter",
+                "the scope delimiter cannot be empty",
+                None,
+            );
         }
         if let Some(r) = &o.custom_refresh {
-            let rctx = Ctx {
-                auth: true,
-                ..ctx
-            };
+            let rctx = Ctx { auth: true, ..ctx };
             self.token_request("auth.custom_refresh", r, rctx);
         }
         self.statuses_refresh("auth.refresh", &o.refresh);
@@ -551,7 +600,9 @@ impl Validator<'_> {
                 cands.extend(group_types.iter().copied());
                 let hint = match did_you_mean(t, cands.iter().copied()) {
                     Some(b) => format!("did you mean `{b}`?"),
-                    None => "use `account` or a group type defined under `group_aggregation`".into(),
+                    None => {
+                        "use `account` or a group type defined under `group_aggregation`".into()
+                    }
                 };
                 self.error(
                     &format!("operations.get_object.{t}"),
@@ -618,7 +669,10 @@ impl Validator<'_> {
                 self.error(
                     path,
                     "an aggregation needs `records`: the JSONPath of the records in each response",
-                    Some("e.g. `records: \"$.items[*]\"` (or `\"$[*]\"` when the body is a list)".into()),
+                    Some(
+                        "e.g. `records: \"$.items[*]\"` (or `\"$[*]\"` when the body is a list)"
+                            .into(),
+                    ),
                 );
             }
             if op.identity.is_none() {
@@ -636,12 +690,22 @@ impl Validator<'_> {
                 Some("e.g. `identity: \"$.id\"`".into()),
             );
         }
-        for (k, jp) in [("records", &op.records), ("identity", &op.identity), ("name", &op.name), ("members", &op.members)] {
+        for (k, jp) in [
+            ("records", &op.records),
+            ("identity", &op.identity),
+            ("name", &op.name),
+            ("members", &op.members),
+        ] {
             if let Some(jp) = jp {
                 self.jsonpath(&join_key(path, k), jp);
             }
         }
-        if op.members.is_some() && !matches!(kind, OperationKind::GroupAggregation | OperationKind::GetObject) {
+        if op.members.is_some()
+            && !matches!(
+                kind,
+                OperationKind::GroupAggregation | OperationKind::GetObject
+            )
+        {
             self.error(
                 &join_key(path, "members"),
                 "`members` applies to group aggregation and get_object of a group type",
@@ -657,14 +721,26 @@ impl Validator<'_> {
                     .unwrap_or_else(|| "name an attribute defined under `attributes`".into());
                 self.error(
                     &join_key(&p, "attribute"),
-                    format!("entitlement attribute `{}` is not among this operation's attributes", e.attribute),
+                    format!(
+                        "entitlement attribute `{}` is not among this operation's attributes",
+                        e.attribute
+                    ),
                     Some(hint),
                 );
             }
-            if e.group_type != "group" && !self.c.operations.group_aggregation.contains_key(&e.group_type) {
+            if e.group_type != "group"
+                && !self
+                    .c
+                    .operations
+                    .group_aggregation
+                    .contains_key(&e.group_type)
+            {
                 self.push(
                     &join_key(&p, "group_type"),
-                    Diagnostic::warning(format!("group type `{}` has no `group_aggregation`", e.group_type)),
+                    Diagnostic::warning(format!(
+                        "group type `{}` has no `group_aggregation`",
+                        e.group_type
+                    )),
                 );
             }
         }
@@ -688,7 +764,10 @@ impl Validator<'_> {
             self.hooks(&join_key(path, "hooks"), h);
         }
         if op.values.is_some()
-            && !matches!(kind, OperationKind::AddEntitlement | OperationKind::RemoveEntitlement)
+            && !matches!(
+                kind,
+                OperationKind::AddEntitlement | OperationKind::RemoveEntitlement
+            )
         {
             self.error(
                 &join_key(path, "values"),
@@ -700,7 +779,11 @@ impl Validator<'_> {
             let write = kind.takes_plan()
                 && !matches!(kind, OperationKind::GetObject | OperationKind::Authenticate);
             if !write {
-                self.error(&join_key(path, "read_back"), "`read_back` applies to write operations only", None);
+                self.error(
+                    &join_key(path, "read_back"),
+                    "`read_back` applies to write operations only",
+                    None,
+                );
             } else if !self.c.operations.get_object.contains_key("account") {
                 self.error(
                     &join_key(path, "read_back"),
@@ -721,10 +804,14 @@ impl Validator<'_> {
             match a {
                 Attribute::Path(jp) => self.jsonpath(&p, jp),
                 Attribute::Full(def) => {
-                    let n = [def.path.is_some(), def.template.is_some(), def.value.is_some()]
-                        .iter()
-                        .filter(|b| **b)
-                        .count();
+                    let n = [
+                        def.path.is_some(),
+                        def.template.is_some(),
+                        def.value.is_some(),
+                    ]
+                    .iter()
+                    .filter(|b| **b)
+                    .count();
                     if n != 1 {
                         self.error(
                             &p,
@@ -755,19 +842,25 @@ impl Validator<'_> {
                     Some("step names must be unique within an operation".into()),
                 );
             }
-            if let Some(fe) = &s.for_each {
-                if !seen.contains(&fe.as_str()) {
-                    let hint = match did_you_mean(fe, seen.iter().copied()) {
-                        Some(b) => format!("did you mean `{b}`?"),
-                        None if seen.is_empty() => "the first step cannot be a `for_each` step".into(),
-                        None => format!("name an earlier step: {}", seen.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")),
-                    };
-                    self.error(
-                        &join_key(&p, "for_each"),
-                        format!("`for_each: {fe}` does not name an earlier step"),
-                        Some(hint),
-                    );
-                }
+            if let Some(fe) = &s.for_each
+                && !seen.contains(&fe.as_str())
+            {
+                let hint = match did_you_mean(fe, seen.iter().copied()) {
+                    Some(b) => format!("did you mean `{b}`?"),
+                    None if seen.is_empty() => "the first step cannot be a `for_each` step".into(),
+                    None => format!(
+                        "name an earlier step: {}",
+                        seen.iter()
+                            .map(|s| format!("`{s}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                };
+                self.error(
+                    &join_key(&p, "for_each"),
+                    format!("`for_each: {fe}` does not name an earlier step"),
+                    Some(hint),
+                );
             }
             if s.merge.is_some() && s.for_each.is_none() {
                 self.error(
@@ -777,7 +870,11 @@ impl Validator<'_> {
                 );
             }
             if s.concurrency == Some(0) {
-                self.error(&join_key(&p, "concurrency"), "`concurrency` must be at least 1", None);
+                self.error(
+                    &join_key(&p, "concurrency"),
+                    "`concurrency` must be at least 1",
+                    None,
+                );
             }
             let ctx = Ctx {
                 page: s.paging.is_some(),
@@ -794,10 +891,10 @@ impl Validator<'_> {
             if let Some(jp) = &s.records {
                 self.jsonpath(&join_key(&p, "records"), jp);
             }
-            if let Some(m) = &s.merge {
-                if let Some(jp) = &m.value {
-                    self.jsonpath(&format!("{p}.merge.value"), jp);
-                }
+            if let Some(m) = &s.merge
+                && let Some(jp) = &m.value
+            {
+                self.jsonpath(&format!("{p}.merge.value"), jp);
             }
             for (k, jp) in &s.save {
                 self.jsonpath(&format!("{p}.save.{k}"), jp);
@@ -814,8 +911,15 @@ impl Validator<'_> {
     }
 
     fn partitions(&mut self, path: &str, kind: OperationKind, p: &Partitions) {
-        if !matches!(kind, OperationKind::AccountAggregation | OperationKind::GroupAggregation) {
-            self.error(path, "`partitions` apply to account and group aggregation only", None);
+        if !matches!(
+            kind,
+            OperationKind::AccountAggregation | OperationKind::GroupAggregation
+        ) {
+            self.error(
+                path,
+                "`partitions` apply to account and group aggregation only",
+                None,
+            );
         }
         match (&p.list, p.from_get_partitions) {
             (Some(_), true) | (None, false) => self.error(
@@ -840,7 +944,11 @@ impl Validator<'_> {
                     None => self.error(&ip, "each partition needs a `name` (a string)", None),
                     Some(n) => {
                         if !names.insert(n.to_string()) {
-                            self.error(&join_key(&ip, "name"), format!("duplicate partition name `{n}`"), None);
+                            self.error(
+                                &join_key(&ip, "name"),
+                                format!("duplicate partition name `{n}`"),
+                                None,
+                            );
                         }
                     }
                 }
@@ -850,7 +958,11 @@ impl Validator<'_> {
             }
         }
         if p.concurrency == Some(0) {
-            self.error(&join_key(path, "concurrency"), "`concurrency` must be at least 1", None);
+            self.error(
+                &join_key(path, "concurrency"),
+                "`concurrency` must be at least 1",
+                None,
+            );
         }
     }
 
@@ -883,10 +995,10 @@ impl Validator<'_> {
                     );
                 }
             }
-            if let Some(s) = &hook.script {
-                if s.trim().is_empty() {
-                    self.error(&join_key(&p, "script"), "the hook script is empty", None);
-                }
+            if let Some(s) = &hook.script
+                && s.trim().is_empty()
+            {
+                self.error(&join_key(&p, "script"), "the hook script is empty", None);
             }
         }
     }
@@ -898,7 +1010,11 @@ impl Validator<'_> {
                 "the request needs `path` (relative to `base_url`) or `url`",
                 Some("e.g. `path: /users`".into()),
             ),
-            (Some(_), Some(_)) => self.error(path, "the request has both `path` and `url`; keep one", None),
+            (Some(_), Some(_)) => self.error(
+                path,
+                "the request has both `path` and `url`; keep one",
+                None,
+            ),
             _ => {}
         }
         if let Some(p) = &r.path {
@@ -923,7 +1039,10 @@ impl Validator<'_> {
         }
         self.bodies(path, &r.body, &r.form, &r.multipart, &r.raw, ctx);
         if matches!(r.method, Method::Get | Method::Head)
-            && (r.body.is_some() || !r.form.is_empty() || !r.multipart.is_empty() || r.raw.is_some())
+            && (r.body.is_some()
+                || !r.form.is_empty()
+                || !r.multipart.is_empty()
+                || r.raw.is_some())
         {
             self.push(
                 &join_key(path, "method"),
@@ -942,12 +1061,21 @@ impl Validator<'_> {
         raw: &Option<RawBody>,
         ctx: Ctx,
     ) {
-        let n = [body.is_some(), !form.is_empty(), !multipart.is_empty(), raw.is_some()]
-            .iter()
-            .filter(|b| **b)
-            .count();
+        let n = [
+            body.is_some(),
+            !form.is_empty(),
+            !multipart.is_empty(),
+            raw.is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count();
         if n > 1 {
-            self.error(path, "a request has at most one of `body`, `form`, `multipart` and `raw`", None);
+            self.error(
+                path,
+                "a request has at most one of `body`, `form`, `multipart` and `raw`",
+                None,
+            );
         }
         if let Some(b) = body {
             self.tree(&join_key(path, "body"), b, ctx);
@@ -1023,16 +1151,34 @@ impl Validator<'_> {
             not_for(self, p.next_url.is_some(), "next_url", "`kind: next_url`");
         }
         if !matches!(kind, PagingKind::Offset | PagingKind::Page) {
-            not_for(self, p.total.is_some(), "total", "`kind: offset` and `kind: page`");
-            not_for(self, p.start.is_some(), "start", "`kind: offset` and `kind: page`");
+            not_for(
+                self,
+                p.total.is_some(),
+                "total",
+                "`kind: offset` and `kind: page`",
+            );
+            not_for(
+                self,
+                p.start.is_some(),
+                "start",
+                "`kind: offset` and `kind: page`",
+            );
         }
         if p.limit == Some(0) {
             self.error(&join_key(path, "limit"), "`limit` must be at least 1", None);
         }
         if p.concurrency == Some(0) {
-            self.error(&join_key(path, "concurrency"), "`concurrency` must be at least 1", None);
+            self.error(
+                &join_key(path, "concurrency"),
+                "`concurrency` must be at least 1",
+                None,
+            );
         }
-        for (k, jp) in [("total", &p.total), ("cursor", &p.cursor), ("next_url", &p.next_url)] {
+        for (k, jp) in [
+            ("total", &p.total),
+            ("cursor", &p.cursor),
+            ("next_url", &p.next_url),
+        ] {
             if let Some(jp) = jp {
                 self.jsonpath(&join_key(path, k), jp);
             }
@@ -1052,14 +1198,14 @@ impl Validator<'_> {
             PagingKind::Cursor => Some("cursor"),
             PagingKind::NextUrl | PagingKind::LinkHeader => None,
         };
-        if let Some(field) = wanted {
-            if !request_uses_page_field(req, field) {
-                self.error(
+        if let Some(field) = wanted
+            && !request_uses_page_field(req, field)
+        {
+            self.error(
                     &join_key(path, "kind"),
                     format!("paging kind `{kname}` but the request never uses `page.{field}`, so every page would be the same request"),
                     Some(format!("put `{{{{page.{field}}}}}` in the request, e.g. `query: {{ {}: \"{{{{page.{field}}}}}\" }}`", match field { "number" => "page", f => f })),
                 );
-            }
         }
     }
 
@@ -1070,13 +1216,16 @@ impl Validator<'_> {
     fn jsonpath(&mut self, path: &str, jp: &JsonPath) {
         let s = jp.as_str();
         if !s.starts_with('$') {
-            let mut d = Diagnostic::error(format!("`{s}` is not a JSONPath: it must start with `$`"))
-                .expected("a JSONPath such as `$.id` or `$.items[*]`")
-                .found(format!("`{s}`"));
+            let mut d =
+                Diagnostic::error(format!("`{s}` is not a JSONPath: it must start with `$`"))
+                    .expected("a JSONPath such as `$.id` or `$.items[*]`")
+                    .found(format!("`{s}`"));
             if !s.contains("{{") && !s.is_empty() {
                 d = d.hint(format!("did you mean `$.{s}`?"));
             } else {
-                d = d.hint("a template (`{{...}}`) goes in `template:`, not where a JSONPath is expected");
+                d = d.hint(
+                    "a template (`{{...}}`) goes in `template:`, not where a JSONPath is expected",
+                );
             }
             self.push(path, d);
             return;
@@ -1109,10 +1258,19 @@ impl Validator<'_> {
                 }
                 None => format!(
                     "declare it under `settings:` (declared: {})",
-                    self.c.settings.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+                    self.c
+                        .settings
+                        .keys()
+                        .map(|k| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             };
-            self.error(path, format!("setting `{name}` is not declared"), Some(hint));
+            self.error(
+                path,
+                format!("setting `{name}` is not declared"),
+                Some(hint),
+            );
         }
     }
 
@@ -1131,14 +1289,15 @@ impl Validator<'_> {
                 d = d.hint(if src.matches("{{").count() != src.matches("}}").count() {
                     "every `{{` needs a matching `}}`".to_string()
                 } else {
-                    "check the Handlebars syntax: `{{settings.name}}`, `{{#if x}}...{{/if}}`".to_string()
+                    "check the Handlebars syntax: `{{settings.name}}`, `{{#if x}}...{{/if}}`"
+                        .to_string()
                 });
                 self.push(path, d);
-                if let (Some((1, col)), Some(n)) = (e.pos, self.index.get(path)) {
-                    if let Some(last) = self.diags.last_mut() {
-                        last.line = n.value.line;
-                        last.column = n.value.column + col - 1 + usize::from(n.quoted);
-                    }
+                if let (Some((1, col)), Some(n)) = (e.pos, self.index.get(path))
+                    && let Some(last) = self.diags.last_mut()
+                {
+                    last.line = n.value.line;
+                    last.column = n.value.column + col - 1 + usize::from(n.quoted);
                 }
                 return;
             }
@@ -1166,36 +1325,45 @@ impl Validator<'_> {
                 };
                 self.push(
                     path,
-                    Diagnostic::error(format!("unknown template context `{root}` in `{}`", shorten(src)))
-                        .expected(format!("one of {}", CONTEXTS.join(", ")))
-                        .hint(hint),
+                    Diagnostic::error(format!(
+                        "unknown template context `{root}` in `{}`",
+                        shorten(src)
+                    ))
+                    .expected(format!("one of {}", CONTEXTS.join(", ")))
+                    .hint(hint),
                 );
                 continue;
             }
             if let Err(why) = ctx.allows(root) {
                 self.push(
                     path,
-                    Diagnostic::error(format!("`{root}` is not available here (in `{}`)", shorten(src)))
-                        .hint(why.to_string()),
+                    Diagnostic::error(format!(
+                        "`{root}` is not available here (in `{}`)",
+                        shorten(src)
+                    ))
+                    .hint(why.to_string()),
                 );
                 continue;
             }
             if root == "settings" {
                 let name = u.rest.split(['.', '[', '/']).next().unwrap_or("");
                 if name.is_empty() {
-                    self.error(path, "`settings` must be followed by a setting name, e.g. `settings.base_url`", None);
+                    self.error(
+                        path,
+                        "`settings` must be followed by a setting name, e.g. `settings.base_url`",
+                        None,
+                    );
                 } else {
                     self.setting_ref(path, name);
-                    if secrecy == Secrecy::Secret {
-                        if let Some(s) = self.c.settings.get(name) {
-                            if !s.secret {
-                                self.push(
+                    if secrecy == Secrecy::Secret
+                        && let Some(s) = self.c.settings.get(name)
+                        && !s.secret
+                    {
+                        self.push(
                                     path,
                                     Diagnostic::warning(format!("`{path}` holds a secret but setting `{name}` is not marked secret"))
                                         .hint(format!("add `secret: true` to `settings.{name}` so it is redacted from logs, errors and fixtures")),
                                 );
-                            }
-                        }
                     }
                 }
             }
@@ -1261,7 +1429,13 @@ fn suggest_name(name: &str) -> String {
     let s: String = name
         .to_ascii_lowercase()
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     let s = s.trim_matches('-').to_string();
     if s.is_empty() { "my-api".into() } else { s }

@@ -114,7 +114,7 @@ impl Duration {
                 ));
             }
         };
-        if !secs.is_finite() || secs < 0.0 || secs > 1e10 {
+        if !secs.is_finite() || !(0.0..=1e10).contains(&secs) {
             return Err(format!("duration `{s}` is out of range"));
         }
         Ok(Duration(std::time::Duration::from_secs_f64(secs)))
@@ -124,7 +124,7 @@ impl Duration {
 impl fmt::Display for Duration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ms = self.0.as_millis();
-        if ms % 1000 != 0 {
+        if !ms.is_multiple_of(1000) {
             write!(f, "{ms}ms")
         } else {
             write!(f, "{}s", ms / 1000)
@@ -201,12 +201,12 @@ impl StatusPattern {
     fn parse(s: &str) -> Result<StatusPattern, String> {
         let t = s.trim();
         let lower = t.to_ascii_lowercase();
-        if lower.len() == 3 && lower.ends_with("xx") {
-            if let Some(d) = lower.chars().next().and_then(|c| c.to_digit(10)) {
-                if (1..=5).contains(&d) {
-                    return Ok(StatusPattern::Class(d as u8));
-                }
-            }
+        if lower.len() == 3
+            && lower.ends_with("xx")
+            && let Some(d) = lower.chars().next().and_then(|c| c.to_digit(10))
+            && (1..=5).contains(&d)
+        {
+            return Ok(StatusPattern::Class(d as u8));
         }
         match t.parse::<u16>() {
             Ok(c) if (100..=599).contains(&c) => Ok(StatusPattern::Code(c)),

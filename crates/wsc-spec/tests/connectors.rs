@@ -32,7 +32,10 @@ fn schema_accepts_every_connector() {
     let v = schema_validator();
     for file in common::connectors() {
         let json = yaml_as_json(&file);
-        let errors: Vec<String> = v.iter_errors(&json).map(|e| format!("{e} at {}", e.instance_path())).collect();
+        let errors: Vec<String> = v
+            .iter_errors(&json)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
         assert!(errors.is_empty(), "{}: {errors:#?}", file.display());
     }
 }
@@ -61,7 +64,8 @@ fn schema_rejects_broken_files() {
 #[test]
 fn committed_schema_is_up_to_date() {
     let path = common::root().join("docs/connector.schema.json");
-    let generated = serde_json::to_string_pretty(&wsc_spec::schema::connector_schema()).unwrap() + "\n";
+    let generated =
+        serde_json::to_string_pretty(&wsc_spec::schema::connector_schema()).unwrap() + "\n";
     if std::env::var_os("WSC_UPDATE_SCHEMA").is_some() {
         std::fs::write(&path, &generated).unwrap();
     }

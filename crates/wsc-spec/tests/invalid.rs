@@ -23,7 +23,10 @@ fn invalid_connectors_render_located_errors() {
             };
             assert!(report.error_count() > 0, "{shown}: no errors");
             for d in &report.diagnostics {
-                assert!(d.line > 0 && d.column > 0, "{shown}: unlocated diagnostic {d:?}");
+                assert!(
+                    d.line > 0 && d.column > 0,
+                    "{shown}: unlocated diagnostic {d:?}"
+                );
             }
             insta::assert_snapshot!(report.render());
         });
