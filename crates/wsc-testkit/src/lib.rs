@@ -1,0 +1,7 @@
+//! Test support for wsc.
+//!
+//! - [`synthetic`]: a synthetic identity API (users and groups generated on the fly, every
+//!   paging style, OAuth2 client credentials, injected faults) served over loopback HTTP, for
+//!   integration tests, `wsc demo` and benchmarks.
+
+pub mod synthetic;

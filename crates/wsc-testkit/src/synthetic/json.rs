@@ -1,0 +1,162 @@
+//! Small, allocation-free JSON and date writers used on the hot path.
+
+/// Appends an unsigned integer.
+#[inline]
+pub(crate) fn push_u64(buf: &mut Vec<u8>, n: u64) {
+    let mut b = itoa::Buffer::new();
+    buf.extend_from_slice(b.format(n).as_bytes());
+}
+
+/// Appends `n` in decimal, left-padded with zeros to at least `width` digits.
+#[inline]
+pub(crate) fn push_padded(buf: &mut Vec<u8>, n: u64, width: usize) {
+    let mut b = itoa::Buffer::new();
+    let digits = b.format(n).as_bytes();
+    for _ in digits.len()..width {
+        buf.push(b'0');
+    }
+    buf.extend_from_slice(digits);
+}
+
+/// Appends a JSON string whose content is known not to need escaping (static word lists).
+#[inline]
+pub(crate) fn push_plain_str(buf: &mut Vec<u8>, s: &str) {
+    debug_assert!(!needs_escape(s));
+    buf.push(b'"');
+    buf.extend_from_slice(s.as_bytes());
+    buf.push(b'"');
+}
+
+/// Appends `s` lowercased (ASCII) without quotes.
+#[inline]
+pub(crate) fn push_lower(buf: &mut Vec<u8>, s: &str) {
+    buf.extend(s.bytes().map(|b| b.to_ascii_lowercase()));
+}
+
+/// Whether `s` holds a character that must be escaped in a JSON string.
+pub(crate) fn needs_escape(s: &str) -> bool {
+    s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\')
+}
+
+/// Appends `s` as a JSON string, escaping what must be escaped.
+pub(crate) fn push_str(buf: &mut Vec<u8>, s: &str) {
+    buf.push(b'"');
+    let mut start = 0;
+    let bytes = s.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        let esc: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0..=0x1f => b"",
+            _ => continue,
+        };
+        buf.extend_from_slice(&bytes[start..i]);
+        if esc.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            buf.extend_from_slice(b"\\u00");
+            buf.push(HEX[(b >> 4) as usize]);
+            buf.push(HEX[(b & 0xf) as usize]);
+        } else {
+            buf.extend_from_slice(esc);
+        }
+        start = i + 1;
+    }
+    buf.extend_from_slice(&bytes[start..]);
+    buf.push(b'"');
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
+pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = (z - era * 146_097) as u64;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe as i64 + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn push_2(buf: &mut Vec<u8>, n: u32) {
+    buf.push(b'0' + (n / 10) as u8);
+    buf.push(b'0' + (n % 10) as u8);
+}
+
+/// Appends a quoted RFC 3339 UTC timestamp (`"2019-03-04T05:06:07Z"`) for Unix seconds `secs`
+/// (years 0..=9999).
+pub(crate) fn push_rfc3339(buf: &mut Vec<u8>, secs: i64) {
+    let days = secs.div_euclid(86_400);
+    let tod = secs.rem_euclid(86_400) as u32;
+    let (y, m, d) = civil_from_days(days);
+    buf.push(b'"');
+    push_padded(buf, y.clamp(0, 9999) as u64, 4);
+    buf.push(b'-');
+    push_2(buf, m);
+    buf.push(b'-');
+    push_2(buf, d);
+    buf.push(b'T');
+    push_2(buf, tod / 3600);
+    buf.push(b':');
+    push_2(buf, tod / 60 % 60);
+    buf.push(b':');
+    push_2(buf, tod % 60);
+    buf.extend_from_slice(b"Z\"");
+}
+
+/// An RFC 3339 UTC timestamp as a `String` (no quotes).
+pub(crate) fn rfc3339(secs: i64) -> String {
+    let mut buf = Vec::with_capacity(22);
+    push_rfc3339(&mut buf, secs);
+    String::from_utf8_lossy(&buf[1..buf.len() - 1]).into_owned()
+}
+
+/// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`, RFC 9110 §5.6.7) for Unix seconds `secs`.
+pub(crate) fn http_date(secs: i64) -> String {
+    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let days = secs.div_euclid(86_400);
+    let tod = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{}, {:02} {} {:04} {:02}:{:02}:{:02} GMT",
+        WEEKDAYS[days.rem_euclid(7) as usize],
+        d,
+        MONTHS[(m - 1) as usize],
+        y,
+        tod / 3600,
+        tod / 60 % 60,
+        tod % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(http_date(784_111_777), "Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+    }
+
+    #[test]
+    fn escaping() {
+        let mut buf = Vec::new();
+        push_str(&mut buf, "a\"b\\c\nd\u{1}é");
+        assert_eq!(String::from_utf8(buf).unwrap(), r#""a\"b\\c\nd\u0001é""#);
+        let mut buf = Vec::new();
+        push_padded(&mut buf, 42, 5);
+        push_padded(&mut buf, 123_456, 3);
+        assert_eq!(buf, b"00042123456");
+    }
+}
