@@ -12,6 +12,9 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "wsc", version, about, long_about, propagate_version = true)]
 pub struct Cli {
+    /// More logging on stderr (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
@@ -24,6 +27,107 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Print the JSON Schema of the connector format.
     Schema(SchemaArgs),
+    /// Read every account or group and write them as JSON lines, JSON or CSV.
+    Aggregate(AggregateArgs),
+    /// Read one object by identity.
+    Get(GetArgs),
+    /// Check that the connection and credentials work.
+    TestConnection(ConnectorArgs),
+    /// List the partitions of an aggregation (one per line, as JSON).
+    Partitions(PartitionsArgs),
+    /// Start the synthetic identity API on 127.0.0.1 and aggregate it through
+    /// connectors/demo.yaml.
+    Demo(DemoArgs),
+}
+
+/// The connector and its settings.
+#[derive(Debug, Args, Clone)]
+pub struct ConnectorArgs {
+    /// Connector file.
+    #[arg(value_name = "CONNECTOR")]
+    pub connector: PathBuf,
+    /// A setting, NAME=VALUE (repeatable). Also read from WSC_<NAME> environment variables.
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    pub set: Vec<String>,
+    /// A YAML or JSON file of settings (NAME: VALUE).
+    #[arg(long, value_name = "FILE")]
+    pub settings: Option<PathBuf>,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// One JSON object per line.
+    Jsonl,
+    /// A JSON array.
+    Json,
+    /// CSV with a header line.
+    Csv,
+}
+
+/// `wsc aggregate`.
+#[derive(Debug, Args)]
+pub struct AggregateArgs {
+    /// Connector and settings.
+    #[command(flatten)]
+    pub connector: ConnectorArgs,
+    /// What to aggregate: `account`, or a group type (`group`, `group:role` or `role`).
+    #[arg(long, default_value = "account")]
+    pub object: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "jsonl")]
+    pub format: OutputFormat,
+    /// Write to this file (replaced only when the run succeeds) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Run one partition only (see `wsc partitions`).
+    #[arg(long, value_name = "NAME")]
+    pub partition: Option<String>,
+}
+
+/// `wsc get`.
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// Connector and settings.
+    #[command(flatten)]
+    pub connector: ConnectorArgs,
+    /// Object type: `account` or a group type.
+    #[arg(long, default_value = "account")]
+    pub object: String,
+    /// The object's identity.
+    #[arg(value_name = "IDENTITY")]
+    pub identity: String,
+}
+
+/// `wsc partitions`.
+#[derive(Debug, Args)]
+pub struct PartitionsArgs {
+    /// Connector and settings.
+    #[command(flatten)]
+    pub connector: ConnectorArgs,
+    /// Object type: `account` or a group type.
+    #[arg(long, default_value = "account")]
+    pub object: String,
+}
+
+/// `wsc demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Users in the synthetic directory.
+    #[arg(long, default_value_t = 10_000)]
+    pub users: usize,
+    /// Groups in the synthetic directory.
+    #[arg(long, default_value_t = 50)]
+    pub groups: usize,
+    /// Write accounts.jsonl and groups.jsonl into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Only serve the synthetic API until Ctrl-C (for trying connectors by hand).
+    #[arg(long)]
+    pub serve: bool,
+    /// Port for `--serve` (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
 }
 
 /// `wsc validate`.

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 mod cli;
+mod run;
 mod validate;
 
 /// Exit codes (documented in README.md and `wsc --help`).
@@ -18,11 +19,32 @@ pub mod exit {
     pub const INVALID: u8 = 2;
 }
 
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
-    let code = match args.command {
-        cli::Command::Validate(a) => validate::run(&a),
-        cli::Command::Schema(a) => validate::schema(&a),
+    init_logging(args.verbose);
+    let result = match args.command {
+        cli::Command::Validate(a) => Ok(validate::run(&a)),
+        cli::Command::Schema(a) => Ok(validate::schema(&a)),
+        cli::Command::Aggregate(a) => run::aggregate(&a).map(|()| exit::OK),
+        cli::Command::Get(a) => run::get(&a).map(|()| exit::OK),
+        cli::Command::TestConnection(a) => run::test_connection(&a).map(|()| exit::OK),
+        cli::Command::Partitions(a) => run::partitions(&a.connector, &a.object).map(|()| exit::OK),
+        cli::Command::Demo(a) => run::demo(&a).map(|()| exit::OK),
     };
-    ExitCode::from(code)
+    ExitCode::from(result.unwrap_or_else(|run::Failed(code)| code))
 }

@@ -1,0 +1,325 @@
+//! Micro-benchmark of the data plane: parse + map + write JSON Lines for pages of 250 users
+//! shaped like the synthetic API's, with the `account_aggregation` mapping of
+//! `connectors/demo.yaml`, compared in the same run with a typed, borrowed serde baseline that
+//! produces byte-identical output. One thread, no network: this isolates what the engine adds.
+//!
+//! ```text
+//! cargo run --release -p wsc-engine --example map_bench [-- <pages per round> <rounds>]
+//! # WSC_DEMO_YAML=path/to/demo.yaml overrides the connector file
+//! ```
+
+use std::borrow::Cow;
+use std::hint::black_box;
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use wsc_engine::doc::Doc;
+use wsc_engine::mapping::{RecordMapper, RecordTemplate, TemplateCompiler};
+use wsc_engine::output::{JsonLines, Sink};
+
+const PAGE: usize = 250;
+const DISTINCT_PAGES: usize = 8;
+
+const GIVEN: &[&str] = &[
+    "Ada", "Alan", "Grace", "Linus", "Barbara", "Donald", "Edsger", "Hedy",
+];
+const FAMILY: &[&str] = &[
+    "Lovelace", "Turing", "Hopper", "Torvalds", "Liskov", "Knuth", "Lamarr",
+];
+const DEPTS: &[&str] = &[
+    "Engineering",
+    "Sales",
+    "Finance",
+    "Legal",
+    "Support",
+    "Marketing",
+];
+const TITLES: &[&str] = &["Engineer", "Manager", "Analyst", "Director", "Specialist"];
+
+/// One page as the synthetic API writes it (`/users/offset`).
+fn page(first: usize) -> Vec<u8> {
+    let mut b = String::with_capacity(PAGE * 520);
+    b.push_str("{\"total\":1000000,\"items\":[");
+    for i in first..first + PAGE {
+        if i > first {
+            b.push(',');
+        }
+        let (g, f) = (GIVEN[i % GIVEN.len()], FAMILY[(i / 7) % FAMILY.len()]);
+        let user = format!("{}.{}{}", g.to_lowercase(), f.to_lowercase(), i);
+        let groups: Vec<String> = (0..(i % 5))
+            .map(|k| format!("\"g{:05}\"", (i * 31 + k * 17) % 5000))
+            .collect();
+        b.push_str(&format!(
+            concat!(
+                "{{\"id\":\"u{:07}\",\"userName\":\"{}\",\"displayName\":\"{} {}\",",
+                "\"name\":{{\"givenName\":\"{}\",\"familyName\":\"{}\"}},",
+                "\"emails\":[{{\"value\":\"{}@example.com\",\"primary\":true}}],",
+                "\"active\":{},\"department\":\"{}\",\"title\":\"{}\",\"employeeNumber\":{},",
+                "\"created\":\"2019-03-04T05:06:07Z\",\"lastModified\":\"2023-11-14T22:13:20Z\",",
+                "\"groups\":[{}]}}"
+            ),
+            i,
+            user,
+            g,
+            f,
+            g,
+            f,
+            user,
+            i % 11 != 0,
+            DEPTS[i % DEPTS.len()],
+            TITLES[i % TITLES.len()],
+            100_000 + i,
+            groups.join(",")
+        ));
+    }
+    b.push_str("]}");
+    b.into_bytes()
+}
+
+struct NoTemplates;
+impl TemplateCompiler for NoTemplates {
+    fn compile(&self, _: &str) -> Result<Box<dyn RecordTemplate>, String> {
+        Err("templates are not used by this benchmark".into())
+    }
+}
+
+/// A writer that counts bytes (so the output cannot be optimised away).
+#[derive(Default)]
+struct Count(u64);
+impl Write for Count {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0 += b.len() as u64;
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+// ----- the typed baseline: what a tuned hand-written client does ----------------------------
+
+#[derive(Deserialize)]
+struct BPage<'a> {
+    #[serde(borrow)]
+    items: Vec<BUser<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct BUser<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+    #[serde(borrow)]
+    user_name: Cow<'a, str>,
+    #[serde(borrow)]
+    display_name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    name: Option<BName<'a>>,
+    #[serde(borrow, default)]
+    emails: Vec<BEmail<'a>>,
+    active: Option<bool>,
+    #[serde(borrow)]
+    department: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    title: Option<Cow<'a, str>>,
+    employee_number: Option<i64>,
+    #[serde(borrow)]
+    created: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    last_modified: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    groups: Vec<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BName<'a> {
+    #[serde(borrow)]
+    given_name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    family_name: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct BEmail<'a> {
+    #[serde(borrow)]
+    value: Option<Cow<'a, str>>,
+    primary: Option<bool>,
+}
+
+#[derive(Serialize)]
+struct BOut<'a> {
+    #[serde(rename = "type")]
+    ty: &'static str,
+    identity: &'a str,
+    name: &'a str,
+    attributes: BAttrs<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BAttrs<'a> {
+    display_name: Option<&'a str>,
+    given_name: Option<&'a str>,
+    family_name: Option<&'a str>,
+    email: Option<&'a str>,
+    active: Option<bool>,
+    department: Option<&'a str>,
+    title: Option<&'a str>,
+    employee_number: Option<i64>,
+    groups: &'a [Cow<'a, str>],
+}
+
+/// Parses one page and appends its records as JSON Lines; returns the number of records.
+fn baseline_page(body: &[u8], buf: &mut Vec<u8>) -> usize {
+    let page: BPage<'_> = serde_json::from_slice(body).expect("baseline parse");
+    for u in &page.items {
+        let name = u.name.as_ref();
+        let rec = BOut {
+            ty: "account",
+            identity: &u.id,
+            name: &u.user_name,
+            attributes: BAttrs {
+                display_name: u.display_name.as_deref(),
+                given_name: name.and_then(|n| n.given_name.as_deref()),
+                family_name: name.and_then(|n| n.family_name.as_deref()),
+                email: u.emails.first().and_then(|e| e.value.as_deref()),
+                active: u.active,
+                department: u.department.as_deref(),
+                title: u.title.as_deref(),
+                employee_number: u.employee_number,
+                groups: &u.groups,
+            },
+        };
+        serde_json::to_writer(&mut *buf, &rec).expect("baseline write");
+        buf.push(b'\n');
+    }
+    page.items.len()
+}
+
+fn baseline(pages: &[Vec<u8>], n: usize, out: &mut Count) -> usize {
+    let mut buf = Vec::with_capacity(1 << 17);
+    let mut records = 0;
+    for k in 0..n {
+        records += baseline_page(&pages[k % pages.len()], &mut buf);
+        if buf.len() >= 64 * 1024 {
+            out.write_all(&buf).expect("write");
+            buf.clear();
+        }
+    }
+    out.write_all(&buf).expect("write");
+    records
+}
+
+// ----- the engine path -------------------------------------------------------------------------
+
+fn engine(mapper: &RecordMapper, pages: &[Vec<u8>], n: usize, out: &mut Count) -> usize {
+    let names: Arc<[Arc<str>]> = mapper.attribute_names().clone();
+    let mut sink = JsonLines::new(std::mem::take(out));
+    let mut records = 0;
+    for k in 0..n {
+        let body = &pages[k % pages.len()];
+        let doc = Doc::parse(body).expect("engine parse");
+        for rec in mapper.map_page(&doc) {
+            let rec = rec.expect("map");
+            sink.write(&rec, &names).expect("write");
+            records += 1;
+        }
+    }
+    *out = sink.into_inner().expect("flush");
+    records
+}
+
+fn rate(records: usize, d: Duration) -> f64 {
+    records as f64 / d.as_secs_f64()
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let per_round: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(400);
+    let rounds: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(7);
+
+    let demo = std::env::var_os("WSC_DEMO_YAML").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../connectors/demo.yaml"),
+        Into::into,
+    );
+    let loaded = wsc_spec::load_file(&demo).expect("connectors/demo.yaml loads");
+    let op = loaded
+        .connector
+        .operations
+        .account_aggregation
+        .expect("demo.yaml has account_aggregation");
+    let mapper = RecordMapper::new("account", &op, &NoTemplates).expect("mapper");
+
+    let pages: Vec<Vec<u8>> = (0..DISTINCT_PAGES).map(|p| page(p * PAGE)).collect();
+    let bytes: usize = pages.iter().map(Vec::len).sum::<usize>() / pages.len();
+
+    // The two paths must produce the same bytes (demo.yaml's 9 attributes are mirrored by the
+    // baseline structs; `employeeNumber` typed int, `active` bool, `groups` multi).
+    let mut eo = JsonLines::new(Vec::new());
+    let doc = Doc::parse(&pages[0]).expect("parse");
+    for r in mapper.map_page(&doc) {
+        eo.write(&r.expect("map"), mapper.attribute_names())
+            .expect("write");
+    }
+    let engine_text = eo.into_inner().expect("flush");
+    let mut bt = Vec::new();
+    baseline_page(&pages[0], &mut bt);
+    assert_eq!(
+        String::from_utf8_lossy(&engine_text),
+        String::from_utf8_lossy(&bt),
+        "engine and baseline outputs differ"
+    );
+    println!(
+        "page: {PAGE} users, {bytes} bytes; {} attributes; {per_round} pages x {rounds} rounds per path; outputs identical ({} bytes/page)",
+        mapper.attribute_names().len(),
+        bt.len()
+    );
+
+    let mut best_e = Duration::MAX;
+    let mut best_b = Duration::MAX;
+    let mut all_e = Vec::new();
+    let mut all_b = Vec::new();
+    let mut sink_e = Count::default();
+    let mut sink_b = Count::default();
+    for _ in 0..rounds {
+        let t = Instant::now();
+        let n = black_box(baseline(&pages, per_round, &mut sink_b));
+        let d = t.elapsed();
+        best_b = best_b.min(d);
+        all_b.push(rate(n, d));
+        let t = Instant::now();
+        let n = black_box(engine(&mapper, &pages, per_round, &mut sink_e));
+        let d = t.elapsed();
+        best_e = best_e.min(d);
+        all_e.push(rate(n, d));
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let recs = per_round * PAGE;
+    let (me, mb) = (median(&mut all_e), median(&mut all_b));
+    println!(
+        "baseline (typed borrowed serde): best {:>10.0} rec/s, median {:>10.0} rec/s",
+        rate(recs, best_b),
+        mb
+    );
+    println!(
+        "engine   (Doc + RecordMapper):   best {:>10.0} rec/s, median {:>10.0} rec/s",
+        rate(recs, best_e),
+        me
+    );
+    println!(
+        "ratio engine/baseline: best {:.2}, median {:.2}   (bytes written: {} / {})",
+        best_b.as_secs_f64() / best_e.as_secs_f64(),
+        me / mb,
+        sink_e.0,
+        sink_b.0
+    );
+}

@@ -1,0 +1,598 @@
+//! A connector compiled for execution: every template and JSONPath compiled once, at load.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use wsc_spec::model::{
+    ErrorRule, Method, Operation, OperationKind, Paging, PagingKind, RequestSpec, Step,
+};
+use wsc_spec::{JsonPath, StatusPattern};
+
+use crate::error::EngineError;
+use crate::http::{Body, PreparedRequest};
+use crate::mapping::{RecordMapper, RecordTemplate, TemplateCompiler};
+use crate::path::CompiledPath;
+use crate::template::{Escape, Template, TemplateError, Templates};
+
+/// A template tree: a JSON body whose string leaves are templates.
+#[derive(Debug, Clone)]
+pub enum TemplateTree {
+    /// A constant.
+    Const(Value),
+    /// A template leaf.
+    Leaf(Template),
+    /// A list.
+    Array(Vec<TemplateTree>),
+    /// A mapping.
+    Object(Vec<(String, TemplateTree)>),
+}
+
+impl TemplateTree {
+    fn compile(t: &mut Templates, location: &str, v: &Value) -> Result<TemplateTree, EngineError> {
+        Ok(match v {
+            Value::String(s) if s.contains("{{") => {
+                TemplateTree::Leaf(t.compile(location, s, Escape::None)?)
+            }
+            Value::Array(a) => TemplateTree::Array(
+                a.iter()
+                    .enumerate()
+                    .map(|(i, x)| TemplateTree::compile(t, &format!("{location}[{i}]"), x))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Value::Object(o) => TemplateTree::Object(
+                o.iter()
+                    .map(|(k, x)| {
+                        Ok((
+                            k.clone(),
+                            TemplateTree::compile(t, &format!("{location}.{k}"), x)?,
+                        ))
+                    })
+                    .collect::<Result<_, EngineError>>()?,
+            ),
+            other => TemplateTree::Const(other.clone()),
+        })
+    }
+
+    /// Renders the tree: each leaf on its own, single-expression leaves keep their type.
+    pub fn render(&self, t: &Templates, ctx: &Value) -> Result<Value, TemplateError> {
+        Ok(match self {
+            TemplateTree::Const(v) => v.clone(),
+            TemplateTree::Leaf(tpl) => t.render_value(tpl, ctx)?,
+            TemplateTree::Array(a) => Value::Array(
+                a.iter()
+                    .map(|x| x.render(t, ctx))
+                    .collect::<Result<_, _>>()?,
+            ),
+            TemplateTree::Object(o) => Value::Object(
+                o.iter()
+                    .map(|(k, x)| Ok((k.clone(), x.render(t, ctx)?)))
+                    .collect::<Result<_, TemplateError>>()?,
+            ),
+        })
+    }
+}
+
+/// A compiled request body.
+#[derive(Debug, Clone)]
+pub enum CompiledBody {
+    /// No body.
+    Empty,
+    /// JSON.
+    Json(TemplateTree),
+    /// Form fields.
+    Form(Vec<(String, Template)>),
+    /// Multipart fields.
+    Multipart(Vec<(String, Template)>),
+    /// Raw text.
+    Raw(String, Template),
+}
+
+/// A compiled request.
+#[derive(Debug, Clone)]
+pub struct CompiledRequest {
+    /// Method.
+    pub method: Method,
+    /// Path relative to the base URL (values percent-encoded).
+    pub path: Option<Template>,
+    /// Absolute URL.
+    pub url: Option<Template>,
+    /// Query parameters.
+    pub query: Vec<(String, Template)>,
+    /// Headers (the connector's `http.headers` first).
+    pub headers: Vec<(String, Template)>,
+    /// Body.
+    pub body: CompiledBody,
+}
+
+fn pairs(
+    t: &mut Templates,
+    location: &str,
+    m: &indexmap::IndexMap<String, wsc_spec::Template>,
+) -> Result<Vec<(String, Template)>, EngineError> {
+    m.iter()
+        .map(|(k, v)| {
+            Ok((
+                k.clone(),
+                t.compile(&format!("{location}.{k}"), v.as_str(), Escape::None)?,
+            ))
+        })
+        .collect()
+}
+
+impl CompiledRequest {
+    /// Compiles a request spec; `default_headers` are the connector's `http.headers`.
+    pub fn compile(
+        t: &mut Templates,
+        location: &str,
+        r: &RequestSpec,
+        default_headers: &[(String, Template)],
+    ) -> Result<CompiledRequest, EngineError> {
+        let path = r
+            .path
+            .as_ref()
+            .map(|p| t.compile(&format!("{location}.path"), p.as_str(), Escape::PathSegment))
+            .transpose()?;
+        let url = r
+            .url
+            .as_ref()
+            .map(|u| t.compile(&format!("{location}.url"), u.as_str(), Escape::None))
+            .transpose()?;
+        let mut headers: Vec<(String, Template)> = default_headers
+            .iter()
+            .filter(|(k, _)| !r.headers.keys().any(|h| h.eq_ignore_ascii_case(k)))
+            .cloned()
+            .collect();
+        headers.extend(pairs(t, &format!("{location}.headers"), &r.headers)?);
+        let body = if let Some(b) = &r.body {
+            CompiledBody::Json(TemplateTree::compile(t, &format!("{location}.body"), b)?)
+        } else if !r.form.is_empty() {
+            CompiledBody::Form(pairs(t, &format!("{location}.form"), &r.form)?)
+        } else if !r.multipart.is_empty() {
+            CompiledBody::Multipart(pairs(t, &format!("{location}.multipart"), &r.multipart)?)
+        } else if let Some(raw) = &r.raw {
+            CompiledBody::Raw(
+                raw.content_type.clone(),
+                t.compile(
+                    &format!("{location}.raw.text"),
+                    raw.text.as_str(),
+                    Escape::None,
+                )?,
+            )
+        } else {
+            CompiledBody::Empty
+        };
+        Ok(CompiledRequest {
+            method: r.method,
+            path,
+            url,
+            query: pairs(t, &format!("{location}.query"), &r.query)?,
+            headers,
+            body,
+        })
+    }
+
+    /// Renders the request for one context.
+    pub fn render(
+        &self,
+        t: &Templates,
+        base: &url::Url,
+        ctx: &Value,
+    ) -> Result<PreparedRequest, EngineError> {
+        let mut url = if let Some(u) = &self.url {
+            let s = t.render(u, ctx)?;
+            url::Url::parse(&s).map_err(|e| {
+                EngineError::Config(format!(
+                    "`{}` rendered to `{s}`, which is not a URL: {e}",
+                    u.location()
+                ))
+            })?
+        } else {
+            let p = match &self.path {
+                Some(p) => t.render(p, ctx)?,
+                None => String::new(),
+            };
+            join_path(base, &p)?
+        };
+        if !self.query.is_empty() {
+            let mut pairs = Vec::with_capacity(self.query.len());
+            for (k, v) in &self.query {
+                let s = t.render(v, ctx)?;
+                if !s.is_empty() {
+                    pairs.push((k, s));
+                }
+            }
+            if !pairs.is_empty() {
+                let mut q = url.query_pairs_mut();
+                for (k, v) in pairs {
+                    q.append_pair(k, &v);
+                }
+            }
+        }
+        let mut headers = Vec::with_capacity(self.headers.len());
+        for (k, v) in &self.headers {
+            let s = t.render(v, ctx)?;
+            if !s.is_empty() {
+                headers.push((k.clone(), s));
+            }
+        }
+        let body = match &self.body {
+            CompiledBody::Empty => Body::Empty,
+            CompiledBody::Json(tree) => {
+                Body::Json(serde_json::to_vec(&tree.render(t, ctx)?).unwrap_or_default())
+            }
+            CompiledBody::Form(f) => Body::Form(render_pairs(t, f, ctx)?),
+            CompiledBody::Multipart(f) => Body::Multipart(render_pairs(t, f, ctx)?),
+            CompiledBody::Raw(ct, text) => Body::Raw {
+                content_type: ct.clone(),
+                text: t.render(text, ctx)?,
+            },
+        };
+        Ok(PreparedRequest {
+            method: self.method,
+            url,
+            headers,
+            body,
+        })
+    }
+}
+
+fn render_pairs(
+    t: &Templates,
+    f: &[(String, Template)],
+    ctx: &Value,
+) -> Result<Vec<(String, String)>, TemplateError> {
+    f.iter()
+        .map(|(k, v)| Ok((k.clone(), t.render(v, ctx)?)))
+        .collect()
+}
+
+/// `base` + `path`: the path is appended to the base URL's path (never replacing it).
+pub fn join_path(base: &url::Url, path: &str) -> Result<url::Url, EngineError> {
+    let (p, q) = match path.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (path, None),
+    };
+    let mut u = base.clone();
+    let joined = format!(
+        "{}/{}",
+        base.path().trim_end_matches('/'),
+        p.trim_start_matches('/')
+    );
+    let joined = if p.is_empty() {
+        base.path().to_string()
+    } else {
+        joined
+    };
+    u.set_path(&joined);
+    if let Some(q) = q {
+        u.set_query(Some(q));
+    }
+    Ok(u)
+}
+
+/// Compiled paging.
+#[derive(Debug, Clone)]
+pub struct CompiledPaging {
+    /// Kind.
+    pub kind: PagingKind,
+    /// Page size.
+    pub limit: u64,
+    /// First offset or page number.
+    pub start: u64,
+    /// Total path.
+    pub total: Option<CompiledPath>,
+    /// Cursor path.
+    pub cursor: Option<CompiledPath>,
+    /// Next URL path.
+    pub next_url: Option<CompiledPath>,
+    /// Stop after a short page.
+    pub stop_on_short_page: bool,
+    /// Stop expression.
+    pub stop_when: Option<Template>,
+    /// Pages at once when the total is known.
+    pub concurrency: usize,
+    /// Page limit.
+    pub max_pages: Option<u64>,
+}
+
+fn path(location: &str, p: &JsonPath) -> Result<CompiledPath, EngineError> {
+    CompiledPath::compile(p.as_str()).map_err(|e| EngineError::Config(format!("{location}: {e}")))
+}
+
+fn opt_path(location: &str, p: &Option<JsonPath>) -> Result<Option<CompiledPath>, EngineError> {
+    p.as_ref().map(|p| path(location, p)).transpose()
+}
+
+impl CompiledPaging {
+    fn compile(
+        t: &mut Templates,
+        location: &str,
+        p: &Paging,
+    ) -> Result<CompiledPaging, EngineError> {
+        let offset_like = matches!(p.kind, PagingKind::Offset | PagingKind::Page);
+        Ok(CompiledPaging {
+            kind: p.kind,
+            limit: p.limit.unwrap_or(100).max(1),
+            start: p
+                .start
+                .unwrap_or(if p.kind == PagingKind::Page { 1 } else { 0 }),
+            total: opt_path(&format!("{location}.total"), &p.total)?,
+            cursor: opt_path(&format!("{location}.cursor"), &p.cursor)?,
+            next_url: opt_path(&format!("{location}.next_url"), &p.next_url)?,
+            stop_on_short_page: p.stop_on_short_page.unwrap_or(offset_like),
+            stop_when: p
+                .stop_when
+                .as_ref()
+                .map(|s| t.compile(&format!("{location}.stop_when"), s.as_str(), Escape::None))
+                .transpose()?,
+            concurrency: p.concurrency.unwrap_or(4).max(1) as usize,
+            max_pages: p.max_pages,
+        })
+    }
+}
+
+/// A compiled error rule.
+#[derive(Debug, Clone)]
+pub struct CompiledErrorRule {
+    /// JSONPath that signals an error.
+    pub path: Option<CompiledPath>,
+    /// Value the path must equal.
+    pub equals: Option<Value>,
+    /// Text that signals an error.
+    pub body_contains: Option<String>,
+    /// Expression that signals an error.
+    pub expression: Option<Template>,
+    /// Where the message is.
+    pub message: Option<CompiledPath>,
+    /// Retry instead of failing.
+    pub retry: bool,
+}
+
+/// Compiles error rules.
+pub fn compile_rules(
+    t: &mut Templates,
+    location: &str,
+    rules: &[ErrorRule],
+) -> Result<Vec<CompiledErrorRule>, EngineError> {
+    rules
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let loc = format!("{location}[{i}]");
+            Ok(CompiledErrorRule {
+                path: opt_path(&format!("{loc}.path"), &r.path)?,
+                equals: r.equals.clone(),
+                body_contains: r.body_contains.clone(),
+                expression: r
+                    .expression
+                    .as_ref()
+                    .map(|e| t.compile(&format!("{loc}.expression"), e.as_str(), Escape::None))
+                    .transpose()?,
+                message: opt_path(&format!("{loc}.message"), &r.message)?,
+                retry: r.retry,
+            })
+        })
+        .collect()
+}
+
+/// A compiled step.
+#[derive(Debug, Clone)]
+pub struct CompiledStep {
+    /// Name.
+    pub name: String,
+    /// Request.
+    pub request: CompiledRequest,
+    /// Paging.
+    pub paging: Option<CompiledPaging>,
+    /// Index of the step whose records this one iterates.
+    pub for_each: Option<usize>,
+    /// Concurrency of for_each requests.
+    pub concurrency: usize,
+    /// Records path (default `$`).
+    pub records: CompiledPath,
+    /// Merge into the parent.
+    pub merge: Option<(String, Option<CompiledPath>, wsc_spec::model::MergeMode)>,
+    /// Saved values.
+    pub save: Vec<(String, CompiledPath)>,
+    /// Success statuses.
+    pub success: Vec<StatusPattern>,
+    /// Error rules.
+    pub errors: Vec<CompiledErrorRule>,
+    /// 404 means "nothing".
+    pub allow_not_found: bool,
+}
+
+/// A compiled operation.
+#[derive(Clone)]
+pub struct CompiledOperation {
+    /// Key path (`account_aggregation`, `group_aggregation.role`).
+    pub key: String,
+    /// Kind.
+    pub kind: OperationKind,
+    /// Object type of its records (`account` or a group type).
+    pub object_type: String,
+    /// Steps: a single-request operation is one step named `request`.
+    pub steps: Vec<CompiledStep>,
+    /// Index of the primary step (whose records the operation emits).
+    pub primary: usize,
+    /// Record mapper.
+    pub mapper: Arc<RecordMapper>,
+    /// The spec.
+    pub spec: Operation,
+}
+
+impl std::fmt::Debug for CompiledOperation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CompiledOperation")
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Attribute templates: each gets a small registry of its own (they render per record).
+struct AttrTemplates;
+
+struct AttrTemplate {
+    templates: Templates,
+    template: Template,
+}
+
+impl RecordTemplate for AttrTemplate {
+    fn render(&self, record: &Value) -> Result<Value, String> {
+        let ctx = serde_json::json!({ "record": record });
+        self.templates
+            .render_value(&self.template, &ctx)
+            .map_err(|e| e.message)
+    }
+}
+
+impl TemplateCompiler for AttrTemplates {
+    fn compile(&self, source: &str) -> Result<Box<dyn RecordTemplate>, String> {
+        let mut templates = Templates::new();
+        let template = templates
+            .compile("attribute", source, Escape::None)
+            .map_err(|e| e.message)?;
+        Ok(Box::new(AttrTemplate {
+            templates,
+            template,
+        }))
+    }
+}
+
+impl CompiledOperation {
+    /// Compiles one operation.
+    #[allow(clippy::too_many_arguments)]
+    pub fn compile(
+        t: &mut Templates,
+        key: &str,
+        kind: OperationKind,
+        object_type: &str,
+        op: &Operation,
+        default_headers: &[(String, Template)],
+        default_success: &[StatusPattern],
+        connector_rules: &[CompiledErrorRule],
+    ) -> Result<CompiledOperation, EngineError> {
+        let loc = format!("operations.{key}");
+        let success = op
+            .success
+            .clone()
+            .unwrap_or_else(|| default_success.to_vec());
+        let mut op_rules = connector_rules.to_vec();
+        op_rules.extend(compile_rules(t, &format!("{loc}.errors"), &op.errors)?);
+        let mut steps = Vec::new();
+        if let Some(r) = &op.request {
+            steps.push(CompiledStep {
+                name: "request".into(),
+                request: CompiledRequest::compile(
+                    t,
+                    &format!("{loc}.request"),
+                    r,
+                    default_headers,
+                )?,
+                paging: op
+                    .paging
+                    .as_ref()
+                    .map(|p| CompiledPaging::compile(t, &format!("{loc}.paging"), p))
+                    .transpose()?,
+                for_each: None,
+                concurrency: 1,
+                records: CompiledPath::root(),
+                merge: None,
+                save: Vec::new(),
+                success: success.clone(),
+                errors: op_rules.clone(),
+                allow_not_found: false,
+            });
+        }
+        for (i, s) in op.steps.iter().enumerate() {
+            steps.push(compile_step(
+                t,
+                &format!("{loc}.steps[{i}]"),
+                s,
+                &op.steps,
+                default_headers,
+                &success,
+                &op_rules,
+            )?);
+        }
+        let primary = steps
+            .iter()
+            .rposition(|s| s.for_each.is_none())
+            .ok_or_else(|| EngineError::Config(format!("{loc}: no step without `for_each`")))?;
+        let mapper = RecordMapper::new(object_type, op, &AttrTemplates)
+            .map_err(|e| EngineError::Config(format!("{loc}: {e}")))?;
+        if op.request.is_some() {
+            // The operation's `records` path selects the records of its single request.
+            steps[0].records = mapper.records_path().clone();
+        }
+        Ok(CompiledOperation {
+            key: key.to_string(),
+            kind,
+            object_type: object_type.to_string(),
+            steps,
+            primary,
+            mapper: Arc::new(mapper),
+            spec: op.clone(),
+        })
+    }
+}
+
+fn compile_step(
+    t: &mut Templates,
+    loc: &str,
+    s: &Step,
+    all: &[Step],
+    default_headers: &[(String, Template)],
+    success: &[StatusPattern],
+    rules: &[CompiledErrorRule],
+) -> Result<CompiledStep, EngineError> {
+    let mut errors = rules.to_vec();
+    errors.extend(compile_rules(t, &format!("{loc}.errors"), &s.errors)?);
+    Ok(CompiledStep {
+        name: s.name.clone(),
+        request: CompiledRequest::compile(
+            t,
+            &format!("{loc}.request"),
+            &s.request,
+            default_headers,
+        )?,
+        paging: s
+            .paging
+            .as_ref()
+            .map(|p| CompiledPaging::compile(t, &format!("{loc}.paging"), p))
+            .transpose()?,
+        for_each: s
+            .for_each
+            .as_ref()
+            .map(|name| {
+                all.iter().position(|x| &x.name == name).ok_or_else(|| {
+                    EngineError::Config(format!("{loc}.for_each: no step named `{name}`"))
+                })
+            })
+            .transpose()?,
+        concurrency: s.concurrency.unwrap_or(4).max(1) as usize,
+        records: match &s.records {
+            Some(p) => path(&format!("{loc}.records"), p)?,
+            None => CompiledPath::root(),
+        },
+        merge: s
+            .merge
+            .as_ref()
+            .map(|m| {
+                Ok::<_, EngineError>((
+                    m.into.clone(),
+                    opt_path(&format!("{loc}.merge.value"), &m.value)?,
+                    m.mode,
+                ))
+            })
+            .transpose()?,
+        save: s
+            .save
+            .iter()
+            .map(|(k, p)| Ok((k.clone(), path(&format!("{loc}.save.{k}"), p)?)))
+            .collect::<Result<_, EngineError>>()?,
+        success: s.success.clone().unwrap_or_else(|| success.to_vec()),
+        errors,
+        allow_not_found: s.allow_not_found,
+    })
+}

@@ -1,0 +1,83 @@
+//! Engine errors.
+
+use crate::http::{HttpError, Origin};
+use crate::template::TemplateError;
+
+/// Why an operation failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum EngineError {
+    /// The connector cannot be executed as written (should have been caught by validation).
+    #[error("connector: {0}")]
+    Config(String),
+    /// Settings are missing or unknown.
+    #[error("{0}")]
+    Settings(String),
+    /// A template could not be rendered.
+    #[error("{0}")]
+    Template(#[from] TemplateError),
+    /// An HTTP request failed.
+    #[error(transparent)]
+    Http(Box<HttpError>),
+    /// A response could not be mapped to records.
+    #[error("{origin}: {message}")]
+    Map {
+        /// Where.
+        origin: Origin,
+        /// What went wrong.
+        message: String,
+    },
+    /// Paging went wrong (a repeated cursor, a bad next URL).
+    #[error("{origin}: {message}")]
+    Paging {
+        /// Where.
+        origin: Origin,
+        /// What went wrong.
+        message: String,
+    },
+    /// An error reported inside a successful response body.
+    #[error("{origin}: the API reported an error in a {status} response: {message}")]
+    InBody {
+        /// Where.
+        origin: Origin,
+        /// Status.
+        status: u16,
+        /// The message (redacted).
+        message: String,
+    },
+    /// The connector does not define the operation.
+    #[error("the connector does not define `operations.{0}`")]
+    NoOperation(String),
+    /// A partition name that does not exist.
+    #[error("no partition named `{name}` (partitions: {known})")]
+    NoPartition {
+        /// The name asked for.
+        name: String,
+        /// The names there are.
+        known: String,
+    },
+    /// The object was not found.
+    #[error("{0}")]
+    NotFound(String),
+    /// The run was stopped because the output could not be written.
+    #[error("writing output: {0}")]
+    Output(String),
+}
+
+impl From<HttpError> for EngineError {
+    fn from(e: HttpError) -> Self {
+        EngineError::Http(Box::new(e))
+    }
+}
+
+impl EngineError {
+    /// The HTTP status of a failed request, if that is what failed.
+    pub fn http_status(&self) -> Option<u16> {
+        match self {
+            EngineError::Http(h) => match h.as_ref() {
+                HttpError::Status { status, .. } => Some(*status),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! Redaction: secret values never appear in logs, errors, snapshots or fixtures.
+
+use url::Url;
+
+/// Query parameters and header names whose values are always hidden.
+pub const SENSITIVE_NAMES: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+    "x-api-key",
+    "api_key",
+    "apikey",
+    "api-key",
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "client_secret",
+    "client_assertion",
+    "assertion",
+    "password",
+    "token",
+    "code",
+    "code_verifier",
+];
+
+/// The placeholder that replaces secrets.
+pub const REDACTED: &str = "[redacted]";
+
+/// Replaces known secret values in text.
+#[derive(Debug, Default, Clone)]
+pub struct Redactor {
+    secrets: Vec<String>,
+}
+
+impl Redactor {
+    /// A redactor for these secret values (empty and very short values are ignored: they
+    /// would redact innocent text).
+    pub fn new(secrets: impl IntoIterator<Item = String>) -> Redactor {
+        let mut secrets: Vec<String> = secrets.into_iter().filter(|s| s.len() >= 4).collect();
+        // Longest first, so a secret containing another is replaced whole.
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        secrets.dedup();
+        Redactor { secrets }
+    }
+
+    /// Adds more secret values (e.g. tokens obtained at run time).
+    pub fn add(&mut self, secret: &str) {
+        if secret.len() >= 4 && !self.secrets.iter().any(|s| s == secret) {
+            self.secrets.push(secret.to_string());
+            self.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        }
+    }
+
+    /// Text with every secret value replaced.
+    pub fn text(&self, s: &str) -> String {
+        let mut out = s.to_string();
+        for secret in &self.secrets {
+            if out.contains(secret.as_str()) {
+                out = out.replace(secret.as_str(), REDACTED);
+            }
+            let enc: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+            if enc != *secret && out.contains(enc.as_str()) {
+                out = out.replace(enc.as_str(), REDACTED);
+            }
+        }
+        out
+    }
+
+    /// A URL as it may be shown: user info removed, sensitive query values hidden.
+    pub fn url(&self, url: &Url) -> String {
+        let mut u = url.clone();
+        let _ = u.set_username("");
+        let _ = u.set_password(None);
+        if u.query().is_some() {
+            let pairs: Vec<(String, String)> = u
+                .query_pairs()
+                .map(|(k, v)| {
+                    let hide = SENSITIVE_NAMES.contains(&k.to_ascii_lowercase().as_str());
+                    let v = if hide {
+                        REDACTED.to_string()
+                    } else {
+                        v.into_owned()
+                    };
+                    (k.into_owned(), v)
+                })
+                .collect();
+            u.query_pairs_mut().clear().extend_pairs(pairs);
+        }
+        self.text(u.as_str())
+    }
+
+    /// Whether a header's value must be hidden.
+    pub fn is_sensitive_header(name: &str) -> bool {
+        SENSITIVE_NAMES.contains(&name.to_ascii_lowercase().as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hides_secret_values_and_sensitive_parameters() {
+        let r = Redactor::new(["s3cret-value".to_string(), "ab".to_string()]);
+        assert_eq!(r.text("x s3cret-value y ab"), "x [redacted] y ab");
+        let u = Url::parse("https://u:p@h.test/a?access_token=zzz&q=1&k=s3cret-value").unwrap();
+        let shown = r.url(&u);
+        assert!(!shown.contains("zzz") && !shown.contains("s3cret") && !shown.contains("u:p"));
+        assert!(shown.contains("q=1"), "{shown}");
+    }
+}

@@ -1,0 +1,439 @@
+//! Templates: compiled once when a connector loads, rendered per request.
+//!
+//! Handlebars in strict mode with HTML escaping off. Path templates percent-encode every value
+//! they insert (`/users/{{plan.identity}}` with `a/b` gives `/users/a%2Fb`); everything else
+//! inserts values as they are (query values are encoded by the URL builder). A template that is
+//! exactly one `{{path}}` evaluates to the JSON value itself, so body leaves keep their type.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use handlebars::{
+    Context, Handlebars, Helper, HelperResult, Output, RenderContext, RenderError,
+    RenderErrorReason,
+};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde_json::Value;
+
+/// Characters left as they are in a path segment: RFC 3986 unreserved.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// How rendered values are escaped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Escape {
+    /// Values are inserted as they are.
+    None,
+    /// Values are percent-encoded as URL path segments.
+    PathSegment,
+}
+
+/// A template failed to compile or render.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("template `{location}` (`{source_text}`): {message}")]
+pub struct TemplateError {
+    /// Where the template is in the connector (key path).
+    pub location: String,
+    /// The template source.
+    pub source_text: String,
+    /// What went wrong, naming the missing key where there is one.
+    pub message: String,
+}
+
+/// The registries templates are compiled into: one per escaping mode.
+pub struct Templates {
+    plain: Handlebars<'static>,
+    path: Handlebars<'static>,
+    next_id: AtomicUsize,
+}
+
+impl std::fmt::Debug for Templates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Templates").finish_non_exhaustive()
+    }
+}
+
+impl Default for Templates {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A compiled template.
+#[derive(Clone)]
+pub struct Template {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    location: String,
+    source: String,
+    kind: Kind,
+}
+
+enum Kind {
+    /// No `{{` at all.
+    Literal(String),
+    /// Exactly one `{{a.b.c}}`: evaluated to the JSON value.
+    Path(Vec<String>, Escape),
+    /// Anything else: rendered by Handlebars.
+    Rendered { id: String, escape: Escape },
+}
+
+impl std::fmt::Debug for Template {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Template({:?})", self.inner.source)
+    }
+}
+
+fn new_registry(escape: Escape) -> Handlebars<'static> {
+    let mut hb = Handlebars::new();
+    hb.set_strict_mode(true);
+    match escape {
+        Escape::None => hb.register_escape_fn(handlebars::no_escape),
+        Escape::PathSegment => {
+            hb.register_escape_fn(|s| utf8_percent_encode(s, SEGMENT).to_string())
+        }
+    }
+    register_helpers(&mut hb);
+    hb
+}
+
+impl Templates {
+    /// Empty registries with wsc's helpers.
+    pub fn new() -> Templates {
+        Templates {
+            plain: new_registry(Escape::None),
+            path: new_registry(Escape::PathSegment),
+            next_id: AtomicUsize::new(0),
+        }
+    }
+
+    /// Compiles `source`; `location` (a key path) names it in errors.
+    pub fn compile(
+        &mut self,
+        location: &str,
+        source: &str,
+        escape: Escape,
+    ) -> Result<Template, TemplateError> {
+        let kind = if !source.contains("{{") {
+            Kind::Literal(source.to_string())
+        } else if let Some(path) = single_path(source) {
+            Kind::Path(path, escape)
+        } else {
+            let id = format!("t{}", self.next_id.fetch_add(1, Ordering::Relaxed));
+            let reg = match escape {
+                Escape::None => &mut self.plain,
+                Escape::PathSegment => &mut self.path,
+            };
+            reg.register_template_string(&id, source)
+                .map_err(|e| TemplateError {
+                    location: location.to_string(),
+                    source_text: source.to_string(),
+                    message: e.to_string(),
+                })?;
+            Kind::Rendered { id, escape }
+        };
+        Ok(Template {
+            inner: Arc::new(Inner {
+                location: location.to_string(),
+                source: source.to_string(),
+                kind,
+            }),
+        })
+    }
+
+    /// Renders a template to a string.
+    pub fn render(&self, t: &Template, ctx: &Value) -> Result<String, TemplateError> {
+        match &t.inner.kind {
+            Kind::Literal(s) => Ok(s.clone()),
+            Kind::Path(p, escape) => {
+                let v = lookup(ctx, p).ok_or_else(|| t.missing(p))?;
+                let s = value_to_string(v);
+                Ok(match escape {
+                    Escape::PathSegment => utf8_percent_encode(&s, SEGMENT).to_string(),
+                    Escape::None => s,
+                })
+            }
+            Kind::Rendered { id, escape } => {
+                let reg = match escape {
+                    Escape::None => &self.plain,
+                    Escape::PathSegment => &self.path,
+                };
+                reg.render_with_context(id, &Context::wraps(ctx).map_err(|e| t.err(e))?)
+                    .map_err(|e| t.err(e))
+            }
+        }
+    }
+
+    /// Renders a template to a JSON value: a single `{{path}}` keeps the value's type, anything
+    /// else is a string.
+    pub fn render_value(&self, t: &Template, ctx: &Value) -> Result<Value, TemplateError> {
+        match &t.inner.kind {
+            Kind::Path(p, _) => lookup(ctx, p).cloned().ok_or_else(|| t.missing(p)),
+            _ => self.render(t, ctx).map(Value::String),
+        }
+    }
+}
+
+impl Template {
+    /// The template source.
+    pub fn source(&self) -> &str {
+        &self.inner.source
+    }
+
+    /// Where the template is in the connector.
+    pub fn location(&self) -> &str {
+        &self.inner.location
+    }
+
+    /// Whether the template has no placeholders.
+    pub fn is_literal(&self) -> bool {
+        matches!(self.inner.kind, Kind::Literal(_))
+    }
+
+    fn missing(&self, p: &[String]) -> TemplateError {
+        TemplateError {
+            location: self.inner.location.clone(),
+            source_text: self.inner.source.clone(),
+            message: format!("`{}` has no value", p.join(".")),
+        }
+    }
+
+    fn err(&self, e: RenderError) -> TemplateError {
+        let message = match e.reason() {
+            RenderErrorReason::MissingVariable(Some(path)) => format!("`{path}` has no value"),
+            RenderErrorReason::MissingVariable(None) => "a value is missing".to_string(),
+            other => other.to_string(),
+        };
+        TemplateError {
+            location: self.inner.location.clone(),
+            source_text: self.inner.source.clone(),
+            message,
+        }
+    }
+}
+
+/// `{{ a.b.c }}` alone → `["a", "b", "c"]`.
+fn single_path(source: &str) -> Option<Vec<String>> {
+    let inner = source.strip_prefix("{{")?.strip_suffix("}}")?.trim();
+    if inner.is_empty()
+        || inner.contains("{{")
+        || inner.contains("}}")
+        || !inner
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-')
+        || inner.starts_with('.')
+        || inner.ends_with('.')
+        || inner.contains("..")
+    {
+        return None;
+    }
+    let segs: Vec<String> = inner.split('.').map(str::to_string).collect();
+    // A bare helper name (`{{now}}` is a context, but `{{timestamp}}` is a helper).
+    if segs.len() == 1 && wsc_spec::template::HELPERS.contains(&segs[0].as_str()) {
+        return None;
+    }
+    Some(segs)
+}
+
+/// Looks a dotted path up in a JSON value (numeric segments index arrays).
+pub fn lookup<'v>(v: &'v Value, path: &[String]) -> Option<&'v Value> {
+    let mut cur = v;
+    for seg in path {
+        cur = match cur {
+            Value::Object(m) => m.get(seg)?,
+            Value::Array(a) => a.get(seg.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(cur)
+}
+
+/// The text of a value as templates insert it: strings as they are, null as empty, everything
+/// else as JSON.
+pub fn value_to_string(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// Helpers made with `handlebars_helper!` (a private module: the macro makes public types).
+mod helpers {
+    use super::{SEGMENT, value_to_string};
+    use base64::Engine as _;
+    use handlebars::handlebars_helper;
+    use percent_encoding::utf8_percent_encode;
+    use serde_json::Value;
+
+    handlebars_helper!(upper: |s: str| s.to_uppercase());
+    handlebars_helper!(lower: |s: str| s.to_lowercase());
+    handlebars_helper!(trim: |s: str| s.trim().to_string());
+    handlebars_helper!(urlencode: |v: Json| utf8_percent_encode(&value_to_string(v), SEGMENT).to_string());
+    handlebars_helper!(json: |v: Json| v.to_string());
+    handlebars_helper!(b64: |v: Json| base64::engine::general_purpose::STANDARD.encode(value_to_string(v)));
+    handlebars_helper!(replace: |s: str, from: str, to: str| s.replace(from, to));
+    handlebars_helper!(first: |v: Json| match v {
+        Value::Array(a) => a.first().cloned().unwrap_or(Value::Null),
+        other => other.clone(),
+    });
+    handlebars_helper!(join: |v: Json, sep: str| match v {
+        Value::Array(a) => a.iter().map(value_to_string).collect::<Vec<_>>().join(sep),
+        other => value_to_string(other),
+    });
+    handlebars_helper!(timestamp: |*_args| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+    });
+}
+use helpers::*;
+
+/// `{{default value fallback}}`: the fallback when the value is missing, null or empty.
+fn default_helper(
+    h: &Helper<'_>,
+    _: &Handlebars<'_>,
+    _: &Context,
+    _: &mut RenderContext<'_, '_>,
+    out: &mut dyn Output,
+) -> HelperResult {
+    let chosen = h
+        .params()
+        .iter()
+        .map(|p| p.value())
+        .find(|v| !matches!(v, Value::Null) && v.as_str() != Some(""))
+        .map(value_to_string)
+        .unwrap_or_default();
+    out.write(&chosen)?;
+    Ok(())
+}
+
+/// `{{concat a b c}}`: the values side by side.
+fn concat_helper(
+    h: &Helper<'_>,
+    _: &Handlebars<'_>,
+    _: &Context,
+    _: &mut RenderContext<'_, '_>,
+    out: &mut dyn Output,
+) -> HelperResult {
+    for p in h.params() {
+        out.write(&value_to_string(p.value()))?;
+    }
+    Ok(())
+}
+
+fn register_helpers(hb: &mut Handlebars<'static>) {
+    hb.register_helper("upper", Box::new(upper));
+    hb.register_helper("lower", Box::new(lower));
+    hb.register_helper("trim", Box::new(trim));
+    hb.register_helper("urlencode", Box::new(urlencode));
+    hb.register_helper("json", Box::new(json));
+    hb.register_helper("base64", Box::new(b64));
+    hb.register_helper("replace", Box::new(replace));
+    hb.register_helper("first", Box::new(first));
+    hb.register_helper("join", Box::new(join));
+    hb.register_helper("timestamp", Box::new(timestamp));
+    hb.register_helper("default", Box::new(default_helper));
+    hb.register_helper("concat", Box::new(concat_helper));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ctx() -> Value {
+        json!({
+            "settings": { "base_url": "https://x.test", "n": 5, "empty": "" },
+            "plan": { "identity": "a/b c", "attributes": { "active": true, "tags": ["x", "y"] } },
+            "page": { "offset": 0, "cursor": null }
+        })
+    }
+
+    #[test]
+    fn single_paths_keep_json_types() {
+        let mut t = Templates::new();
+        let a = t
+            .compile("body.active", "{{plan.attributes.active}}", Escape::None)
+            .unwrap();
+        assert_eq!(t.render_value(&a, &ctx()).unwrap(), json!(true));
+        let l = t
+            .compile("body.tags", "{{ plan.attributes.tags }}", Escape::None)
+            .unwrap();
+        assert_eq!(t.render_value(&l, &ctx()).unwrap(), json!(["x", "y"]));
+        let s = t
+            .compile("body.x", "id-{{plan.identity}}", Escape::None)
+            .unwrap();
+        assert_eq!(t.render_value(&s, &ctx()).unwrap(), json!("id-a/b c"));
+    }
+
+    #[test]
+    fn path_templates_percent_encode_values_only() {
+        let mut t = Templates::new();
+        let p = t
+            .compile(
+                "request.path",
+                "/users/{{plan.identity}}/x y",
+                Escape::PathSegment,
+            )
+            .unwrap();
+        assert_eq!(t.render(&p, &ctx()).unwrap(), "/users/a%2Fb%20c/x y");
+        let single = t
+            .compile("request.path", "{{plan.identity}}", Escape::PathSegment)
+            .unwrap();
+        assert_eq!(t.render(&single, &ctx()).unwrap(), "a%2Fb%20c");
+    }
+
+    #[test]
+    fn missing_values_name_the_key() {
+        let mut t = Templates::new();
+        let a = t
+            .compile("request.path", "/u/{{plan.nope}}/x", Escape::None)
+            .unwrap();
+        let e = t.render(&a, &ctx()).unwrap_err();
+        assert!(e.message.contains("plan.nope"), "{e}");
+        assert!(e.to_string().contains("request.path"), "{e}");
+        let b = t.compile("q", "{{plan.nope}}", Escape::None).unwrap();
+        assert!(
+            t.render(&b, &ctx())
+                .unwrap_err()
+                .message
+                .contains("plan.nope")
+        );
+    }
+
+    #[test]
+    fn no_html_escaping_and_helpers_work() {
+        let mut t = Templates::new();
+        let c = ctx();
+        let cases = [
+            (
+                "{{settings.base_url}}/a?b=<c>&d",
+                "https://x.test/a?b=<c>&d",
+            ),
+            ("{{upper \"ab\"}}-{{lower \"CD\"}}", "AB-cd"),
+            ("{{urlencode plan.identity}}", "a%2Fb%20c"),
+            ("{{json plan.attributes.tags}}", "[\"x\",\"y\"]"),
+            ("{{join plan.attributes.tags \",\"}}", "x,y"),
+            ("{{base64 \"user:pass\"}}", "dXNlcjpwYXNz"),
+            ("{{default settings.empty \"fallback\"}}", "fallback"),
+            ("{{concat settings.n \"-\" plan.identity}}", "5-a/b c"),
+            ("{{#if page.cursor}}c={{page.cursor}}{{/if}}", ""),
+            (
+                "{{#each plan.attributes.tags}}[{{this}}]{{/each}}",
+                "[x][y]",
+            ),
+            ("{{#if (eq settings.n 5)}}five{{/if}}", "five"),
+        ];
+        for (i, (src, want)) in cases.iter().enumerate() {
+            let tpl = t.compile(&format!("t{i}"), src, Escape::None).unwrap();
+            assert_eq!(&t.render(&tpl, &c).unwrap(), want, "{src}");
+        }
+    }
+}
