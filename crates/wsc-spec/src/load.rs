@@ -136,8 +136,28 @@ pub fn parse_document<T: DeserializeOwned>(
         return Err(fail(source, d));
     }
     let index = LocationIndex::build(&source);
-    let de = serde_yaml::Deserializer::from_str(&source);
-    match serde_path_to_error::deserialize::<_, T>(de) {
+    let result = if has_merge_key(&source) {
+        // YAML merge keys (`<<: *anchor`) are applied on a value tree first; errors then carry
+        // no position of their own and are located through the key path alone.
+        match serde_yaml::from_str::<serde_yaml::Value>(&source).and_then(|mut v| {
+            v.apply_merge()?;
+            Ok(v)
+        }) {
+            Ok(v) => serde_path_to_error::deserialize::<_, T>(v),
+            Err(e) => {
+                let location = e.location().map(|l| Pos {
+                    line: l.line(),
+                    column: l.column(),
+                });
+                let message = strip_location(&e.to_string(), "");
+                let d = explain(&source, &index, "", &message, location, what_hint);
+                return Err(fail(source, d));
+            }
+        }
+    } else {
+        serde_path_to_error::deserialize::<_, T>(serde_yaml::Deserializer::from_str(&source))
+    };
+    match result {
         Ok(v) => Ok((v, source, index)),
         Err(err) => {
             let path = path_string(err.path());
@@ -454,6 +474,14 @@ fn auth_kind_with_key(key: &str) -> Option<&'static str> {
             .and_then(|p| p.as_object())
             .filter(|p| p.contains_key(key))
             .map(|_| name)
+    })
+}
+
+/// Whether the document uses a YAML merge key (`<<:`) outside comments.
+fn has_merge_key(source: &str) -> bool {
+    source.lines().any(|l| {
+        let t = l.trim_start().trim_start_matches("- ");
+        t.starts_with("<<:") || t.contains("{ <<:") || t.contains(", <<:")
     })
 }
 

@@ -75,3 +75,46 @@ fn committed_schema_is_up_to_date() {
         "docs/connector.schema.json is stale: run `cargo run -p wsc-cli -- schema --out docs/connector.schema.json` (or WSC_UPDATE_SCHEMA=1 cargo test)"
     );
 }
+
+#[test]
+fn yaml_merge_keys_are_applied() {
+    let src = br#"connector: merged
+base_url: "https://api.test"
+operations:
+  account_aggregation:
+    request: { path: /users }
+    records: "$.items[*]"
+    identity: "$.id"
+    attributes: &attrs
+      email: "$.email"
+      active: { path: "$.active", type: bool }
+  get_object:
+    account:
+      request: { path: "/users/{{plan.identity}}" }
+      identity: "$.id"
+      attributes:
+        <<: *attrs
+        groups: { path: "$.groups[*]", multi: true }
+"#;
+    let loaded = wsc_spec::load_bytes(src, "merged.yaml", std::path::Path::new("."))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let get = &loaded.connector.operations.get_object["account"];
+    let names: Vec<&str> = get.attributes.keys().map(String::as_str).collect();
+    assert!(
+        names.contains(&"email") && names.contains(&"active") && names.contains(&"groups"),
+        "{names:?}"
+    );
+
+    // An error inside a merged document is still located through its key path.
+    let bad = String::from_utf8_lossy(src).replace(
+        "identity: \"$.id\"\n      attributes:",
+        "identity: \"$.id\"\n      atributes:",
+    );
+    let err =
+        wsc_spec::load_bytes(bad.as_bytes(), "merged.yaml", std::path::Path::new(".")).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("atributes") && text.contains("merged.yaml:15:"),
+        "{text}"
+    );
+}
