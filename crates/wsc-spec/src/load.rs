@@ -590,3 +590,8 @@ pub fn parse_yaml_value(bytes: &[u8], file: &str) -> Result<serde_json::Value, R
     parse_document::<serde_json::Value>(bytes, file, "expected a YAML or JSON document")
         .map(|(v, _, _)| v)
 }
+
+/// Serialises a value as YAML (for files wsc writes: recorded cassettes).
+pub fn to_yaml<T: serde::Serialize>(value: &T) -> String {
+    serde_yaml::to_string(value).unwrap_or_else(|e| format!("# cannot serialise: {e}\n"))
+}

@@ -3,5 +3,8 @@
 //! - [`synthetic`]: a synthetic identity API (users and groups generated on the fly, every
 //!   paging style, OAuth2 client credentials, injected faults) served over loopback HTTP, for
 //!   integration tests, `wsc demo` and benchmarks.
+//! - [`replay`]: a replay server for recorded (or hand-written) HTTP exchanges (cassettes),
+//!   for snapshot tests of connectors.
 
+pub mod replay;
 pub mod synthetic;
