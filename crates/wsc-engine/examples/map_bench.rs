@@ -281,45 +281,99 @@ fn main() {
         bt.len()
     );
 
-    let mut best_e = Duration::MAX;
-    let mut best_b = Duration::MAX;
-    let mut all_e = Vec::new();
-    let mut all_b = Vec::new();
+    // Rounds of `per_round` pages per path; inside a round the two paths alternate in chunks
+    // of CHUNK pages so both see the same machine load (the box is shared).
+    const CHUNK: usize = 10;
+    let mut rounds_e = Vec::new();
+    let mut rounds_b = Vec::new();
     let mut sink_e = Count::default();
     let mut sink_b = Count::default();
+    let mut recs = 0;
     for _ in 0..rounds {
-        let t = Instant::now();
-        let n = black_box(baseline(&pages, per_round, &mut sink_b));
-        let d = t.elapsed();
-        best_b = best_b.min(d);
-        all_b.push(rate(n, d));
-        let t = Instant::now();
-        let n = black_box(engine(&mapper, &pages, per_round, &mut sink_e));
-        let d = t.elapsed();
-        best_e = best_e.min(d);
-        all_e.push(rate(n, d));
+        let (mut de, mut db) = (Duration::ZERO, Duration::ZERO);
+        recs = 0;
+        for _ in 0..per_round.div_ceil(CHUNK) {
+            let t = Instant::now();
+            black_box(baseline(&pages, CHUNK, &mut sink_b));
+            db += t.elapsed();
+            let t = Instant::now();
+            recs += black_box(engine(&mapper, &pages, CHUNK, &mut sink_e));
+            de += t.elapsed();
+        }
+        rounds_e.push(de);
+        rounds_b.push(db);
     }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
+    rounds_e.sort();
+    rounds_b.sort();
+    let (te, tb): (Duration, Duration) = (rounds_e.iter().sum(), rounds_b.iter().sum());
+    let show = |label: &str, v: &[Duration], total: Duration| {
+        println!(
+            "{label}: best {:>8.0} rec/s, median {:>8.0} rec/s, overall {:>8.0} rec/s",
+            rate(recs, v[0]),
+            rate(recs, v[v.len() / 2]),
+            rate(recs * v.len(), total)
+        );
     };
-    let recs = per_round * PAGE;
-    let (me, mb) = (median(&mut all_e), median(&mut all_b));
+    show("baseline (typed borrowed serde)", &rounds_b, tb);
+    show("engine   (Doc + RecordMapper)  ", &rounds_e, te);
     println!(
-        "baseline (typed borrowed serde): best {:>10.0} rec/s, median {:>10.0} rec/s",
-        rate(recs, best_b),
-        mb
-    );
-    println!(
-        "engine   (Doc + RecordMapper):   best {:>10.0} rec/s, median {:>10.0} rec/s",
-        rate(recs, best_e),
-        me
-    );
-    println!(
-        "ratio engine/baseline: best {:.2}, median {:.2}   (bytes written: {} / {})",
-        best_b.as_secs_f64() / best_e.as_secs_f64(),
-        me / mb,
+        "ratio engine/baseline: best {:.2}, median {:.2}, overall {:.2}   (bytes written: {} / {})",
+        rounds_b[0].as_secs_f64() / rounds_e[0].as_secs_f64(),
+        rounds_b[rounds_b.len() / 2].as_secs_f64() / rounds_e[rounds_e.len() / 2].as_secs_f64(),
+        tb.as_secs_f64() / te.as_secs_f64(),
         sink_e.0,
         sink_b.0
+    );
+
+    // Where the time goes (best of `rounds`, per page of 250 records).
+    let best = |f: &mut dyn FnMut()| {
+        (0..rounds)
+            .map(|_| {
+                let t = Instant::now();
+                for _ in 0..CHUNK * 4 {
+                    f();
+                }
+                t.elapsed() / (CHUNK as u32 * 4)
+            })
+            .min()
+            .unwrap_or_default()
+    };
+    let p0 = &pages[0];
+    let parse_typed = best(&mut || {
+        black_box(serde_json::from_slice::<BPage<'_>>(black_box(p0)).expect("parse"));
+    });
+    let parse_value = best(&mut || {
+        black_box(serde_json::from_slice::<serde_json::Value>(black_box(p0)).expect("parse"));
+    });
+    let parse_doc = best(&mut || {
+        black_box(Doc::parse(black_box(p0)).expect("parse"));
+    });
+    let doc = Doc::parse(p0).expect("parse");
+    let map_only = best(&mut || {
+        for r in mapper.map_page(&doc) {
+            black_box(r.expect("map"));
+        }
+    });
+    let records: Vec<_> = mapper
+        .map_page(&doc)
+        .collect::<Result<_, _>>()
+        .expect("map");
+    let mut out = Vec::with_capacity(1 << 17);
+    let write_only = best(&mut || {
+        out.clear();
+        for r in &records {
+            wsc_engine::output::write_record_json(&mut out, r, mapper.attribute_names());
+            out.push(b'\n');
+        }
+        black_box(&out);
+    });
+    let us = |d: Duration| d.as_secs_f64() * 1e6;
+    println!(
+        "per page: parse typed {:.0} us | parse serde_json::Value {:.0} us | parse Doc {:.0} us | map {:.0} us | write JSONL {:.0} us",
+        us(parse_typed),
+        us(parse_value),
+        us(parse_doc),
+        us(map_only),
+        us(write_only)
     );
 }

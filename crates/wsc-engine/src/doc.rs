@@ -42,9 +42,16 @@ pub enum Doc<'a> {
     Object(Vec<(Cow<'a, str>, Doc<'a>)>),
 }
 
-/// A JSON number kept as its text; always valid JSON number syntax.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// A JSON number kept as its text; always valid JSON number syntax. Equality compares values
+/// as `serde_json` does (`1.0` = `1.00`, `1` ≠ `1.0`).
+#[derive(Debug, Clone)]
 pub struct Number<'a>(Cow<'a, str>);
+
+impl PartialEq for Number<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        numbers_equal(self, other)
+    }
+}
 
 /// A number classified the way `serde_json` classifies it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -649,6 +656,39 @@ static STRING_STOP: [bool; 256] = {
     t
 };
 
+/// The first offset at or after `i` holding `"`, `\\` or a control character (or the end).
+/// Scans eight bytes at a time (SWAR), then byte by byte near the stop.
+#[inline]
+fn skip_string_content(b: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const QUOTES: u64 = ONES * b'"' as u64;
+    const BACKSLASHES: u64 = ONES * b'\\' as u64;
+    while let Some(chunk) = b.get(i..i + 8) {
+        let Ok(arr) = <[u8; 8]>::try_from(chunk) else {
+            break;
+        };
+        let w = u64::from_le_bytes(arr);
+        let q = w ^ QUOTES;
+        let e = w ^ BACKSLASHES;
+        // Standard "has a zero byte" / "has a byte less than 0x20" tests: no false negatives.
+        let stop = (q.wrapping_sub(ONES) & !q)
+            | (e.wrapping_sub(ONES) & !e)
+            | (w.wrapping_sub(ONES * 0x20) & !w);
+        if stop & HIGH != 0 {
+            break;
+        }
+        i += 8;
+    }
+    while let Some(&c) = b.get(i) {
+        if STRING_STOP[c as usize] {
+            break;
+        }
+        i += 1;
+    }
+    i
+}
+
 struct Parser<'a> {
     src: &'a str,
     bytes: &'a [u8],
@@ -878,27 +918,19 @@ impl<'a> Parser<'a> {
     /// A string; `self.pos` is at the opening quote.
     fn string(&mut self) -> PResult<Cow<'a, str>> {
         let start = self.pos + 1;
-        let mut i = start;
-        loop {
-            let Some(&b) = self.bytes.get(i) else {
-                return Err((DocErrorKind::Eof, i));
-            };
-            if !STRING_STOP[b as usize] {
-                i += 1;
-                continue;
+        let i = skip_string_content(self.bytes, start);
+        match self.bytes.get(i) {
+            None => Err((DocErrorKind::Eof, i)),
+            Some(b'"') => {
+                self.pos = i + 1;
+                let s = self
+                    .src
+                    .get(start..i)
+                    .ok_or((DocErrorKind::InvalidUtf8, start))?;
+                Ok(Cow::Borrowed(s))
             }
-            match b {
-                b'"' => {
-                    self.pos = i + 1;
-                    let s = self
-                        .src
-                        .get(start..i)
-                        .ok_or((DocErrorKind::InvalidUtf8, start))?;
-                    return Ok(Cow::Borrowed(s));
-                }
-                b'\\' => return self.string_escaped(start, i).map(Cow::Owned),
-                _ => return Err((DocErrorKind::ControlCharacter, i)),
-            }
+            Some(b'\\') => self.string_escaped(start, i).map(Cow::Owned),
+            Some(_) => Err((DocErrorKind::ControlCharacter, i)),
         }
     }
 
@@ -907,13 +939,10 @@ impl<'a> Parser<'a> {
         let mut out = String::with_capacity(i - start + 16);
         let mut run = start;
         loop {
+            i = skip_string_content(self.bytes, i);
             let Some(&b) = self.bytes.get(i) else {
                 return Err((DocErrorKind::Eof, i));
             };
-            if !STRING_STOP[b as usize] {
-                i += 1;
-                continue;
-            }
             out.push_str(
                 self.src
                     .get(run..i)

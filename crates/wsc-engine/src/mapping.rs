@@ -378,16 +378,12 @@ impl RecordMapper {
             let mut out = Vec::new();
             match &a.source {
                 Source::Path(p) => {
-                    let sel = p.select(record);
-                    let items: &mut dyn Iterator<Item = &Doc<'_>> = match &sel {
-                        Selection::One(Doc::Array(items)) => &mut items.iter(),
-                        other => &mut other.iter(),
-                    };
-                    for v in items {
+                    flat_matches(p, record, |v| {
                         if !v.is_null() {
                             out.push(convert_doc(&a.name, a.ty, v)?);
                         }
-                    }
+                        Ok(())
+                    })?;
                 }
                 Source::Template(t, _) => {
                     let v = render(a, t.as_ref(), record, record_value)?;
@@ -576,13 +572,8 @@ fn scalar_string(field: &'static str, p: &CompiledPath, v: &Doc<'_>) -> Result<S
 }
 
 fn members(p: &CompiledPath, record: &Doc<'_>) -> Result<Vec<String>, MapError> {
-    let sel = p.select(record);
-    let items: &mut dyn Iterator<Item = &Doc<'_>> = match &sel {
-        Selection::One(Doc::Array(items)) => &mut items.iter(),
-        other => &mut other.iter(),
-    };
     let mut out = Vec::new();
-    for v in items {
+    flat_matches(p, record, |v| {
         match v {
             Doc::Null => {}
             Doc::String(s) => out.push(s.to_string()),
@@ -595,8 +586,49 @@ fn members(p: &CompiledPath, record: &Doc<'_>) -> Result<Vec<String>, MapError> 
                 });
             }
         }
-    }
+        Ok(())
+    })?;
     Ok(out)
+}
+
+/// Calls `f` with every node `p` selects in `record`, in order; a single match that is an
+/// array gives its elements instead (so `$.groups` and `$.groups[*]` agree). Stops at the
+/// first error. Collects nothing in between.
+fn flat_matches<'d, 'a>(
+    p: &CompiledPath,
+    record: &'d Doc<'a>,
+    mut f: impl FnMut(&'d Doc<'a>) -> Result<(), MapError>,
+) -> Result<(), MapError> {
+    let mut first: Option<&'d Doc<'a>> = None;
+    let mut many = false;
+    let mut result = Ok(());
+    p.for_each(record, |v| {
+        if result.is_err() {
+            return;
+        }
+        if !many {
+            match first.take() {
+                None => {
+                    first = Some(v);
+                    return;
+                }
+                Some(f0) => {
+                    many = true;
+                    result = f(f0);
+                    if result.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+        result = f(v);
+    });
+    result?;
+    match first {
+        Some(Doc::Array(items)) => items.iter().try_for_each(f),
+        Some(only) => f(only),
+        None => Ok(()),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

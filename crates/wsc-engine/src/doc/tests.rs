@@ -439,3 +439,28 @@ fn display_and_serde_deserialize_borrow() {
     };
     assert!(matches!(members[0].0, Cow::Borrowed("a")));
 }
+
+#[test]
+fn string_scan_finds_every_stop_byte_at_every_position() {
+    for len in 0..40 {
+        for stop in [b'"', b'\\', 0u8, 0x1f, b'\n'] {
+            for at in 0..len {
+                let mut v = vec![b'a'; len];
+                // Bytes just around the stop classes must not be taken for stops.
+                for (k, x) in v.iter_mut().enumerate() {
+                    *x = [b'a', b' ', b'!', b'#', b'[', b']', 0x7f, b'~'][k % 8];
+                }
+                v[at] = stop;
+                assert_eq!(
+                    skip_string_content(&v, 0),
+                    at,
+                    "len {len} stop {stop:#x} at {at}"
+                );
+            }
+            let v = vec![b'#'; len];
+            assert_eq!(skip_string_content(&v, 0), len);
+        }
+    }
+    let s = "é€😀 x".repeat(5);
+    assert_eq!(skip_string_content(s.as_bytes(), 0), s.len());
+}

@@ -175,14 +175,14 @@ impl Cassette {
                     path.display()
                 )));
             }
-            if let Some(f) = &r.file {
-                if !dir.join(f).is_file() {
-                    return Err(CassetteError::Invalid(format!(
-                        "{}: interactions[{i}].response.file `{}` does not exist",
-                        path.display(),
-                        f.display()
-                    )));
-                }
+            if let Some(f) = &r.file
+                && !dir.join(f).is_file()
+            {
+                return Err(CassetteError::Invalid(format!(
+                    "{}: interactions[{i}].response.file `{}` does not exist",
+                    path.display(),
+                    f.display()
+                )));
             }
         }
         Ok((c, dir))
