@@ -6,11 +6,25 @@
 //! the static kinds (none, basic, API key, bearer); managed OAuth2 and custom token flows plug
 //! into the same trait.
 
+pub mod flow;
+pub mod jsonpath;
+pub mod jwt;
+pub mod manager;
+pub mod pkce;
+pub mod render;
+pub mod request;
 mod secret;
 mod static_auth;
+pub mod store;
+pub mod token;
 
+pub use manager::{Flow, StoreBinding, TokenManager};
+pub use render::{Render, SimpleRender};
+pub use request::{ReqwestSender, TokenSender};
 pub use secret::Secret;
 pub use static_auth::StaticAuth;
+pub use store::{InstanceKey, StateStore};
+pub use token::TokenSet;
 
 use futures_util::future::BoxFuture;
 
@@ -21,13 +35,39 @@ pub enum AuthError {
     #[error("auth configuration: {0}")]
     Config(String),
     /// The token endpoint refused (OAuth error code, description and what to do).
-    #[error("token request failed: {message}")]
+    #[error("token request failed: {message}{}", hint.as_deref().map(|h| format!("\n  hint: {h}")).unwrap_or_default())]
     TokenRequest {
         /// What happened, e.g. `invalid_client: client authentication failed`.
         message: String,
         /// What to do about it.
         hint: Option<String>,
+        /// The OAuth `error` code, when the server sent one.
+        oauth_error: Option<String>,
     },
+    /// No token can be obtained without the user (no refresh token held, no login yet).
+    #[error("{message}\n  hint: {hint}")]
+    NoToken {
+        /// What is missing.
+        message: String,
+        /// How to get a token.
+        hint: String,
+    },
+    /// The token endpoint could not be reached or its answer not read.
+    #[error("{0}")]
+    Http(String),
+    /// The state store failed.
+    #[error("{0}")]
+    Store(String),
+}
+
+impl AuthError {
+    /// The OAuth `error` code of a refused token request.
+    pub fn oauth_error(&self) -> Option<&str> {
+        match self {
+            AuthError::TokenRequest { oauth_error, .. } => oauth_error.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 /// Where credentials go on one request: the URL (for query-parameter placement) and headers.

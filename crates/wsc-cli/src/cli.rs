@@ -38,6 +38,19 @@ pub enum Command {
     /// Start the synthetic identity API on 127.0.0.1 and aggregate it through
     /// connectors/demo.yaml.
     Demo(DemoArgs),
+    /// Managed tokens: status, logout.
+    #[command(subcommand)]
+    Auth(AuthCommand),
+}
+
+/// `wsc auth`.
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// Show the stored token of a connector instance: grant, expiry, whether a refresh token
+    /// is held (never a token).
+    Status(ConnectorArgs),
+    /// Delete the stored tokens of a connector instance.
+    Logout(ConnectorArgs),
 }
 
 /// The connector and its settings.
@@ -52,6 +65,10 @@ pub struct ConnectorArgs {
     /// A YAML or JSON file of settings (NAME: VALUE).
     #[arg(long, value_name = "FILE")]
     pub settings: Option<PathBuf>,
+    /// State store (tokens of oauth2 and custom auth). Default
+    /// `$XDG_DATA_HOME/wsc/state.db`, else `~/.local/share/wsc/state.db`.
+    #[arg(long, value_name = "FILE", env = "WSC_STATE")]
+    pub state: Option<PathBuf>,
 }
 
 /// Output formats.
@@ -128,6 +145,14 @@ pub struct DemoArgs {
     /// Port for `--serve` (0 picks a free one).
     #[arg(long, default_value_t = 0)]
     pub port: u16,
+    /// Lifetime of the synthetic API's access tokens (`2s`, `500ms`, `1h`); the summary shows
+    /// one token request per lifetime.
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
+    pub token_lifetime: std::time::Duration,
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    wsc_spec::Duration::parse(s).map(|d| d.get())
 }
 
 /// `wsc validate`.

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+mod auth;
 mod cli;
 mod run;
 mod validate;
@@ -45,6 +46,7 @@ fn main() -> ExitCode {
         cli::Command::TestConnection(a) => run::test_connection(&a).map(|()| exit::OK),
         cli::Command::Partitions(a) => run::partitions(&a.connector, &a.object).map(|()| exit::OK),
         cli::Command::Demo(a) => run::demo(&a).map(|()| exit::OK),
+        cli::Command::Auth(c) => auth::run(&c).map(|()| exit::OK),
     };
     ExitCode::from(result.unwrap_or_else(|run::Failed(code)| code))
 }

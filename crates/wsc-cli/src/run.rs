@@ -16,7 +16,7 @@ use crate::exit;
 /// A failure with its exit code, already explained to the user.
 pub struct Failed(pub u8);
 
-fn fail(code: u8, msg: impl std::fmt::Display) -> Failed {
+pub(crate) fn fail(code: u8, msg: impl std::fmt::Display) -> Failed {
     eprintln!("error: {msg}");
     Failed(code)
 }
@@ -42,7 +42,7 @@ pub fn load(path: &Path) -> Result<Loaded, Failed> {
 type Values = IndexMap<String, Value>;
 
 /// Parses `--set` values and the `--settings` file.
-fn settings_sources(args: &ConnectorArgs) -> Result<(Values, Values), Failed> {
+pub(crate) fn settings_sources(args: &ConnectorArgs) -> Result<(Values, Values), Failed> {
     let mut explicit = IndexMap::new();
     for kv in &args.set {
         let Some((k, v)) = kv.split_once('=') else {
@@ -89,7 +89,7 @@ pub fn engine(args: &ConnectorArgs) -> Result<Engine, Failed> {
     engine_for(&loaded, args, &|k| std::env::var(k).ok())
 }
 
-fn engine_for(
+pub(crate) fn engine_for(
     loaded: &Loaded,
     args: &ConnectorArgs,
     env: &dyn Fn(&str) -> Option<String>,
@@ -102,8 +102,9 @@ fn engine_for(
             }
             Failed(exit::INVALID)
         })?;
+    let store = crate::auth::store_for(loaded, args)?;
     let auth =
-        wsc_engine::static_authenticator(loaded, &settings).map_err(|e| fail(exit::INVALID, e))?;
+        wsc_engine::authenticator(loaded, &settings, store).map_err(|e| fail(exit::INVALID, e))?;
     Engine::new(loaded, &settings, auth, RunContext::default()).map_err(|e| fail(exit::INVALID, e))
 }
 
@@ -130,6 +131,28 @@ pub fn object_type(s: &str) -> String {
     match s.split_once(':') {
         Some(("group", t)) => t.to_string(),
         _ => s.to_string(),
+    }
+}
+
+/// The sink for `format`. CSV gets its header up front, so a run without records still
+/// writes the columns.
+fn open_sink(
+    engine: &Engine,
+    object: &str,
+    format: OutputFormat,
+    writer: Box<dyn Write + Send>,
+) -> Box<dyn output::Sink + Send> {
+    let key = Engine::aggregation_key(object);
+    match (
+        format,
+        engine.attribute_names(&key),
+        engine.has_members(&key),
+    ) {
+        (OutputFormat::Csv, Ok(names), Ok(members)) => {
+            Box::new(output::Csv::with_header(writer, &names, members))
+        }
+        // An unknown object type: the run reports it.
+        _ => output::sink(format_of(format), writer),
     }
 }
 
@@ -301,26 +324,37 @@ pub fn aggregate(args: &AggregateArgs) -> Result<(), Failed> {
     let engine = engine(&args.connector)?;
     let object = object_type(&args.object);
     let (dest, writer) = Destination::open(&args.out)?;
-    let mut sink = output::sink(format_of(args.format), writer);
+    let mut sink = open_sink(&engine, &object, args.format, writer);
     let started = Instant::now();
     let result = rt.block_on(async {
         let progress = Progress::start(&engine, &format!("aggregating {object}"));
-        let r = aggregate_into(&engine, &object, args.partition.as_deref(), sink.as_mut()).await;
+        // Ctrl-C ends the run like a failure: the temporary file is removed, `--out` is left
+        // as it was.
+        let r = tokio::select! {
+            biased;
+            _ = tokio::signal::ctrl_c() => None,
+            r = aggregate_into(&engine, &object, args.partition.as_deref(), sink.as_mut()) => Some(r),
+        };
         progress.finish();
         r
     });
     match result {
-        Ok(n) => {
+        Some(Ok(n)) => {
             sink.finish()
                 .map_err(|e| fail(exit::FAILURE, format!("writing output: {e}")))?;
             dest.commit()?;
             eprintln!("{}", summary_line(&engine, &object, n, started));
             Ok(())
         }
-        Err(e) => {
+        Some(Err(e)) => {
             drop(sink);
             dest.abandon();
             Err(engine_error(e))
+        }
+        None => {
+            drop(sink);
+            dest.abandon();
+            Err(fail(exit::FAILURE, "interrupted; no output was written"))
         }
     }
 }
@@ -377,13 +411,15 @@ const DEMO_CONNECTOR: &str = include_str!("../../../connectors/demo.yaml");
 pub fn demo(args: &DemoArgs) -> Result<(), Failed> {
     use wsc_testkit::synthetic::{AuthMode, SyntheticApi, SyntheticConfig};
     let rt = runtime();
-    let token = format!("demo-{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
+    let secret = format!("demo-{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
+    let oauth = wsc_testkit::synthetic::OAuth2Config::new("demo-client", secret.clone())
+        .with_token_lifetime(args.token_lifetime);
     let config = SyntheticConfig::new(args.users)
         .with_groups(args.groups)
-        .with_auth(AuthMode::Bearer(token.clone()));
+        .with_auth(AuthMode::OAuth2(oauth));
     if args.serve {
         eprintln!(
-            "serving the synthetic API ({} users, {} groups); bearer token: {token}",
+            "serving the synthetic API ({} users, {} groups); OAuth2 client credentials: client_id demo-client, client_secret {secret}",
             args.users, args.groups
         );
         return rt
@@ -409,13 +445,15 @@ pub fn demo(args: &DemoArgs) -> Result<(), Failed> {
         let base_url = api.base_url();
         let env = move |k: &str| match k {
             "WSC_BASE_URL" => Some(base_url.clone()),
-            "WSC_TOKEN" => Some(token.clone()),
+            "WSC_CLIENT_SECRET" => Some(secret.clone()),
             _ => None,
         };
         let cargs = ConnectorArgs {
             connector: PathBuf::from("connectors/demo.yaml"),
             set: Vec::new(),
             settings: None,
+            // The demo keeps its tokens in memory: nothing is written to the state store.
+            state: Some(PathBuf::from(crate::auth::NO_STORE)),
         };
         let engine = engine_for(&loaded, &cargs, &env)?;
         engine.test_connection().await.map_err(engine_error)?;

@@ -456,6 +456,23 @@ impl HttpClient {
         success: &[StatusPattern],
         check: &(dyn Fn(&Response) -> Verdict + Sync),
     ) -> Result<Response, HttpError> {
+        self.send_counted(req, origin, success, check, 0)
+            .await
+            .map(|(response, _)| response)
+    }
+
+    /// Like [`send`](Self::send) for a caller that retries on its own as well (a body that
+    /// does not parse, an error rule with `retry`): `used` attempts of the request's budget
+    /// are already spent, and the attempts spent after this call come back with the response,
+    /// so `http.retry.max_attempts` bounds all the attempts of the request together.
+    pub async fn send_counted(
+        &self,
+        req: &PreparedRequest,
+        origin: &Origin,
+        success: &[StatusPattern],
+        check: &(dyn Fn(&Response) -> Verdict + Sync),
+        used: u32,
+    ) -> Result<(Response, u32), HttpError> {
         let method = req.method.as_str();
         let shown_url = || self.redactor.url(&req.url);
         if !self.hosts.allows(&req.url) {
@@ -465,7 +482,7 @@ impl HttpClient {
                 url: shown_url(),
             });
         }
-        let mut attempt: u32 = 0;
+        let mut attempt: u32 = used;
         let mut renewed = false;
         loop {
             attempt += 1;
@@ -566,7 +583,7 @@ impl HttpClient {
                             None => check(&response),
                         };
                         match verdict {
-                            Verdict::Accept => return Ok(response),
+                            Verdict::Accept => return Ok((response, attempt)),
                             Verdict::Retry(reason) => {
                                 if last {
                                     return Err(HttpError::BadBody {

@@ -4,6 +4,7 @@
 //! operations: [`Engine::aggregate`] streams mapped records in order, page by page;
 //! [`Engine::get_object`] reads one object; [`Engine::test_connection`] checks the connection.
 
+pub mod auth;
 pub mod compile;
 pub mod doc;
 pub mod error;
@@ -16,6 +17,7 @@ pub mod run;
 pub mod settings;
 pub mod template;
 
+pub use auth::authenticator;
 pub use error::EngineError;
 pub use mapping::Record;
 pub use run::{Engine, RunContext, Stats, Summary, static_authenticator};

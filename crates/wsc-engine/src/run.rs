@@ -85,7 +85,9 @@ impl std::fmt::Debug for Engine {
     }
 }
 
-/// Builds the static authenticator of a connector (none, basic, API key, bearer).
+/// Builds the authenticator of a connector: the static kinds (none, basic, API key, bearer)
+/// directly, `oauth2` and `custom` as a token manager without a state store (see
+/// [`crate::auth::authenticator`] for one with a store).
 pub fn static_authenticator(
     loaded: &Loaded,
     settings: &ResolvedSettings,
@@ -115,11 +117,9 @@ pub fn static_authenticator(
             b.token_placement.name.clone(),
             b.token_placement.effective_prefix().to_string(),
         ),
-        other => {
-            return Err(EngineError::Config(format!(
-                "auth type `{}` needs the token manager (wsc-auth), which this build does not have yet",
-                other.kind_name()
-            )));
+        Auth::OAuth2(_) | Auth::Custom(_) => {
+            // Managed tokens, kept in memory; `crate::auth::authenticator` adds a store.
+            return crate::auth::authenticator(loaded, settings, None);
         }
     };
     Ok(Arc::new(a))
@@ -552,6 +552,15 @@ enum Items {
     Raw(Vec<Value>),
 }
 
+impl Items {
+    fn len(&self) -> usize {
+        match self {
+            Items::Records(r) => r.len(),
+            Items::Raw(r) => r.len(),
+        }
+    }
+}
+
 /// What the driver needs from a page before its records are mapped.
 #[derive(Debug, Default)]
 struct Head {
@@ -846,6 +855,7 @@ async fn drive_pages(
     };
     let (mut handle, mut head_rx) = spawn(state.clone());
     let mut seen: HashSet<String> = HashSet::new();
+    let mut short: Option<ShortPage> = None;
     let mut saved_tx = saved_tx;
     loop {
         let head = match head_rx.await {
@@ -865,6 +875,7 @@ async fn drive_pages(
             send(tx, await_job(handle).await?).await?;
             return Ok(());
         };
+        check_short_page(op, si, p, &mut short, state.index + 1, head.count)?;
         // Known total: fetch the rest concurrently, in order.
         if state.index == 0
             && matches!(p.kind, PagingKind::Offset | PagingKind::Page)
@@ -887,6 +898,7 @@ async fn drive_pages(
             send(tx, await_job(handle).await?).await?;
             let mut window: FuturesOrdered<_> = FuturesOrdered::new();
             let mut pending = states.into_iter();
+            let mut page = state.index + 1;
             loop {
                 while window.len() < p.concurrency {
                     match pending.next() {
@@ -900,7 +912,10 @@ async fn drive_pages(
                 match window.next().await {
                     Some(items) => {
                         inner.stats.pages.fetch_add(1, Ordering::Relaxed);
-                        send(tx, items?).await?;
+                        let items = items?;
+                        page += 1;
+                        check_short_page(op, si, p, &mut short, page, items.len())?;
+                        send(tx, items).await?;
                     }
                     None => break,
                 }
@@ -921,6 +936,45 @@ async fn drive_pages(
             }
         }
     }
+}
+
+/// The first page of an offset or page-number run that held fewer records than the page size.
+#[derive(Debug, Clone, Copy)]
+struct ShortPage {
+    page: u64,
+    count: usize,
+}
+
+/// Offset and page-number paging step by `limit`. A short page followed by a page with
+/// records means the API returned fewer records than asked for (it caps the page size), so
+/// the records between were never fetched: that is an error, never a silently short run.
+/// `stop_on_short_page: false` says short pages are normal (e.g. rows filtered after paging).
+fn check_short_page(
+    op: &CompiledOperation,
+    si: usize,
+    p: &crate::compile::CompiledPaging,
+    short: &mut Option<ShortPage>,
+    page: u64,
+    count: usize,
+) -> Result<(), EngineError> {
+    if !matches!(p.kind, PagingKind::Offset | PagingKind::Page) || !p.stop_on_short_page {
+        return Ok(());
+    }
+    if count > 0
+        && let Some(s) = *short
+    {
+        return Err(EngineError::Paging {
+            origin: origin(op, Some(si), Some(page)),
+            message: format!(
+                "page {} held {} records, fewer than the page size {}, yet page {page} holds more: the API returns fewer records per page than `paging.limit` asks for (it probably caps the page size at {}), so records were skipped; set `paging.limit` to at most {}, or `paging.stop_on_short_page: false` if short pages are normal for this API",
+                s.page, s.count, p.limit, s.count, s.count
+            ),
+        });
+    }
+    if short.is_none() && (count as u64) < p.limit {
+        *short = Some(ShortPage { page, count });
+    }
+    Ok(())
 }
 
 async fn send(
@@ -961,7 +1015,12 @@ fn next_state(
     let page_origin = || origin(op, Some(si), Some(state.index + 1));
     match p.kind {
         PagingKind::Offset | PagingKind::Page => {
-            if p.stop_on_short_page && (head.count as u64) < p.limit {
+            // A short page ends the run, unless the total says more records follow: then the
+            // next page tells whether the API caps the page size (see `check_short_page`).
+            let more_by_total = head
+                .total
+                .is_some_and(|t| next.index.saturating_mul(p.limit) < t);
+            if p.stop_on_short_page && (head.count as u64) < p.limit && !more_by_total {
                 return Ok(None);
             }
             if let Some(total) = head.total
@@ -1049,15 +1108,19 @@ async fn fetch_page(
     }
     let accept = |_: &Response| Verdict::Accept;
     let max_attempts = inner.http_max_attempts();
+    // Attempts of this page so far: status retries (in `send_counted`) and body retries
+    // (below) share the budget.
     let mut attempt = 0;
     loop {
-        attempt += 1;
         let resp = match inner
             .http
-            .send(&prepared, &origin, &step.success, &accept)
+            .send_counted(&prepared, &origin, &step.success, &accept, attempt)
             .await
         {
-            Ok(r) => r,
+            Ok((r, used)) => {
+                attempt = used;
+                r
+            }
             Err(HttpError::Status { status: 404, .. }) if step.allow_not_found => {
                 let _ = head_tx.send(Head::default());
                 return Ok(match extract {

@@ -1,0 +1,402 @@
+//! The token manager: caches a token, refreshes it before expiry and when the server rejects
+//! it (single flight, also across processes sharing a [`StateStore`]), keeps and rotates
+//! refresh tokens, and commits every new token to the store before it is used.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use futures_util::future::{BoxFuture, FutureExt};
+use wsc_spec::StatusPattern;
+use wsc_spec::model::{Placement, RefreshPolicy, TokenPlacement, TokenResponseMapping};
+
+use crate::flow::{CustomFlow, OAuth2Flow};
+use crate::request::{TokenHttpRequest, TokenSender};
+use crate::store::{InstanceKey, StateStore};
+use crate::token::{RequestPurpose, TokenSet, now_ms, read_response};
+use crate::{AuthError, Authenticator, Generation, Outgoing};
+
+/// Where tokens come from.
+#[derive(Debug)]
+pub enum Flow {
+    /// OAuth 2.0.
+    OAuth2(Box<OAuth2Flow>),
+    /// A custom token request.
+    Custom(Box<CustomFlow>),
+}
+
+impl Flow {
+    fn grant_name(&self) -> &'static str {
+        match self {
+            Flow::OAuth2(f) => f.grant().name(),
+            Flow::Custom(_) => "custom",
+        }
+    }
+}
+
+/// A store and the instance whose token this manager keeps there.
+#[derive(Debug, Clone)]
+pub struct StoreBinding {
+    /// The store.
+    pub store: Arc<StateStore>,
+    /// The instance.
+    pub key: InstanceKey,
+}
+
+#[derive(Default)]
+struct Current {
+    token: Option<TokenSet>,
+    generation: u64,
+}
+
+/// Manages the token of one connector instance. Implements [`Authenticator`].
+pub struct TokenManager {
+    flow: Flow,
+    sender: Arc<dyn TokenSender>,
+    placement: TokenPlacement,
+    skew: Duration,
+    on_status: Vec<StatusPattern>,
+    current: RwLock<Current>,
+    refresh_lock: tokio::sync::Mutex<()>,
+    token_requests: AtomicU64,
+    store: Option<StoreBinding>,
+    static_secrets: Vec<String>,
+}
+
+impl std::fmt::Debug for TokenManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenManager")
+            .field("flow", &self.flow)
+            .field(
+                "token_requests",
+                &self.token_requests.load(Ordering::Relaxed),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenManager {
+    /// A manager for a connector's `oauth2` or `custom` auth; `None` for the static kinds.
+    /// `settings` are the resolved settings, `dir` the connector's directory (for key files).
+    pub fn for_auth(
+        auth: &wsc_spec::model::Auth,
+        settings: serde_json::Value,
+        render: Arc<dyn crate::Render>,
+        dir: std::path::PathBuf,
+        sender: Arc<dyn TokenSender>,
+        store: Option<StoreBinding>,
+    ) -> Option<TokenManager> {
+        use wsc_spec::model::Auth;
+        match auth {
+            Auth::OAuth2(o) => Some(TokenManager::new(
+                Flow::OAuth2(Box::new(OAuth2Flow::new(
+                    (**o).clone(),
+                    settings,
+                    render,
+                    dir,
+                ))),
+                o.token.clone(),
+                &o.refresh,
+                sender,
+                store,
+            )),
+            Auth::Custom(c) => Some(TokenManager::new(
+                Flow::Custom(Box::new(CustomFlow::new((**c).clone(), settings, render))),
+                c.token.clone(),
+                &c.refresh,
+                sender,
+                store,
+            )),
+            _ => None,
+        }
+    }
+
+    /// Installs a token obtained outside the manager (`wsc auth login`), committing it to
+    /// the store first when there is one.
+    pub fn adopt(&self, token: TokenSet) -> Result<(), AuthError> {
+        if let Some(b) = &self.store {
+            b.store.save_token(&b.key, self.flow.grant_name(), &token)?;
+        }
+        self.install(token);
+        Ok(())
+    }
+
+    /// Sends one token request and reads its response with the flow's response mapping
+    /// (used by `wsc auth login` for the code and device exchanges).
+    pub async fn exchange_primary(&self, req: TokenHttpRequest) -> Result<TokenSet, AuthError> {
+        let mapping = match &self.flow {
+            Flow::OAuth2(f) => f.spec.token_response.clone(),
+            Flow::Custom(c) => c.spec.request.response.clone(),
+        };
+        self.exchange(req, RequestPurpose::Primary, &mapping).await
+    }
+
+    /// A manager for `flow`, placing tokens as `placement` says and refreshing by `refresh`.
+    pub fn new(
+        flow: Flow,
+        placement: TokenPlacement,
+        refresh: &RefreshPolicy,
+        sender: Arc<dyn TokenSender>,
+        store: Option<StoreBinding>,
+    ) -> TokenManager {
+        let static_secrets = match &flow {
+            Flow::OAuth2(f) => f.secrets(),
+            Flow::Custom(_) => Vec::new(),
+        };
+        TokenManager {
+            flow,
+            sender,
+            placement,
+            skew: refresh
+                .skew
+                .map(|d| d.get())
+                .unwrap_or(Duration::from_secs(60)),
+            on_status: refresh
+                .on_status
+                .clone()
+                .unwrap_or_else(|| vec![StatusPattern::Code(401)]),
+            current: RwLock::new(Current::default()),
+            refresh_lock: tokio::sync::Mutex::new(()),
+            token_requests: AtomicU64::new(0),
+            store,
+            static_secrets,
+        }
+    }
+
+    /// The flow.
+    pub fn flow(&self) -> &Flow {
+        &self.flow
+    }
+
+    /// The token in use, if any.
+    pub fn current_token(&self) -> Option<TokenSet> {
+        self.read().token.clone()
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Current> {
+        self.current.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn install(&self, t: TokenSet) {
+        let mut c = self.current.write().unwrap_or_else(|e| e.into_inner());
+        c.token = Some(t);
+        c.generation += 1;
+    }
+
+    fn place(&self, token: &TokenSet, out: Outgoing<'_>) {
+        let value = format!(
+            "{}{}",
+            self.placement.effective_prefix(),
+            token.access_token.expose()
+        );
+        match self.placement.placement {
+            Placement::Header => out.headers.push((self.placement.name.clone(), value)),
+            Placement::Query => {
+                out.url
+                    .query_pairs_mut()
+                    .append_pair(&self.placement.name, &value);
+            }
+        }
+    }
+
+    /// Makes sure a fresh token is in place, obtaining one if needed. With `used`, the token
+    /// of that generation was rejected: it is replaced unless a newer one is already there.
+    /// Returns whether a (new) token is in place.
+    pub async fn refresh(&self, used: Option<Generation>) -> Result<bool, AuthError> {
+        let _single = self.refresh_lock.lock().await;
+        let now = now_ms();
+        let current = {
+            let c = self.read();
+            match (used, &c.token) {
+                (Some(g), Some(_)) if c.generation != g.0 => return Ok(true),
+                (None, Some(t)) if !t.is_stale(now, self.skew) => return Ok(true),
+                _ => {}
+            }
+            c.token.clone()
+        };
+        let Some(binding) = &self.store else {
+            let new = self.obtain(current.as_ref()).await?;
+            self.install(new);
+            return Ok(true);
+        };
+        // Across processes: take the store lock, re-read, refresh only if still stale.
+        let store = binding.store.clone();
+        let lock = tokio::task::spawn_blocking(move || store.lock())
+            .await
+            .map_err(|e| AuthError::Store(format!("waiting for the store lock: {e}")))??;
+        let stored = binding.store.load_token(&binding.key)?.map(|s| s.token);
+        let base = match stored {
+            Some(s) => {
+                let differs = current
+                    .as_ref()
+                    .is_none_or(|c| c.access_token != s.access_token);
+                if differs && !s.is_stale(now_ms(), self.skew) {
+                    tracing::debug!("using the token another process stored");
+                    self.install(s);
+                    drop(lock);
+                    return Ok(true);
+                }
+                // The stored token is the newest committed one: its refresh token counts.
+                Some(s)
+            }
+            None => current,
+        };
+        let new = self.obtain(base.as_ref()).await?;
+        // Commit before use: a rotated refresh token must survive a crash right after this.
+        binding
+            .store
+            .save_token(&binding.key, self.flow.grant_name(), &new)?;
+        drop(lock);
+        self.install(new);
+        Ok(true)
+    }
+
+    async fn exchange(
+        &self,
+        req: TokenHttpRequest,
+        purpose: RequestPurpose,
+        mapping: &TokenResponseMapping,
+    ) -> Result<TokenSet, AuthError> {
+        self.token_requests.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(request = ?req, ?purpose, "token request");
+        let resp = self.sender.send(req).await?;
+        read_response(&resp, mapping, purpose, self.flow.grant_name(), now_ms())
+    }
+
+    /// Obtains a new token: refresh with the held refresh token when there is one (falling
+    /// back to the primary grant on invalid_grant), else the configured grant.
+    async fn obtain(&self, base: Option<&TokenSet>) -> Result<TokenSet, AuthError> {
+        let held = base.and_then(|b| b.refresh_token.clone());
+        let mut new = match &self.flow {
+            Flow::OAuth2(f) => {
+                let spec = &f.spec;
+                let refresh = held.or_else(|| f.seed_refresh_token());
+                let mut refreshed = None;
+                if let Some(rt) = refresh {
+                    let (req, mapping) = match &spec.custom_refresh {
+                        Some(cr) => (f.custom_refresh_request(cr, &rt)?, &cr.response),
+                        None => (f.refresh_request(&rt)?, &spec.token_response),
+                    };
+                    match self.exchange(req, RequestPurpose::Refresh, mapping).await {
+                        Ok(t) => refreshed = Some(t),
+                        Err(e) if e.oauth_error() == Some("invalid_grant") && f.has_primary() => {
+                            tracing::warn!(
+                                "the refresh token was refused (invalid_grant); getting a new token with the {} grant",
+                                f.grant().name()
+                            );
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                match refreshed {
+                    Some(t) => t,
+                    None if f.has_primary() => {
+                        self.exchange(
+                            f.primary_request()?,
+                            RequestPurpose::Primary,
+                            &spec.token_response,
+                        )
+                        .await?
+                    }
+                    None => return Err(no_refresh_token(f)),
+                }
+            }
+            Flow::Custom(c) => {
+                let mut got = None;
+                if let Some(rt) = &held
+                    && let Some(req) = c.refresh_request(rt)
+                {
+                    let mapping = match &c.spec.refresh_request {
+                        Some(r) => &r.response,
+                        None => &c.spec.request.response,
+                    };
+                    match self.exchange(req?, RequestPurpose::Refresh, mapping).await {
+                        Ok(t) => got = Some(t),
+                        Err(e @ AuthError::TokenRequest { .. }) => {
+                            tracing::warn!(
+                                "the custom refresh request failed ({e}); logging in again"
+                            );
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                match got {
+                    Some(t) => t,
+                    None => {
+                        self.exchange(
+                            c.login_request()?,
+                            RequestPurpose::Primary,
+                            &c.spec.request.response,
+                        )
+                        .await?
+                    }
+                }
+            }
+        };
+        new.keep_refresh_token_of(base);
+        Ok(new)
+    }
+}
+
+fn no_refresh_token(f: &OAuth2Flow) -> AuthError {
+    let grant = f.grant().name();
+    let how = match f.grant() {
+        wsc_spec::model::Grant::RefreshToken => {
+            "set the setting `auth.refresh_token` names (for example `--set refresh_token=...` or WSC_REFRESH_TOKEN) to a refresh token issued for this client, or switch to `grant: authorization_code` and run `wsc auth login CONNECTOR`; once wsc holds one, it keeps every rotated refresh token in the state store"
+        }
+        _ => {
+            "run `wsc auth login CONNECTOR` to sign in; wsc then keeps the tokens in the state store and refreshes them"
+        }
+    };
+    AuthError::NoToken {
+        message: format!("the {grant} grant is configured and no refresh token is held"),
+        hint: how.to_string(),
+    }
+}
+
+impl Authenticator for TokenManager {
+    fn apply<'a>(&'a self, out: Outgoing<'a>) -> BoxFuture<'a, Result<Generation, AuthError>> {
+        async move {
+            {
+                let c = self.read();
+                if let Some(t) = &c.token
+                    && !t.is_stale(now_ms(), self.skew)
+                {
+                    self.place(t, out);
+                    return Ok(Generation(c.generation));
+                }
+            }
+            self.refresh(None).await?;
+            let c = self.read();
+            let Some(t) = &c.token else {
+                return Err(AuthError::Config("no token after a refresh".into()));
+            };
+            self.place(t, out);
+            Ok(Generation(c.generation))
+        }
+        .boxed()
+    }
+
+    fn is_expired_status(&self, status: u16) -> bool {
+        self.on_status.iter().any(|p| p.matches(status))
+    }
+
+    fn renew<'a>(&'a self, used: Generation) -> BoxFuture<'a, Result<bool, AuthError>> {
+        self.refresh(Some(used)).boxed()
+    }
+
+    fn token_requests(&self) -> u64 {
+        self.token_requests.load(Ordering::Relaxed)
+    }
+
+    fn secrets(&self) -> Vec<String> {
+        let mut s = self.static_secrets.clone();
+        if let Some(t) = &self.read().token {
+            s.push(t.access_token.expose().to_string());
+            if let Some(r) = &t.refresh_token {
+                s.push(r.expose().to_string());
+            }
+        }
+        s
+    }
+}

@@ -1,0 +1,201 @@
+//! One token-endpoint HTTP request, as data, and sending it.
+
+use std::time::Duration;
+
+use url::Url;
+
+use crate::AuthError;
+use crate::token::RawResponse;
+
+const MAX_TOKEN_RESPONSE: usize = 1024 * 1024;
+
+/// The body of a token request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body {
+    /// No body.
+    Empty,
+    /// `application/x-www-form-urlencoded`.
+    Form(Vec<(String, String)>),
+    /// `multipart/form-data` with text fields.
+    Multipart(Vec<(String, String)>),
+    /// A JSON document.
+    Json(serde_json::Value),
+    /// Raw text with its content type.
+    Raw {
+        /// Content-Type.
+        content_type: String,
+        /// Text.
+        text: String,
+    },
+}
+
+/// A token request ready to send. Its Debug output never shows parameter or header values,
+/// since they hold secrets.
+#[derive(Clone, PartialEq)]
+pub struct TokenHttpRequest {
+    /// HTTP method.
+    pub method: reqwest::Method,
+    /// URL, query parameters included.
+    pub url: Url,
+    /// Headers.
+    pub headers: Vec<(String, String)>,
+    /// Body.
+    pub body: Body,
+}
+
+impl std::fmt::Debug for TokenHttpRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names = |v: &[(String, String)]| v.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
+        let body = match &self.body {
+            Body::Empty => "empty".to_string(),
+            Body::Form(p) => format!("form {:?}", names(p)),
+            Body::Multipart(p) => format!("multipart {:?}", names(p)),
+            Body::Json(_) => "json".to_string(),
+            Body::Raw { content_type, .. } => format!("raw {content_type}"),
+        };
+        f.debug_struct("TokenHttpRequest")
+            .field("method", &self.method)
+            .field("url", &redacted_url(&self.url))
+            .field("headers", &names(&self.headers))
+            .field("body", &body)
+            .finish()
+    }
+}
+
+/// The URL without its query values (which may hold a client secret).
+pub fn redacted_url(u: &Url) -> String {
+    let mut u = u.clone();
+    let keys: Vec<String> = u.query_pairs().map(|(k, _)| k.into_owned()).collect();
+    if keys.is_empty() {
+        u.set_query(None);
+    } else {
+        u.query_pairs_mut()
+            .clear()
+            .extend_pairs(keys.iter().map(|k| (k.as_str(), "…")));
+    }
+    u.to_string()
+}
+
+/// Sends token requests. The default is [`ReqwestSender`]; tests may substitute their own.
+pub trait TokenSender: Send + Sync {
+    /// Sends `req` and returns the raw answer (any status).
+    fn send<'a>(
+        &'a self,
+        req: TokenHttpRequest,
+    ) -> futures_util::future::BoxFuture<'a, Result<RawResponse, AuthError>>;
+}
+
+/// Sends token requests with reqwest.
+#[derive(Debug, Clone)]
+pub struct ReqwestSender {
+    client: reqwest::Client,
+}
+
+impl ReqwestSender {
+    /// A client with a 30 s timeout that does not follow redirects (a token endpoint that
+    /// redirects would otherwise receive the client credentials on another host).
+    pub fn new() -> Result<ReqwestSender, AuthError> {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .connect_timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("wsc/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| AuthError::Http(format!("cannot build the HTTP client: {e}")))?;
+        Ok(ReqwestSender { client })
+    }
+
+    /// Uses an existing client.
+    pub fn with_client(client: reqwest::Client) -> ReqwestSender {
+        ReqwestSender { client }
+    }
+}
+
+impl TokenSender for ReqwestSender {
+    fn send<'a>(
+        &'a self,
+        req: TokenHttpRequest,
+    ) -> futures_util::future::BoxFuture<'a, Result<RawResponse, AuthError>> {
+        Box::pin(async move {
+            let shown = redacted_url(&req.url);
+            let mut b = self.client.request(req.method.clone(), req.url.clone());
+            for (k, v) in &req.headers {
+                b = b.header(k.as_str(), v.as_str());
+            }
+            b = match req.body {
+                Body::Empty => b,
+                Body::Form(p) => b.form(&p),
+                Body::Multipart(p) => {
+                    let mut form = reqwest::multipart::Form::new();
+                    for (k, v) in p {
+                        form = form.text(k, v);
+                    }
+                    b.multipart(form)
+                }
+                Body::Json(v) => b.json(&v),
+                Body::Raw { content_type, text } => b
+                    .header(reqwest::header::CONTENT_TYPE, content_type)
+                    .body(text),
+            };
+            let resp = b.send().await.map_err(|e| {
+                AuthError::Http(format!(
+                    "token request to {shown} failed: {}",
+                    error_chain(&e)
+                ))
+            })?;
+            let status = resp.status().as_u16();
+            let content_type = resp
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_ascii_lowercase();
+            let mut body = Vec::new();
+            let mut resp = resp;
+            while let Some(chunk) = resp.chunk().await.map_err(|e| {
+                AuthError::Http(format!("reading the token response from {shown}: {e}"))
+            })? {
+                if body.len() + chunk.len() > MAX_TOKEN_RESPONSE {
+                    return Err(AuthError::Http(format!(
+                        "the token response from {shown} is larger than 1 MiB"
+                    )));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(RawResponse {
+                status,
+                content_type,
+                body,
+            })
+        })
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(inner) = src {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        src = inner.source();
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_values() {
+        let r = TokenHttpRequest {
+            method: reqwest::Method::POST,
+            url: Url::parse("https://x.test/token?client_secret=s3cr3t").unwrap(),
+            headers: vec![("Authorization".into(), "Basic s3cr3t".into())],
+            body: Body::Form(vec![("client_secret".into(), "s3cr3t".into())]),
+        };
+        let d = format!("{r:?}");
+        assert!(!d.contains("s3cr3t"), "{d}");
+        assert!(d.contains("client_secret"));
+    }
+}

@@ -1,0 +1,162 @@
+//! Tokens in the state store: shared by managers (as by processes), rotated refresh tokens
+//! committed before use, and a process killed between rotation and use.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{MockServer, applied, json_ok, manager, oauth_err};
+use serde_json::json;
+use wsc_auth::{Authenticator, InstanceKey, StateStore, StoreBinding};
+
+fn temp_db(tag: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "wsc-auth-{tag}-{}-{}",
+        std::process::id(),
+        wsc_auth::token::now_ms()
+    ));
+    dir.join("state.db")
+}
+
+fn binding(db: &std::path::Path) -> StoreBinding {
+    StoreBinding {
+        store: Arc::new(StateStore::open(db, None).unwrap()),
+        key: InstanceKey::new("rot", [("tenant", "t1")]),
+    }
+}
+
+/// Only the newest refresh token is valid; a reused one is `invalid_grant`.
+async fn rotating() -> MockServer {
+    let current = Arc::new(Mutex::new("r0".to_string()));
+    MockServer::start(move |s, n| {
+        let mut cur = current.lock().unwrap();
+        if s.params.get("grant_type").map(String::as_str) != Some("refresh_token")
+            || s.params.get("refresh_token") != Some(&*cur)
+        {
+            return oauth_err(400, "invalid_grant");
+        }
+        *cur = format!("r{}", n + 1);
+        json_ok(json!({"access_token": format!("a{n}"), "expires_in": 1, "refresh_token": *cur}))
+    })
+    .await
+}
+
+fn auth(url: &str) -> serde_json::Value {
+    json!({
+        "type": "oauth2", "grant": "refresh_token", "token_url": url,
+        "client_id": "id", "client_secret": "s",
+        "refresh_token": "{{settings.refresh_token}}",
+        "refresh": {"skew": "0s"},
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_managers_share_rotating_refresh_tokens() {
+    let mock = rotating().await;
+    let db = temp_db("share");
+    let a = Arc::new(manager(
+        auth(&mock.url),
+        json!({"refresh_token": "r0"}),
+        Some(binding(&db)),
+    ));
+    let b = Arc::new(manager(
+        auth(&mock.url),
+        json!({"refresh_token": "r0"}),
+        Some(binding(&db)),
+    ));
+    for _round in 0..3 {
+        // Both need a token at once; one refreshes, the other reads the stored result.
+        let (ra, rb) = tokio::join!(applied(&a), applied(&b));
+        assert_eq!(ra.1, rb.1, "both use the one new token");
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+    }
+    let grants: Vec<String> = mock
+        .seen()
+        .iter()
+        .map(|s| s.params["refresh_token"].clone())
+        .collect();
+    assert_eq!(
+        grants,
+        ["r0", "r1", "r2"],
+        "no refresh token was used twice"
+    );
+    assert_eq!(a.token_requests() + b.token_requests(), 3);
+    let _ = std::fs::remove_dir_all(db.parent().unwrap());
+}
+
+/// Runs in a child process (see the test below): refreshes, so a rotated refresh token is
+/// committed, then dies by SIGKILL before the new access token is used.
+#[test]
+#[ignore = "run by killed_between_rotation_and_use as a child process"]
+fn child_rotates_then_dies() {
+    let (Ok(db), Ok(url)) = (
+        std::env::var("WSC_TEST_CHILD_DB"),
+        std::env::var("WSC_TEST_CHILD_URL"),
+    ) else {
+        return;
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let m = manager(
+            auth(&url),
+            json!({"refresh_token": "r0"}),
+            Some(binding(std::path::Path::new(&db))),
+        );
+        m.refresh(None).await.unwrap();
+    });
+    let pid = std::process::id().to_string();
+    let _ = std::process::Command::new("kill")
+        .args(["-KILL", &pid])
+        .status();
+    std::thread::sleep(Duration::from_secs(10));
+    unreachable!("SIGKILL did not arrive");
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_between_rotation_and_use() {
+    use std::os::unix::process::ExitStatusExt;
+    let mock = rotating().await;
+    let db = temp_db("kill");
+    let exe = std::env::current_exe().unwrap();
+    let (db2, url) = (db.clone(), mock.url.clone());
+    let status = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(exe)
+            .args([
+                "--exact",
+                "child_rotates_then_dies",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("WSC_TEST_CHILD_DB", &db2)
+            .env("WSC_TEST_CHILD_URL", &url)
+            .status()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        status.signal(),
+        Some(9),
+        "the child died by SIGKILL: {status:?}"
+    );
+    assert_eq!(mock.seen().len(), 1, "the child rotated r0 -> r1");
+    // The next run finds r1 in the store (the seed r0 is no longer valid) and authenticates.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let m = manager(
+        auth(&mock.url),
+        json!({"refresh_token": "r0"}),
+        Some(binding(&db)),
+    );
+    let (_, h) = applied(&m).await;
+    assert_eq!(h[0].1, "Bearer a1");
+    let used: Vec<String> = mock
+        .seen()
+        .iter()
+        .map(|s| s.params["refresh_token"].clone())
+        .collect();
+    assert_eq!(used, ["r0", "r1"]);
+    let _ = std::fs::remove_dir_all(db.parent().unwrap());
+}

@@ -1,0 +1,163 @@
+//! `wsc auth status` and `wsc auth logout`, and opening the state store for runs.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use wsc_auth::{Secret, StateStore};
+use wsc_spec::Loaded;
+use wsc_spec::model::Auth;
+
+use crate::cli::{AuthCommand, ConnectorArgs};
+use crate::exit;
+use crate::run::{Failed, fail, load, settings_sources};
+
+/// `--state none` keeps tokens in memory only.
+pub const NO_STORE: &str = "none";
+
+/// The store path for these arguments: `--state`/`WSC_STATE`, else the default.
+fn store_path(args: &ConnectorArgs) -> Option<PathBuf> {
+    match &args.state {
+        Some(p) if p.as_os_str() == NO_STORE => None,
+        Some(p) => Some(p.clone()),
+        None => wsc_auth::store::default_path(),
+    }
+}
+
+fn open(path: &std::path::Path) -> Result<Arc<StateStore>, Failed> {
+    let key = std::env::var("WSC_STATE_KEY").ok().map(Secret::new);
+    StateStore::open(path, key.as_ref())
+        .map(Arc::new)
+        .map_err(|e| fail(exit::FAILURE, e))
+}
+
+/// The state store a run of `loaded` uses: only connectors with managed tokens open one.
+pub fn store_for(loaded: &Loaded, args: &ConnectorArgs) -> Result<Option<Arc<StateStore>>, Failed> {
+    if !matches!(loaded.connector.auth, Auth::OAuth2(_) | Auth::Custom(_)) {
+        return Ok(None);
+    }
+    match store_path(args) {
+        Some(p) => open(&p).map(Some),
+        None => {
+            if args.state.is_none() {
+                tracing::warn!(
+                    "no home or XDG_DATA_HOME directory: tokens are kept in memory only (use --state FILE)"
+                );
+            }
+            Ok(None)
+        }
+    }
+}
+
+fn ms_to_rfc3339(ms: u64) -> String {
+    let secs = ms / 1000;
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+/// `wsc auth ...`.
+pub fn run(cmd: &AuthCommand) -> Result<(), Failed> {
+    let (args, logout) = match cmd {
+        AuthCommand::Status(a) => (a, false),
+        AuthCommand::Logout(a) => (a, true),
+    };
+    let loaded = load(&args.connector)?;
+    let (explicit, file) = settings_sources(args)?;
+    let settings =
+        wsc_engine::settings::resolve(&loaded.connector, &explicit, &file, &|k: &str| {
+            std::env::var(k).ok()
+        })
+        .map_err(|errs| {
+            for e in &errs {
+                eprintln!("error: {e}");
+            }
+            Failed(exit::INVALID)
+        })?;
+    let grant = match &loaded.connector.auth {
+        Auth::OAuth2(o) => o.grant.name(),
+        Auth::Custom(_) => "custom",
+        other => {
+            println!(
+                "{}: auth type `{}` has no managed tokens; nothing is stored",
+                loaded.connector.connector,
+                other.kind_name()
+            );
+            return Ok(());
+        }
+    };
+    let Some(path) = store_path(args) else {
+        return Err(fail(
+            exit::INVALID,
+            "no state store (`--state none`, or no home directory)",
+        ));
+    };
+    let key = wsc_engine::auth::instance_key(&loaded, &settings);
+    let store = open(&path)?;
+    if logout {
+        let n = store
+            .delete_tokens(&key.connector, Some(&key.instance))
+            .map_err(|e| fail(exit::FAILURE, e))?;
+        println!(
+            "{}: {} stored token{} deleted from {}",
+            key.connector,
+            n,
+            if n == 1 { "" } else { "s" },
+            path.display()
+        );
+        return Ok(());
+    }
+    let stored = store.load_token(&key).map_err(|e| fail(exit::FAILURE, e))?;
+    println!("connector: {}", key.connector);
+    println!("instance:  {}", key.instance);
+    println!("store:     {}", path.display());
+    println!("grant:     {grant} (configured)");
+    match stored {
+        None => println!("token:     none stored (the next run obtains one)"),
+        Some(s) => {
+            let now = wsc_auth::token::now_ms();
+            let t = &s.token;
+            let state = if t.expires_at_ms <= now {
+                "expired"
+            } else {
+                "valid"
+            };
+            println!(
+                "token:     {state}, obtained with {} at {}",
+                s.grant,
+                ms_to_rfc3339(t.obtained_at_ms)
+            );
+            println!(
+                "expires:   {} (from {})",
+                ms_to_rfc3339(t.expires_at_ms),
+                t.expiry_source
+            );
+            println!(
+                "refresh:   {}",
+                match (&t.refresh_token, t.refresh_expires_at_ms) {
+                    (None, _) => "no refresh token held".to_string(),
+                    (Some(_), None) => "refresh token held".to_string(),
+                    (Some(_), Some(at)) =>
+                        format!("refresh token held, expires {}", ms_to_rfc3339(at)),
+                }
+            );
+            if let Some(scope) = &t.scope {
+                println!("scope:     {scope}");
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,151 @@
+//! Static partitions: one ordered stream, partition by partition, even when partitions run
+//! concurrently; one partition alone; unknown partition names.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::json;
+use wsc_engine::EngineError;
+use wsc_testkit::synthetic::{group_id, group_summary, user, user_id};
+
+/// Two partitions reading different collections with different page sizes, both mapped as
+/// accounts (`id`, `displayName`).
+const PARTITIONED: &str = r#"operations:
+  account_aggregation:
+    partitions:
+      list:
+        - { name: people, coll: users, size: 7 }
+        - { name: teams, coll: groups, size: 5 }
+      concurrency: 2
+    request:
+      path: "/{{partition.coll}}/cursor"
+      query: { cursor: "{{page.cursor}}", limit: "{{partition.size}}" }
+    paging: { kind: cursor, cursor: "$.next_cursor" }
+    records: "$.items[*]"
+    identity: "$.id"
+    name: "$.displayName"
+"#;
+
+fn connector() -> String {
+    format!("{HEADER}{FAST_HTTP}{PARTITIONED}")
+}
+
+/// (identity, name) of users `0..users` then groups `0..groups`.
+fn expected(
+    cfg: &wsc_testkit::synthetic::SyntheticConfig,
+    users: bool,
+    groups: bool,
+) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    if users {
+        out.extend((0..cfg.users).map(|i| (user_id(i), user(cfg, i).display_name)));
+    }
+    if groups {
+        out.extend((0..cfg.groups).map(|g| (group_id(g), group_summary(cfg, g).display_name)));
+    }
+    out
+}
+
+fn pairs(records: &[wsc_engine::Record]) -> Vec<(String, String)> {
+    records
+        .iter()
+        .map(|r| (r.identity.clone(), r.name.clone().unwrap_or_default()))
+        .collect()
+}
+
+#[tokio::test]
+async fn partitions_are_listed() {
+    let api = start(config(10)).await;
+    let engine = engine(&connector(), &api.base_url());
+    let parts = engine.partitions("account").await.unwrap();
+    assert_eq!(
+        parts,
+        vec![
+            json!({ "name": "people", "coll": "users", "size": 7 }),
+            json!({ "name": "teams", "coll": "groups", "size": 5 }),
+        ]
+    );
+    assert_eq!(api.stats().requests, 0, "static partitions need no request");
+    api.shutdown().await;
+}
+
+#[tokio::test]
+async fn all_partitions_give_one_ordered_stream() {
+    // Latency makes the two partitions overlap; the stream is still people, then teams.
+    let cfg = config(66).with_latency(Duration::from_millis(3));
+    let api = start(cfg.clone()).await;
+    let engine = engine(&connector(), &api.base_url());
+    let records = aggregate(&engine, "account", None).await.unwrap();
+    assert_eq!(pairs(&records), expected(&cfg, true, true));
+    assert_identities_unique(&records);
+    let stats = api.stats();
+    assert_eq!(stats.pages.cursor, 10 + 3, "66 users by 7, 13 groups by 5");
+    assert_eq!(stats.user_items, 66);
+    assert_eq!(stats.group_items, 13);
+    api.shutdown().await;
+}
+
+#[tokio::test]
+async fn one_partition_alone() {
+    let cfg = config(66);
+    let api = start(cfg.clone()).await;
+    let engine = engine(&connector(), &api.base_url());
+    let teams = aggregate(&engine, "account", Some("teams")).await.unwrap();
+    assert_eq!(pairs(&teams), expected(&cfg, false, true));
+    assert_eq!(api.stats().pages.cursor, 3);
+    assert_eq!(api.stats().user_items, 0, "the other partition did not run");
+    let people = aggregate(&engine, "account", Some("people")).await.unwrap();
+    assert_eq!(pairs(&people), expected(&cfg, true, false));
+    api.shutdown().await;
+}
+
+#[tokio::test]
+async fn unknown_partition_lists_the_known_ones() {
+    let api = start(config(10)).await;
+    let engine = engine(&connector(), &api.base_url());
+    let error = aggregate(&engine, "account", Some("staff"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, EngineError::NoPartition { .. }),
+        "{error:?}"
+    );
+    let text = error.to_string();
+    assert!(text.contains("`staff`"), "{text}");
+    assert!(text.contains("people, teams"), "{text}");
+    assert_eq!(api.stats().requests, 0);
+    api.shutdown().await;
+}
+
+/// A partition name given for an aggregation without partitions is an error too.
+#[tokio::test]
+async fn partition_of_an_unpartitioned_aggregation() {
+    let api = start(config(10)).await;
+    let yaml = users_connector(FAST_HTTP, &users_request("cursor", 5, false, 1));
+    let engine = engine(&yaml, &api.base_url());
+    assert!(engine.partitions("account").await.unwrap().is_empty());
+    let error = aggregate(&engine, "account", Some("people"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, EngineError::NoPartition { .. }),
+        "{error:?}"
+    );
+    api.shutdown().await;
+}
+
+/// A partition that fails fails the run; records of earlier partitions may have been
+/// emitted, but the run never ends successfully.
+#[tokio::test]
+async fn failing_partition_fails_the_run() {
+    let api = start(config(30)).await;
+    let yaml = connector().replace("coll: groups", "coll: nothing");
+    let engine = engine(&yaml, &api.base_url());
+    let (records, error) = aggregate_partial(&engine, "account", None).await;
+    let error = error.expect("the second partition fails");
+    assert_eq!(error.http_status(), Some(404), "{error}");
+    assert!(records.len() <= 30);
+    api.shutdown().await;
+}
