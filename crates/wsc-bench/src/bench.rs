@@ -224,6 +224,15 @@ impl Server {
     }
 }
 
+/// The 1, 5 and 15 minute load averages (`/proc/loadavg`): other work on the machine shares
+/// its cores with the benchmark and shows here.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "unknown".into())
+}
+
 fn machine() -> String {
     let cpus = std::thread::available_parallelism()
         .map(|n| n.get())
@@ -414,6 +423,10 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         args.reps,
         machine()
     );
+    println!(
+        "load average at the start: {} (anything well above 0 means other processes share the cores)",
+        load_average()
+    );
     if cfg!(debug_assertions) {
         println!("WARNING: this is a debug build; run with `cargo run --release -p wsc-bench`");
     }
@@ -555,6 +568,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         });
     }
 
+    println!("load average at the end: {}\n", load_average());
     println!("Targets (reported, not asserted):");
     for t in &targets {
         println!(

@@ -354,7 +354,11 @@ pub fn aggregate(args: &AggregateArgs) -> Result<(), Failed> {
         None => {
             drop(sink);
             dest.abandon();
-            Err(fail(exit::FAILURE, "interrupted; no output was written"))
+            let kept = match &args.out {
+                Some(path) => format!("; {} was left as it was", path.display()),
+                None => String::new(),
+            };
+            Err(fail(exit::FAILURE, format!("interrupted{kept}")))
         }
     }
 }

@@ -2,8 +2,9 @@
 //! budget, credentials only for named hosts, "refresh and retry once" on expired credentials.
 //!
 //! Body-level checks (a 2xx body that does not parse, an error reported inside a 2xx body) are
-//! made by the caller, which parses the body once; it asks [`HttpClient::send`] to try again
-//! through the `check` callback, so such retries share the same budget and backoff.
+//! made by the caller, which parses the body once and retries on its own; it passes the
+//! attempts spent so far to [`HttpClient::send_counted`], so status retries and body retries
+//! share one budget (`http.retry.max_attempts` requests in all) and the same backoff.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
