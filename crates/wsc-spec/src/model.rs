@@ -803,6 +803,8 @@ pub struct Paging {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_url: Option<JsonPath>,
     /// Stop after a page with fewer records than `limit`. Default `true` for offset and page.
+    /// With a known `total`, a short page before the total does not stop the run, and a short
+    /// page followed by more records is an error (the API caps its page size below `limit`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_on_short_page: Option<bool>,
     /// Stop when this template renders `true` (sees `response`, `page`).
