@@ -3,10 +3,10 @@
 //! reqwest with a kept-alive connection; each page is deserialised by serde into typed structs
 //! that borrow from the response body (`Cow<str>` fields: no allocation for strings without
 //! escapes, unknown fields skipped without building anything); the next page is requested as
-//! soon as the current one has been parsed (the item count tells whether there is one), so it
-//! travels while the current page is written; records are serialised by serde straight into a
-//! 1 MiB `BufWriter`, in the engine's output shape
-//! `{"type":"account","identity":..,"name":..,"attributes":{..8 attributes..}}`.
+//! soon as the current one has been parsed (the item count tells whether there is one), and the
+//! task yields once so that the request really goes out while the current page is written;
+//! records are serialised by serde straight into a 1 MiB `BufWriter`, in the engine's output
+//! shape `{"type":"account","identity":..,"name":..,"attributes":{..8 attributes..}}`.
 
 use std::borrow::Cow;
 use std::io::{BufWriter, Write};
@@ -169,6 +169,10 @@ pub async fn run(url: &str, token: &str, limit: usize, out: Option<&Path>) -> Re
                 page_url(offset),
                 token.to_string(),
             )));
+            // A spawned task waits in this worker's LIFO slot, which other workers cannot
+            // steal from, until this task yields: yield once so the request goes out now,
+            // not after the page has been written.
+            tokio::task::yield_now().await;
         }
         for u in &page.items {
             serde_json::to_writer(&mut w, &OutRecord::of(u))?;

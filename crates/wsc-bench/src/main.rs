@@ -158,12 +158,27 @@ pub struct ClientArgs {
     /// Write the records here instead of /dev/null.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Tokio worker threads of the client (default: one per core), for experiments.
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// Disables the Tokio workers' LIFO slot (which other workers cannot steal from), for
+    /// experiments; needs a build with `RUSTFLAGS="--cfg tokio_unstable"`.
+    #[arg(long)]
+    pub no_lifo: bool,
 }
 
 fn client(args: &ClientArgs) -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = args.workers {
+        builder.worker_threads(n.max(1));
+    }
+    if args.no_lifo {
+        #[cfg(tokio_unstable)]
+        builder.disable_lifo_slot();
+        #[cfg(not(tokio_unstable))]
+        anyhow::bail!("--no-lifo needs a build with RUSTFLAGS=\"--cfg tokio_unstable\"");
+    }
+    let rt = builder.enable_all().build()?;
     let out = args.out.as_deref();
     let report = rt.block_on(async {
         match args.which {
