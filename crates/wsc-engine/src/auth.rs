@@ -5,11 +5,19 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
-use wsc_auth::{Authenticator, InstanceKey, ReqwestSender, StateStore, StoreBinding, TokenManager};
+use wsc_auth::request::Body as TokenBody;
+use wsc_auth::request::TokenHttpRequest;
+use wsc_auth::token::RawResponse;
+use wsc_auth::{
+    AuthError, Authenticator, InstanceKey, ReqwestSender, StateStore, StoreBinding, TokenManager,
+    TokenSender,
+};
 use wsc_spec::Loaded;
 use wsc_spec::model::Auth;
 
 use crate::error::EngineError;
+use crate::http::Body;
+use crate::wire::{Exchange, Wire};
 use crate::settings::ResolvedSettings;
 use crate::template::{Escape, Template, Templates};
 
@@ -117,10 +125,24 @@ pub fn token_manager(
     settings: &ResolvedSettings,
     store: Option<Arc<StateStore>>,
 ) -> Result<Option<TokenManager>, EngineError> {
+    token_manager_with(loaded, settings, store, &Wire::default())
+}
+
+/// [`token_manager`] whose token requests go through `wire` (reroute, tap).
+pub fn token_manager_with(
+    loaded: &Loaded,
+    settings: &ResolvedSettings,
+    store: Option<Arc<StateStore>>,
+    wire: &Wire,
+) -> Result<Option<TokenManager>, EngineError> {
     if !matches!(loaded.connector.auth, Auth::OAuth2(_) | Auth::Custom(_)) {
         return Ok(None);
     }
-    let sender = ReqwestSender::new().map_err(|e| EngineError::Config(e.to_string()))?;
+    let inner = ReqwestSender::new().map_err(|e| EngineError::Config(e.to_string()))?;
+    let sender = WiredSender {
+        inner,
+        wire: wire.clone(),
+    };
     let binding = store.map(|store| StoreBinding {
         store,
         key: instance_key(loaded, settings),
@@ -142,8 +164,58 @@ pub fn authenticator(
     settings: &ResolvedSettings,
     store: Option<Arc<StateStore>>,
 ) -> Result<Arc<dyn Authenticator>, EngineError> {
-    match token_manager(loaded, settings, store)? {
+    authenticator_with(loaded, settings, store, &Wire::default())
+}
+
+/// [`authenticator`] whose token requests go through `wire` (reroute, tap). The engine's own
+/// requests take the wire from [`crate::RunContext::wire`].
+pub fn authenticator_with(
+    loaded: &Loaded,
+    settings: &ResolvedSettings,
+    store: Option<Arc<StateStore>>,
+    wire: &Wire,
+) -> Result<Arc<dyn Authenticator>, EngineError> {
+    match token_manager_with(loaded, settings, store, wire)? {
         Some(m) => Ok(Arc::new(m)),
         None => crate::run::static_authenticator(loaded, settings),
+    }
+}
+
+/// Sends token requests through a [`Wire`].
+struct WiredSender {
+    inner: ReqwestSender,
+    wire: Wire,
+}
+
+impl TokenSender for WiredSender {
+    fn send<'a>(
+        &'a self,
+        mut req: TokenHttpRequest,
+    ) -> futures_util::future::BoxFuture<'a, Result<RawResponse, AuthError>> {
+        Box::pin(async move {
+            let tapped = self.wire.tap.as_ref().map(|tap| (tap.clone(), req.clone()));
+            req.url = self.wire.target(&req.url);
+            let resp = self.inner.send(req).await?;
+            if let Some((tap, req)) = tapped {
+                let request_body = match req.body {
+                    TokenBody::Empty => Body::Empty,
+                    TokenBody::Form(f) => Body::Form(f),
+                    TokenBody::Multipart(f) => Body::Multipart(f),
+                    TokenBody::Json(v) => Body::Json(serde_json::to_vec(&v).unwrap_or_default()),
+                    TokenBody::Raw { content_type, text } => Body::Raw { content_type, text },
+                };
+                tap.exchange(Exchange {
+                    token_request: true,
+                    method: req.method.as_str().to_string(),
+                    url: req.url,
+                    request_headers: req.headers,
+                    request_body,
+                    status: resp.status,
+                    response_headers: vec![("content-type".into(), resp.content_type.clone())],
+                    response_body: resp.body.clone(),
+                });
+            }
+            Ok(resp)
+        })
     }
 }

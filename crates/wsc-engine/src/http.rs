@@ -19,6 +19,7 @@ use wsc_spec::StatusPattern;
 use wsc_spec::model::{HttpOptions, Method};
 
 use crate::redact::Redactor;
+use crate::wire::{Exchange, Wire, header_pairs};
 
 /// A request ready to send.
 #[derive(Debug, Clone)]
@@ -338,6 +339,7 @@ pub struct HttpClient {
     auth: Arc<dyn Authenticator>,
     redactor: Arc<Redactor>,
     counters: Arc<Counters>,
+    wire: Wire,
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -424,7 +426,14 @@ impl HttpClient {
             auth,
             redactor,
             counters: Arc::new(Counters::default()),
+            wire: Wire::default(),
         })
+    }
+
+    /// Sends through `wire` (reroute to a replay server, tap for a recorder).
+    pub fn with_wire(mut self, wire: Wire) -> HttpClient {
+        self.wire = wire;
+        self
     }
 
     /// The retry settings.
@@ -505,7 +514,16 @@ impl HttpClient {
                 })?;
             self.counters.requests.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(target: "wsc::http", %method, url = %shown_url(), attempt, "request");
-            let result = self.build(req, url, headers).send().await;
+            let tapped = self
+                .wire
+                .tap
+                .as_ref()
+                .map(|tap| (tap.clone(), url.clone(), headers.clone()));
+            // A rerouted response is read as if the addressed host had answered, so relative
+            // links resolve against the connector's host.
+            let addressed = self.wire.reroute.as_ref().map(|_| url.clone());
+            let target = self.wire.target(&url);
+            let result = self.build(req, target, headers).send().await;
             let last = attempt >= self.retry.max_attempts;
             match result {
                 Err(e) => {
@@ -527,7 +545,7 @@ impl HttpClient {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
                     let headers = resp.headers().clone();
-                    let final_url = resp.url().clone();
+                    let final_url = addressed.unwrap_or_else(|| resp.url().clone());
                     let body = match resp.bytes().await {
                         Ok(b) => b,
                         Err(e) => {
@@ -546,6 +564,18 @@ impl HttpClient {
                             });
                         }
                     };
+                    if let Some((tap, url, request_headers)) = tapped {
+                        tap.exchange(Exchange {
+                            token_request: false,
+                            method: method.to_string(),
+                            url,
+                            request_headers,
+                            request_body: req.body.clone(),
+                            status,
+                            response_headers: header_pairs(&headers),
+                            response_body: body.to_vec(),
+                        });
+                    }
                     let response = Response {
                         status,
                         headers,

@@ -16,8 +16,10 @@ pub mod redact;
 pub mod run;
 pub mod settings;
 pub mod template;
+pub mod wire;
 
-pub use auth::authenticator;
+pub use auth::{authenticator, authenticator_with};
 pub use error::EngineError;
 pub use mapping::Record;
+pub use wire::{Exchange, Tap, Wire};
 pub use run::{Engine, RunContext, Stats, Summary, static_authenticator};

@@ -58,6 +58,8 @@ pub struct RunContext {
     pub state: Value,
     /// `last_run.*`.
     pub last_run: Value,
+    /// Reroute and tap (fixtures: recording and replay).
+    pub wire: crate::wire::Wire,
 }
 
 /// A connector ready to run.
@@ -241,7 +243,9 @@ impl Engine {
         secrets.extend(auth.secrets());
         let redactor = Arc::new(Redactor::new(secrets));
         let http =
-            HttpClient::new(&c.http, &tls, hosts, auth, redactor).map_err(EngineError::Http)?;
+            HttpClient::new(&c.http, &tls, hosts, auth, redactor)
+                .map_err(EngineError::Http)?
+                .with_wire(run.wire.clone());
         Ok(Engine {
             inner: Arc::new(Inner {
                 name: c.connector.clone(),

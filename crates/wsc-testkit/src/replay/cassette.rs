@@ -19,12 +19,23 @@
 //!
 //! In response bodies, headers and files, `{{base_url}}` is replaced by the replay server's
 //! own URL, so recorded next-page links point back at it.
+//!
+//! A placeholder `<redacted>` or `<redacted:NAME>` (what the recorder writes in place of a
+//! secret) in a request matcher's query, headers or body matches any value that is present.
 
 use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+/// How a redacted value starts: `<redacted>` or `<redacted:NAME>`.
+pub const PLACEHOLDER_PREFIX: &str = "<redacted";
+
+/// Whether `s` is a redaction placeholder, which matches any present value.
+pub fn is_placeholder(s: &str) -> bool {
+    s.starts_with(PLACEHOLDER_PREFIX) && s.ends_with('>')
+}
 
 /// A cassette.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -1,0 +1,215 @@
+//! Test cases: one `*.case.yaml` file per case in `fixtures/<connector>/`.
+//!
+//! ```yaml
+//! description: Two pages of users, linked by the Link header
+//! operation: account_aggregation     # or group_aggregation.<type>, get_object.<type>,
+//!                                    # test_connection, get_partitions
+//! identity: 00u1                     # get_object only
+//! partition: A                       # aggregations: run one partition only
+//! settings:                          # the connector's settings (nothing is read from the
+//!   org_url: https://acme.okta.com   # environment); secrets may be `<redacted:NAME>`
+//!   api_token: <redacted:api_token>
+//! cassette: cassettes/accounts.yaml  # relative to this file
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The file suffix of a case.
+pub const CASE_SUFFIX: &str = ".case.yaml";
+
+/// One snapshot test case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    /// What the case shows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The operation: `test_connection`, `account_aggregation`, `group_aggregation.<type>`,
+    /// `get_object.<type>` or `get_partitions`.
+    pub operation: String,
+    /// The identity to read (`get_object` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
+    /// Run one partition of a partitioned aggregation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<String>,
+    /// Settings of the connector. Nothing comes from the environment.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub settings: IndexMap<String, Value>,
+    /// The cassette the replay server serves, relative to the case file.
+    pub cassette: PathBuf,
+}
+
+/// What a case runs, decoded from [`Case::operation`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Operation {
+    /// `test_connection`.
+    TestConnection,
+    /// `account_aggregation` (object `account`) or `group_aggregation.<type>`.
+    Aggregate {
+        /// `account` or the group type.
+        object: String,
+    },
+    /// `get_object.<type>`.
+    GetObject {
+        /// Object type.
+        object: String,
+    },
+    /// `get_partitions`: the partitions of the account aggregation.
+    Partitions,
+}
+
+/// A case file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum CaseError {
+    /// The file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not a valid case (rendered, located diagnostics).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// A loaded case with where it came from.
+#[derive(Debug, Clone)]
+pub struct LoadedCase {
+    /// The case.
+    pub case: Case,
+    /// The case file.
+    pub file: PathBuf,
+    /// Its name: the file name without `.case.yaml`.
+    pub name: String,
+    /// The decoded operation.
+    pub operation: Operation,
+}
+
+impl LoadedCase {
+    /// Reads a case file with located errors.
+    pub fn load(path: &Path) -> Result<LoadedCase, CaseError> {
+        let bytes = std::fs::read(path).map_err(|source| CaseError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let shown = path.display().to_string();
+        let (case, _, _) = wsc_spec::load::parse_document::<Case>(
+            &bytes,
+            &shown,
+            "a case is a YAML mapping with `operation:` and `cassette:`; see docs/testing.md",
+        )
+        .map_err(|r| CaseError::Invalid(r.render()))?;
+        let operation = parse_operation(&case.operation).map_err(|why| {
+            CaseError::Invalid(format!("{shown}: `operation: {}`: {why}", case.operation))
+        })?;
+        if case.identity.is_some() != matches!(operation, Operation::GetObject { .. }) {
+            return Err(CaseError::Invalid(format!(
+                "{shown}: `identity` is required by get_object cases and allowed only there"
+            )));
+        }
+        if case.partition.is_some() && !matches!(operation, Operation::Aggregate { .. }) {
+            return Err(CaseError::Invalid(format!(
+                "{shown}: `partition` is allowed only in aggregation cases"
+            )));
+        }
+        let name = case_name(path);
+        Ok(LoadedCase {
+            case,
+            file: path.to_path_buf(),
+            name,
+            operation,
+        })
+    }
+
+    /// The cassette file.
+    pub fn cassette_path(&self) -> PathBuf {
+        self.file
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join(&self.case.cassette)
+    }
+}
+
+/// The case name of a case file: its file name without `.case.yaml`.
+pub fn case_name(path: &Path) -> String {
+    let f = path
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    f.strip_suffix(CASE_SUFFIX).unwrap_or(&f).to_string()
+}
+
+/// Decodes an operation key.
+pub fn parse_operation(s: &str) -> Result<Operation, String> {
+    match s {
+        "test_connection" => return Ok(Operation::TestConnection),
+        "account_aggregation" => {
+            return Ok(Operation::Aggregate {
+                object: "account".into(),
+            });
+        }
+        "get_partitions" => return Ok(Operation::Partitions),
+        _ => {}
+    }
+    if let Some(t) = s.strip_prefix("group_aggregation.").filter(|t| !t.is_empty()) {
+        return Ok(Operation::Aggregate { object: t.into() });
+    }
+    if let Some(t) = s.strip_prefix("get_object.").filter(|t| !t.is_empty()) {
+        return Ok(Operation::GetObject { object: t.into() });
+    }
+    Err("expected test_connection, account_aggregation, group_aggregation.<type>, \
+         get_object.<type> or get_partitions"
+        .into())
+}
+
+/// Every case file in `dir`, sorted by name.
+pub fn discover(dir: &Path) -> Result<Vec<PathBuf>, CaseError> {
+    let rd = std::fs::read_dir(dir).map_err(|source| CaseError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut v: Vec<PathBuf> = rd
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|f| f.to_string_lossy().ends_with(CASE_SUFFIX))
+        })
+        .collect();
+    v.sort();
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operations_decode() {
+        assert_eq!(
+            parse_operation("group_aggregation.role").unwrap(),
+            Operation::Aggregate {
+                object: "role".into()
+            }
+        );
+        assert_eq!(
+            parse_operation("get_object.account").unwrap(),
+            Operation::GetObject {
+                object: "account".into()
+            }
+        );
+        assert!(parse_operation("get_object.").is_err());
+        assert!(parse_operation("create_account").is_err());
+    }
+
+    #[test]
+    fn case_names() {
+        assert_eq!(case_name(Path::new("a/users.case.yaml")), "users");
+    }
+}

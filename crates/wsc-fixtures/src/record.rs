@@ -1,0 +1,216 @@
+//! The recorder: a [`Tap`] that keeps every exchange of a live run and turns them into a
+//! redacted cassette and a case file.
+
+use std::sync::Mutex;
+
+use indexmap::IndexMap;
+use serde_json::{Map, Value};
+use wsc_engine::http::Body;
+use wsc_engine::{Exchange, Tap};
+use wsc_spec::Loaded;
+use wsc_testkit::replay::{Cassette, Interaction, RecordedResponse, RequestMatcher};
+
+use crate::case::Case;
+use crate::redact::{Secrets, placeholder};
+
+/// Response headers kept in a cassette; the others are transport details (length, encoding,
+/// dates) or not needed for replay.
+const KEPT_RESPONSE_HEADERS: &[&str] = &[
+    "content-type",
+    "link",
+    "location",
+    "retry-after",
+    "www-authenticate",
+    "set-cookie",
+];
+
+/// Collects exchanges (thread-safe).
+#[derive(Default)]
+pub struct Recorder {
+    exchanges: Mutex<Vec<Exchange>>,
+}
+
+impl std::fmt::Debug for Recorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recorder")
+            .field("exchanges", &self.len())
+            .finish()
+    }
+}
+
+impl Tap for Recorder {
+    fn exchange(&self, exchange: Exchange) {
+        if let Ok(mut v) = self.exchanges.lock() {
+            v.push(exchange);
+        }
+    }
+}
+
+impl Recorder {
+    /// A recorder with nothing recorded.
+    pub fn new() -> Recorder {
+        Recorder::default()
+    }
+
+    /// Exchanges recorded so far.
+    pub fn len(&self) -> usize {
+        self.exchanges.lock().map(|v| v.len()).unwrap_or(0)
+    }
+
+    /// Whether nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The secrets to redact: the given ones (secret settings, credentials of the
+    /// authenticator) plus every token a response handed out.
+    pub fn secrets(&self, mut secrets: Secrets) -> Secrets {
+        if let Ok(v) = self.exchanges.lock() {
+            for e in v.iter() {
+                if let Ok(json) = serde_json::from_slice::<Value>(&e.response_body) {
+                    secrets.add_fields(&json);
+                }
+                if let Body::Form(f) | Body::Multipart(f) = &e.request_body {
+                    for (k, v) in f {
+                        if crate::redact::is_secret_field(k) {
+                            secrets.add(v, k);
+                        }
+                    }
+                }
+                for (k, v) in &e.request_headers {
+                    if k.eq_ignore_ascii_case("authorization") {
+                        if let Some((_, cred)) = v.split_once(' ') {
+                            secrets.add(cred.trim(), "authorization");
+                        } else {
+                            secrets.add(v, "authorization");
+                        }
+                    }
+                }
+            }
+        }
+        secrets
+    }
+
+    /// The cassette of everything recorded, redacted with `secrets` (see
+    /// [`secrets`](Self::secrets)).
+    pub fn cassette(&self, secrets: &Secrets) -> Cassette {
+        let exchanges = self.exchanges.lock().map(|v| v.clone()).unwrap_or_default();
+        Cassette {
+            ordered: false,
+            interactions: exchanges.iter().map(|e| interaction(e, secrets)).collect(),
+        }
+    }
+}
+
+fn interaction(e: &Exchange, secrets: &Secrets) -> Interaction {
+    let query: IndexMap<String, String> = e
+        .url
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = secrets.value(&k, &v);
+            (k.into_owned(), v)
+        })
+        .collect();
+    let body = match &e.request_body {
+        Body::Empty | Body::Multipart(_) | Body::Raw { .. } => None,
+        Body::Json(bytes) => serde_json::from_slice::<Value>(bytes).ok().map(|mut v| {
+            secrets.json(&mut v);
+            v
+        }),
+        Body::Form(fields) => {
+            let mut m = Map::new();
+            for (k, v) in fields {
+                m.insert(k.clone(), Value::String(secrets.value(k, v)));
+            }
+            Some(Value::Object(m))
+        }
+    };
+    let request = RequestMatcher {
+        method: e.method.clone(),
+        path: secrets.apply(e.url.path()),
+        query,
+        query_match: Default::default(),
+        headers: IndexMap::new(),
+        body,
+        body_match: Default::default(),
+    };
+    let mut headers = IndexMap::new();
+    for (k, v) in &e.response_headers {
+        let k = k.to_ascii_lowercase();
+        if !KEPT_RESPONSE_HEADERS.contains(&k.as_str()) {
+            continue;
+        }
+        let v = if k == "set-cookie" {
+            // Keep the cookie's name and attributes, never its value.
+            match v.split_once('=') {
+                Some((name, rest)) => {
+                    let attrs = rest.split_once(';').map(|(_, a)| a).unwrap_or("");
+                    format!("{name}={};{attrs}", placeholder("cookie"))
+                }
+                None => placeholder("cookie"),
+            }
+        } else {
+            secrets.apply(v)
+        };
+        headers.insert(k, v);
+    }
+    let (body, text) = match serde_json::from_slice::<Value>(&e.response_body) {
+        Ok(mut v) if !e.response_body.is_empty() => {
+            secrets.json(&mut v);
+            (Some(v), None)
+        }
+        _ if e.response_body.is_empty() => (None, None),
+        _ => (
+            None,
+            Some(secrets.apply(&String::from_utf8_lossy(&e.response_body))),
+        ),
+    };
+    Interaction {
+        request,
+        response: RecordedResponse {
+            status: e.status,
+            headers,
+            body,
+            text,
+            file: None,
+        },
+        times: 1,
+    }
+}
+
+/// The case file of a recording: the settings used, secret ones as placeholders.
+pub fn case_for(
+    loaded: &Loaded,
+    operation: &str,
+    identity: Option<String>,
+    partition: Option<String>,
+    settings: &IndexMap<String, Value>,
+    cassette: &str,
+) -> Case {
+    let settings = settings
+        .iter()
+        .map(|(k, v)| {
+            let secret = loaded
+                .connector
+                .settings
+                .get(k)
+                .is_some_and(|s| s.secret);
+            let v = if secret && !v.is_null() {
+                Value::String(placeholder(k))
+            } else {
+                v.clone()
+            };
+            (k.clone(), v)
+        })
+        .collect();
+    Case {
+        description: Some(format!(
+            "Recorded from the live API with `wsc record` ({operation})"
+        )),
+        operation: operation.to_string(),
+        identity,
+        partition,
+        settings,
+        cassette: cassette.into(),
+    }
+}

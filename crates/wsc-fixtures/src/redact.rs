@@ -1,0 +1,264 @@
+//! Redaction for cassettes and snapshots: credentials in headers, token fields in bodies, and
+//! the value of every secret setting and every token seen, replaced by `<redacted:NAME>`
+//! placeholders (which the replay server matches against any value).
+
+use indexmap::IndexMap;
+use serde_json::Value;
+use wsc_spec::Loaded;
+use wsc_testkit::replay::{Cassette, is_placeholder};
+
+/// Body fields whose values are credentials, in requests and responses.
+pub const SECRET_FIELDS: &[&str] = &[
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "client_secret",
+    "client_assertion",
+    "assertion",
+    "password",
+    "code_verifier",
+    "device_code",
+];
+
+/// Headers whose values are credentials.
+pub const SECRET_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+];
+
+/// The placeholder of a named secret.
+pub fn placeholder(name: &str) -> String {
+    format!("<redacted:{name}>")
+}
+
+/// Whether a body field holds a credential.
+pub fn is_secret_field(name: &str) -> bool {
+    SECRET_FIELDS.iter().any(|f| f.eq_ignore_ascii_case(name))
+}
+
+/// Known secret values with their names.
+#[derive(Clone, Default)]
+pub struct Secrets {
+    /// (value, name), longest value first.
+    values: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.values.iter().map(|(_, n)| n.as_str()).collect();
+        f.debug_struct("Secrets").field("names", &names).finish()
+    }
+}
+
+impl Secrets {
+    /// Adds a value (ignored when empty or already a placeholder).
+    pub fn add(&mut self, value: &str, name: &str) {
+        if value.is_empty() || is_placeholder(value) || self.values.iter().any(|(v, _)| v == value)
+        {
+            return;
+        }
+        self.values.push((value.to_string(), name.to_string()));
+        self.values.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+    }
+
+    /// The secret settings of a connector with these values, and the tokens a cassette's
+    /// responses hand out.
+    pub fn of(loaded: &Loaded, settings: &IndexMap<String, Value>, cassette: &Cassette) -> Secrets {
+        let mut s = Secrets::default();
+        s.add_settings(loaded, settings);
+        for it in &cassette.interactions {
+            if let Some(b) = &it.response.body {
+                s.add_fields(b);
+            }
+        }
+        s
+    }
+
+    /// The values of the connector's secret settings.
+    pub fn add_settings(&mut self, loaded: &Loaded, settings: &IndexMap<String, Value>) {
+        for (name, def) in &loaded.connector.settings {
+            if !def.secret {
+                continue;
+            }
+            match settings.get(name) {
+                Some(Value::String(v)) => self.add(v, name),
+                Some(Value::Null) | None => {}
+                Some(other) => self.add(&other.to_string(), name),
+            }
+        }
+    }
+
+    /// The values of secret fields anywhere in a JSON document.
+    pub fn add_fields(&mut self, v: &Value) {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    match x {
+                        Value::String(s) if is_secret_field(k) => self.add(s, k),
+                        _ => self.add_fields(x),
+                    }
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|x| self.add_fields(x)),
+            _ => {}
+        }
+    }
+
+    /// Whether any secret value occurs in `text`.
+    pub fn occurs_in(&self, text: &str) -> bool {
+        self.values.iter().any(|(v, _)| text.contains(v.as_str()))
+    }
+
+    /// `text` with every secret value replaced by its placeholder.
+    pub fn apply(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for (v, name) in &self.values {
+            if out.contains(v.as_str()) {
+                out = out.replace(v.as_str(), &placeholder(name));
+            }
+        }
+        out
+    }
+
+    /// The name of the secret whose value `text` contains, if any.
+    pub fn name_in(&self, text: &str) -> Option<&str> {
+        self.values
+            .iter()
+            .find(|(v, _)| text.contains(v.as_str()))
+            .map(|(_, n)| n.as_str())
+    }
+
+    /// A value made safe to store: a placeholder if it is or contains a secret (a placeholder
+    /// matches any value on replay), else unchanged.
+    pub fn value(&self, field: &str, value: &str) -> String {
+        if is_secret_field(field) {
+            return placeholder(field);
+        }
+        match self.name_in(value) {
+            Some(name) => placeholder(name),
+            None => value.to_string(),
+        }
+    }
+
+    /// Redacts a JSON document in place: secret fields and strings holding a secret become
+    /// placeholders.
+    pub fn json(&self, v: &mut Value) {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m.iter_mut() {
+                    if is_secret_field(k) && x.is_string() {
+                        *x = Value::String(placeholder(k));
+                    } else {
+                        self.json(x);
+                    }
+                }
+            }
+            Value::Array(a) => a.iter_mut().for_each(|x| self.json(x)),
+            Value::String(s) => {
+                if let Some(name) = self.name_in(s) {
+                    *s = placeholder(name);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A header value for a snapshot: credentials hidden (the scheme of `Authorization` kept).
+pub fn header_value(name: &str, value: &str, secrets: &Secrets) -> String {
+    let lower = name.to_ascii_lowercase();
+    if lower == "authorization" || lower == "proxy-authorization" {
+        return match value.split_once(' ') {
+            Some((scheme, _)) => format!("{scheme} <redacted>"),
+            None => "<redacted>".into(),
+        };
+    }
+    if SECRET_HEADERS.contains(&lower.as_str()) {
+        return "<redacted>".into();
+    }
+    if lower == "content-type" && value.starts_with("multipart/form-data") {
+        // The boundary is random.
+        return "multipart/form-data".into();
+    }
+    secrets.apply(value)
+}
+
+/// A form field value for a snapshot.
+pub fn form_field(name: &str, value: &str) -> String {
+    if is_secret_field(name) && !is_placeholder(value) {
+        placeholder(name)
+    } else {
+        value.to_string()
+    }
+}
+
+/// Secret fields of a JSON body replaced by placeholders.
+pub fn json_fields(v: &mut Value) {
+    Secrets::default().json(v)
+}
+
+/// The text fields of a `multipart/form-data` body, in order.
+pub fn multipart_fields(body: &str) -> Vec<(String, String)> {
+    let Some(boundary_line) = body.lines().next() else {
+        return Vec::new();
+    };
+    let boundary = boundary_line.trim_end();
+    let mut out = Vec::new();
+    for part in body.split(boundary).skip(1) {
+        let part = part.trim_start_matches("\r\n");
+        if part.starts_with("--") {
+            break;
+        }
+        let Some((head, value)) = part.split_once("\r\n\r\n") else {
+            continue;
+        };
+        let name = head
+            .split(';')
+            .map(str::trim)
+            .find_map(|p| p.strip_prefix("name="))
+            .map(|n| n.trim_matches('"').to_string())
+            .unwrap_or_default();
+        out.push((name, value.trim_end_matches("\r\n").to_string()));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn replaces_longest_first() {
+        let mut s = Secrets::default();
+        s.add("abc", "short");
+        s.add("abcdef", "long");
+        assert_eq!(s.apply("x abcdef y abc"), "x <redacted:long> y <redacted:short>");
+    }
+
+    #[test]
+    fn json_redaction() {
+        let mut s = Secrets::default();
+        s.add("tok123", "api_token");
+        let mut v = json!({"access_token": "zzz", "a": ["Bearer tok123"], "n": 1});
+        s.json(&mut v);
+        assert_eq!(
+            v,
+            json!({"access_token": "<redacted:access_token>", "a": ["<redacted:api_token>"], "n": 1})
+        );
+    }
+
+    #[test]
+    fn multipart() {
+        let body = "--b1\r\nContent-Disposition: form-data; name=\"grant_type\"\r\n\r\nclient_credentials\r\n--b1\r\nContent-Disposition: form-data; name=\"client_secret\"\r\n\r\ns3\r\n--b1--\r\n";
+        assert_eq!(
+            multipart_fields(body),
+            vec![
+                ("grant_type".to_string(), "client_credentials".to_string()),
+                ("client_secret".to_string(), "s3".to_string())
+            ]
+        );
+    }
+}
