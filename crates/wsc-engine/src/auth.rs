@@ -17,9 +17,9 @@ use wsc_spec::model::Auth;
 
 use crate::error::EngineError;
 use crate::http::Body;
-use crate::wire::{Exchange, Wire};
 use crate::settings::ResolvedSettings;
 use crate::template::{Escape, Template, Templates};
+use crate::wire::{Exchange, Wire};
 
 /// Compiled templates keyed by (location, source).
 type Compiled = HashMap<(String, String), Template>;
@@ -195,7 +195,21 @@ impl TokenSender for WiredSender {
         Box::pin(async move {
             let tapped = self.wire.tap.as_ref().map(|tap| (tap.clone(), req.clone()));
             req.url = self.wire.target(&req.url);
-            let resp = self.inner.send(req).await?;
+            let resp = if self.wire.dry_run {
+                RawResponse {
+                    status: 0,
+                    content_type: "application/json".into(),
+                    body: serde_json::json!({
+                        "access_token": crate::wire::DRY_RUN_TOKEN,
+                        "token_type": "Bearer",
+                        "expires_in": 3600
+                    })
+                    .to_string()
+                    .into_bytes(),
+                }
+            } else {
+                self.inner.send(req).await?
+            };
             if let Some((tap, req)) = tapped {
                 let request_body = match req.body {
                     TokenBody::Empty => Body::Empty,
@@ -213,6 +227,12 @@ impl TokenSender for WiredSender {
                     status: resp.status,
                     response_headers: vec![("content-type".into(), resp.content_type.clone())],
                     response_body: resp.body.clone(),
+                });
+            }
+            if self.wire.dry_run {
+                return Ok(RawResponse {
+                    status: 200,
+                    ..resp
                 });
             }
             Ok(resp)

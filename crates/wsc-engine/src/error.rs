@@ -58,6 +58,9 @@ pub enum EngineError {
     /// The object was not found.
     #[error("{0}")]
     NotFound(String),
+    /// A provisioning request that cannot be executed (missing identity, values, password).
+    #[error("plan: {0}")]
+    Plan(String),
     /// The run was stopped because the output could not be written.
     #[error("writing output: {0}")]
     Output(String),

@@ -514,6 +514,29 @@ impl HttpClient {
                 })?;
             self.counters.requests.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(target: "wsc::http", %method, url = %shown_url(), attempt, "request");
+            if self.wire.dry_run {
+                if let Some(tap) = &self.wire.tap {
+                    tap.exchange(Exchange {
+                        token_request: false,
+                        method: method.to_string(),
+                        url: url.clone(),
+                        request_headers: headers.clone(),
+                        request_body: req.body.clone(),
+                        status: 0,
+                        response_headers: Vec::new(),
+                        response_body: Vec::new(),
+                    });
+                }
+                return Ok((
+                    Response {
+                        status: 200,
+                        headers: HeaderMap::new(),
+                        body: Bytes::new(),
+                        url,
+                    },
+                    attempt,
+                ));
+            }
             let tapped = self
                 .wire
                 .tap

@@ -21,5 +21,5 @@ pub mod wire;
 pub use auth::{authenticator, authenticator_with};
 pub use error::EngineError;
 pub use mapping::Record;
+pub use run::{Engine, Provisioned, RunContext, Stats, Summary, static_authenticator};
 pub use wire::{Exchange, Tap, Wire};
-pub use run::{Engine, RunContext, Stats, Summary, static_authenticator};

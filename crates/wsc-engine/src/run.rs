@@ -14,7 +14,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use url::Url;
 use wsc_auth::Authenticator;
-use wsc_spec::model::{Auth, MergeMode, OperationKind, PagingKind};
+use wsc_spec::model::{Auth, MergeMode, OperationKind, PagingKind, ValuesMode};
+use wsc_spec::plan::{PlanOperation, PlanRequest};
 use wsc_spec::{Loaded, StatusPattern};
 
 use crate::compile::{CompiledErrorRule, CompiledOperation, CompiledRequest, compile_rules};
@@ -242,10 +243,9 @@ impl Engine {
         let mut secrets: Vec<String> = settings.secrets().to_vec();
         secrets.extend(auth.secrets());
         let redactor = Arc::new(Redactor::new(secrets));
-        let http =
-            HttpClient::new(&c.http, &tls, hosts, auth, redactor)
-                .map_err(EngineError::Http)?
-                .with_wire(run.wire.clone());
+        let http = HttpClient::new(&c.http, &tls, hosts, auth, redactor)
+            .map_err(EngineError::Http)?
+            .with_wire(run.wire.clone());
         Ok(Engine {
             inner: Arc::new(Inner {
                 name: c.connector.clone(),
@@ -503,6 +503,101 @@ impl Engine {
             ))),
             _ => Ok(found.swap_remove(0)),
         }
+    }
+
+    /// Executes one provisioning request: the connector's write operation with the request as
+    /// `plan.*` (for add/remove_entitlement with `values: each`, one run per value with
+    /// `plan.value`). Returns the object's final state when the operation reads it back
+    /// (`read_back: true`, through `get_object.<object>`) or maps its response (`identity:`).
+    /// In a dry run nothing is read back.
+    pub async fn provision(&self, req: &PlanRequest) -> Result<Provisioned, EngineError> {
+        let problems = req.problems();
+        if !problems.is_empty() {
+            return Err(EngineError::Plan(problems.join("; ")));
+        }
+        let key = req.operation.key();
+        let op = self.op(key)?;
+        let plan = req.to_context();
+        let per_value = matches!(
+            req.operation,
+            PlanOperation::AddEntitlement | PlanOperation::RemoveEntitlement
+        ) && op.spec.values != Some(ValuesMode::All);
+        let contexts: Vec<Value> = if per_value {
+            req.values
+                .iter()
+                .map(|v| {
+                    let mut p = plan.clone();
+                    if let Value::Object(m) = &mut p {
+                        m.insert("value".into(), v.clone());
+                    }
+                    p
+                })
+                .collect()
+        } else {
+            vec![plan]
+        };
+        let emit = op.spec.identity.is_some() && !self.inner.run.wire.dry_run;
+        let mut mapped: Option<Record> = None;
+        for p in contexts {
+            let ctx = Arc::new(self.base_ctx(Some(p), None));
+            let (tx, mut rx) = mpsc::channel(4);
+            let task = tokio::spawn(run_op(self.inner.clone(), op.clone(), ctx, tx, emit));
+            while let Some(batch) = rx.recv().await {
+                let b = batch?;
+                if mapped.is_none() {
+                    mapped = b.into_iter().next();
+                }
+            }
+            join(task).await?;
+        }
+        let identity = req
+            .identity
+            .clone()
+            .or_else(|| mapped.as_ref().map(|r| r.identity.clone()));
+        let read_back = op.spec.read_back
+            && !self.inner.run.wire.dry_run
+            && req.operation != PlanOperation::DeleteAccount;
+        if read_back && let Some(id) = &identity {
+            let get_key = format!("get_object.{}", req.object);
+            let names = self.attribute_names(&get_key)?;
+            let obj = self.get_object(&req.object, id).await?;
+            return Ok(Provisioned {
+                operation: key.to_string(),
+                identity,
+                object: Some((obj, names)),
+            });
+        }
+        let object = match mapped {
+            Some(r) => Some((r, self.attribute_names(key)?)),
+            None => None,
+        };
+        Ok(Provisioned {
+            operation: key.to_string(),
+            identity,
+            object,
+        })
+    }
+}
+
+/// The result of one provisioning request.
+#[derive(Debug, Clone)]
+pub struct Provisioned {
+    /// The operation key, e.g. `create_account`.
+    pub operation: String,
+    /// The account's identity: the plan's, or the one mapped from the create response.
+    pub identity: Option<String>,
+    /// The object's final state with its attribute names, when known.
+    pub object: Option<(Record, Arc<[Arc<str>]>)>,
+}
+
+impl Provisioned {
+    /// `{"operation", "identity", "object"}` for output.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "operation": self.operation,
+            "identity": self.identity,
+            "object": self.object.as_ref().map(|(r, names)| r.to_json(names)),
+        })
     }
 }
 

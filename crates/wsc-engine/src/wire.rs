@@ -9,6 +9,9 @@ use url::Url;
 
 use crate::http::Body;
 
+/// The access token a dry run hands out in place of a real one.
+pub const DRY_RUN_TOKEN: &str = "dry-run-token";
+
 /// One HTTP exchange as sent and received, credentials included. Only a [`Tap`] sees it; a
 /// tap that stores exchanges must redact them (see wsc-fixtures' recorder).
 #[derive(Clone)]
@@ -57,6 +60,10 @@ pub struct Wire {
     pub reroute: Option<Url>,
     /// Observer of every exchange.
     pub tap: Option<Arc<dyn Tap>>,
+    /// Send nothing: every request (token requests included) goes to the tap only, with status
+    /// 0, and is answered with an empty 200 (a token request with a placeholder token), so a
+    /// run shows the requests it would send.
+    pub dry_run: bool,
 }
 
 impl std::fmt::Debug for Wire {
@@ -64,6 +71,7 @@ impl std::fmt::Debug for Wire {
         f.debug_struct("Wire")
             .field("reroute", &self.reroute.as_ref().map(Url::as_str))
             .field("tap", &self.tap.is_some())
+            .field("dry_run", &self.dry_run)
             .finish()
     }
 }
@@ -105,7 +113,7 @@ mod tests {
     fn reroute_keeps_path_and_query() {
         let w = Wire {
             reroute: Some(Url::parse("http://127.0.0.1:4000").unwrap()),
-            tap: None,
+            ..Wire::default()
         };
         let t = w.target(&Url::parse("https://graph.microsoft.com/v1.0/users?$top=5").unwrap());
         assert_eq!(t.as_str(), "http://127.0.0.1:4000/v1.0/users?$top=5");

@@ -158,15 +158,20 @@ pub fn parse_operation(s: &str) -> Result<Operation, String> {
         "get_partitions" => return Ok(Operation::Partitions),
         _ => {}
     }
-    if let Some(t) = s.strip_prefix("group_aggregation.").filter(|t| !t.is_empty()) {
+    if let Some(t) = s
+        .strip_prefix("group_aggregation.")
+        .filter(|t| !t.is_empty())
+    {
         return Ok(Operation::Aggregate { object: t.into() });
     }
     if let Some(t) = s.strip_prefix("get_object.").filter(|t| !t.is_empty()) {
         return Ok(Operation::GetObject { object: t.into() });
     }
-    Err("expected test_connection, account_aggregation, group_aggregation.<type>, \
+    Err(
+        "expected test_connection, account_aggregation, group_aggregation.<type>, \
          get_object.<type> or get_partitions"
-        .into())
+            .into(),
+    )
 }
 
 /// Every case file in `dir`, sorted by name.

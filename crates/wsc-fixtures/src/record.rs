@@ -102,6 +102,65 @@ impl Recorder {
     }
 }
 
+impl Recorder {
+    /// The recorded requests as text, in the order they were made (for `--dry-run`): method
+    /// and URL, headers with credentials hidden, and the body, secrets as placeholders.
+    pub fn render_requests(&self, secrets: &Secrets) -> String {
+        let exchanges = self.exchanges.lock().map(|v| v.clone()).unwrap_or_default();
+        let mut out = String::new();
+        for e in &exchanges {
+            let kind = if e.token_request {
+                "  # token request"
+            } else {
+                ""
+            };
+            out.push_str(&format!(
+                "{} {}{kind}\n",
+                e.method,
+                secrets.apply(e.url.as_str())
+            ));
+            let mut headers: Vec<(String, String)> = e
+                .request_headers
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.to_ascii_lowercase(),
+                        crate::redact::header_value(k, v, secrets),
+                    )
+                })
+                .collect();
+            headers.sort();
+            for (k, v) in headers {
+                out.push_str(&format!("  {k}: {v}\n"));
+            }
+            let body = match &e.request_body {
+                Body::Empty => String::new(),
+                Body::Json(b) => match serde_json::from_slice::<Value>(b) {
+                    Ok(mut v) => {
+                        secrets.json(&mut v);
+                        serde_json::to_string_pretty(&v).unwrap_or_default()
+                    }
+                    Err(_) => secrets.apply(&String::from_utf8_lossy(b)),
+                },
+                Body::Form(f) | Body::Multipart(f) => f
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", secrets.value(k, v)))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                Body::Raw { text, .. } => secrets.apply(text),
+            };
+            if !body.is_empty() {
+                out.push_str("  body:\n");
+                for line in body.lines() {
+                    out.push_str(&format!("    {line}\n"));
+                }
+            }
+            out.push('\n');
+        }
+        out
+    }
+}
+
 fn interaction(e: &Exchange, secrets: &Secrets) -> Interaction {
     let query: IndexMap<String, String> = e
         .url
@@ -190,11 +249,7 @@ pub fn case_for(
     let settings = settings
         .iter()
         .map(|(k, v)| {
-            let secret = loaded
-                .connector
-                .settings
-                .get(k)
-                .is_some_and(|s| s.secret);
+            let secret = loaded.connector.settings.get(k).is_some_and(|s| s.secret);
             let v = if secret && !v.is_null() {
                 Value::String(placeholder(k))
             } else {

@@ -235,7 +235,10 @@ mod tests {
         let mut s = Secrets::default();
         s.add("abc", "short");
         s.add("abcdef", "long");
-        assert_eq!(s.apply("x abcdef y abc"), "x <redacted:long> y <redacted:short>");
+        assert_eq!(
+            s.apply("x abcdef y abc"),
+            "x <redacted:long> y <redacted:short>"
+        );
     }
 
     #[test]

@@ -88,14 +88,14 @@ pub async fn run_case(loaded: &Loaded, case: &LoadedCase) -> Result<CaseOutput, 
     let server = ReplayServer::start(cassette, dir).await?;
     let wire = Wire {
         reroute: Some(Url::parse(&server.base_url()).expect("replay URL")),
-        tap: None,
+        ..Wire::default()
     };
     let engine_err = |source| RunError::Engine {
         case: shown.clone(),
         source,
     };
-    let auth = wsc_engine::authenticator_with(loaded, &settings, None, &wire)
-        .map_err(engine_err)?;
+    let auth =
+        wsc_engine::authenticator_with(loaded, &settings, None, &wire).map_err(engine_err)?;
     let engine = Engine::new(
         loaded,
         &settings,
@@ -164,7 +164,10 @@ const NOISE: &[&str] = &[
 
 /// The requests snapshot text.
 pub fn render_requests(requests: &[ReceivedRequest], secrets: &Secrets) -> String {
-    let mut blocks: Vec<String> = requests.iter().map(|r| render_request(r, secrets)).collect();
+    let mut blocks: Vec<String> = requests
+        .iter()
+        .map(|r| render_request(r, secrets))
+        .collect();
     blocks.sort();
     blocks.join("\n")
 }

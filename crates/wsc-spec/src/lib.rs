@@ -10,6 +10,7 @@ pub mod diagnostic;
 pub mod load;
 pub mod locate;
 pub mod model;
+pub mod plan;
 pub mod schema;
 pub mod template;
 pub mod validate;
