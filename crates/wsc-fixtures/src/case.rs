@@ -11,6 +11,9 @@
 //!   api_token: <redacted:api_token>
 //! cassette: cassettes/accounts.yaml  # relative to this file
 //! ```
+//!
+//! A write-operation case (`operation: create_account`, ...) adds `plan:`, one provisioning
+//! request (see `wsc_spec::plan`).
 
 use std::path::{Path, PathBuf};
 
@@ -40,6 +43,10 @@ pub struct Case {
     /// Settings of the connector. Nothing comes from the environment.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub settings: IndexMap<String, Value>,
+    /// The provisioning request of a write-operation case (`operation` is then its
+    /// operation, e.g. `create_account`); see docs/provisioning.md.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<wsc_spec::plan::PlanRequest>,
     /// The cassette the replay server serves, relative to the case file.
     pub cassette: PathBuf,
 }
@@ -61,6 +68,8 @@ pub enum Operation {
     },
     /// `get_partitions`: the partitions of the account aggregation.
     Partitions,
+    /// A write operation (`create_account`, ...) executing the case's `plan`.
+    Provision,
 }
 
 /// A case file that cannot be used.
@@ -119,6 +128,28 @@ impl LoadedCase {
                 "{shown}: `partition` is allowed only in aggregation cases"
             )));
         }
+        if matches!(operation, Operation::Provision) {
+            match &case.plan {
+                None => {
+                    return Err(CaseError::Invalid(format!(
+                        "{shown}: a `{}` case needs `plan:` (a provisioning request)",
+                        case.operation
+                    )));
+                }
+                Some(p) if p.operation.key() != case.operation => {
+                    return Err(CaseError::Invalid(format!(
+                        "{shown}: `plan.operation` is `{}` but the case's operation is `{}`",
+                        p.operation.key(),
+                        case.operation
+                    )));
+                }
+                Some(_) => {}
+            }
+        } else if case.plan.is_some() {
+            return Err(CaseError::Invalid(format!(
+                "{shown}: `plan` is allowed only in write-operation cases"
+            )));
+        }
         let name = case_name(path);
         Ok(LoadedCase {
             case,
@@ -156,6 +187,9 @@ pub fn parse_operation(s: &str) -> Result<Operation, String> {
             });
         }
         "get_partitions" => return Ok(Operation::Partitions),
+        "create_account" | "update_account" | "delete_account" | "enable_account"
+        | "disable_account" | "unlock_account" | "change_password" | "add_entitlement"
+        | "remove_entitlement" => return Ok(Operation::Provision),
         _ => {}
     }
     if let Some(t) = s
@@ -210,7 +244,11 @@ mod tests {
             }
         );
         assert!(parse_operation("get_object.").is_err());
-        assert!(parse_operation("create_account").is_err());
+        assert_eq!(
+            parse_operation("create_account").unwrap(),
+            Operation::Provision
+        );
+        assert!(parse_operation("authenticate").is_err());
     }
 
     #[test]

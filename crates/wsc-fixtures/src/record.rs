@@ -266,6 +266,7 @@ pub fn case_for(
         identity,
         partition,
         settings,
+        plan: None,
         cassette: cassette.into(),
     }
 }

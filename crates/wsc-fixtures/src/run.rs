@@ -83,7 +83,10 @@ pub fn case_settings(
 pub async fn run_case(loaded: &Loaded, case: &LoadedCase) -> Result<CaseOutput, RunError> {
     let shown = case.file.display().to_string();
     let (cassette, dir) = Cassette::load(&case.cassette_path())?;
-    let secrets = Secrets::of(loaded, &case.case.settings, &cassette);
+    let mut secrets = Secrets::of(loaded, &case.case.settings, &cassette);
+    if let Some(p) = case.case.plan.as_ref().and_then(|p| p.password.as_deref()) {
+        secrets.add(p, "password");
+    }
     let settings = case_settings(loaded, &case.case.settings, &shown)?;
     let server = ReplayServer::start(cassette, dir).await?;
     let wire = Wire {
@@ -124,6 +127,15 @@ async fn run_operation(engine: &Engine, case: &LoadedCase) -> Result<String, Eng
     let pretty = |v: &Value| serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string());
     match &case.operation {
         Operation::TestConnection => engine.test_connection().await.map(|()| "ok".into()),
+        Operation::Provision => {
+            let plan = case
+                .case
+                .plan
+                .as_ref()
+                .ok_or_else(|| EngineError::Plan("the case has no `plan`".into()))?;
+            let done = engine.provision(plan).await?;
+            Ok(pretty(&done.to_json()))
+        }
         Operation::Partitions => {
             let parts = engine.partitions("account").await?;
             Ok(pretty(&Value::Array(parts)))

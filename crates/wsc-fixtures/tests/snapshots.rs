@@ -70,7 +70,7 @@ fn connector_fixtures() {
     );
 }
 
-/// The read operations the harness runs, as case operation keys.
+/// The operations the harness runs, as case operation keys.
 fn read_operations(loaded: &wsc_spec::Loaded) -> Vec<String> {
     let ops = &loaded.connector.operations;
     let mut v = Vec::new();
@@ -83,7 +83,7 @@ fn read_operations(loaded: &wsc_spec::Loaded) -> Vec<String> {
 }
 
 #[test]
-fn every_connector_has_cases_for_each_read_operation() {
+fn every_connector_has_cases_for_each_operation() {
     let mut missing = Vec::new();
     let mut connectors: Vec<PathBuf> = std::fs::read_dir(root().join("connectors"))
         .unwrap()
