@@ -1,5 +1,6 @@
 //! Signed JWTs: the jwt_bearer assertion (RFC 7523 §2.1) and the private_key_jwt client
-//! assertion (RFC 7523 §2.2), from a PEM key (PKCS#1 or PKCS#8) or an HMAC secret.
+//! assertion (RFC 7523 §2.2), from a PEM key (RSA: PKCS#1 or PKCS#8; EC P-256: PKCS#8 or
+//! SEC1) or an HMAC secret.
 
 use serde_json::{Map, Value};
 use wsc_spec::model::JwtAlgorithm;
@@ -44,15 +45,27 @@ pub fn sign(c: &JwtClaims, now_secs: u64) -> Result<String, AuthError> {
         JwtAlgorithm::Hs256 => (Algorithm::HS256, "HS256"),
     };
     let pem = c.key.expose().as_bytes();
+    if c.algorithm != JwtAlgorithm::Hs256 && c.key.expose().contains("ENCRYPTED") {
+        return Err(AuthError::Config(format!(
+            "the {name} signing key is an encrypted PEM key, which wsc cannot use: decrypt it first (`openssl pkcs8 -in KEY.pem -out PLAIN.pem`) and keep the result in a secret setting or a file only wsc can read"
+        )));
+    }
     let key = match c.algorithm {
         JwtAlgorithm::Rs256 | JwtAlgorithm::Ps256 => EncodingKey::from_rsa_pem(pem),
-        JwtAlgorithm::Es256 => EncodingKey::from_ec_pem(pem),
+        JwtAlgorithm::Es256 => match sec1_to_pkcs8(c.key.expose()) {
+            Some(pkcs8) => EncodingKey::from_ec_pem(pkcs8.expose().as_bytes()),
+            None => EncodingKey::from_ec_pem(pem),
+        },
         JwtAlgorithm::Hs256 => Ok(EncodingKey::from_secret(pem)),
     }
     .map_err(|e| {
         AuthError::Config(format!(
-            "the {name} signing key is not usable ({e}): it must be a PEM {} key (PKCS#1 or PKCS#8)",
-            if c.algorithm == JwtAlgorithm::Es256 { "P-256 EC" } else { "RSA" }
+            "the {name} signing key is not usable ({e}): it must be a PEM {}",
+            if c.algorithm == JwtAlgorithm::Es256 {
+                "P-256 EC key (PKCS#8 `PRIVATE KEY`, or SEC1 `EC PRIVATE KEY`)"
+            } else {
+                "RSA key (PKCS#1 `RSA PRIVATE KEY`, or PKCS#8 `PRIVATE KEY`)"
+            }
         ))
     })?;
     let mut header = Map::new();
@@ -88,6 +101,61 @@ pub fn sign(c: &JwtClaims, now_secs: u64) -> Result<String, AuthError> {
     let sig = jsonwebtoken::crypto::sign(signing_input.as_bytes(), &key, alg)
         .map_err(|e| AuthError::Config(format!("signing the {name} JWT failed: {e}")))?;
     Ok(format!("{signing_input}.{sig}"))
+}
+
+/// DER length octets.
+fn der_len(n: usize, out: &mut Vec<u8>) {
+    if n < 0x80 {
+        out.push(n as u8);
+    } else {
+        let bytes: Vec<u8> = n
+            .to_be_bytes()
+            .into_iter()
+            .skip_while(|b| *b == 0)
+            .collect();
+        out.push(0x80 | bytes.len() as u8);
+        out.extend(bytes);
+    }
+}
+
+fn der(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    der_len(content.len(), &mut out);
+    out.extend_from_slice(content);
+    out
+}
+
+/// A SEC1 `EC PRIVATE KEY` PEM (what `openssl ecparam -genkey` writes) re-wrapped as the
+/// PKCS#8 `PRIVATE KEY` of a P-256 key (RFC 5208 / RFC 5915), which the signer reads. `None`
+/// when `pem` is not a SEC1 key.
+fn sec1_to_pkcs8(pem: &str) -> Option<Secret> {
+    use base64::Engine as _;
+    const BEGIN: &str = "-----BEGIN EC PRIVATE KEY-----";
+    const END: &str = "-----END EC PRIVATE KEY-----";
+    let start = pem.find(BEGIN)? + BEGIN.len();
+    let end = start + pem[start..].find(END)?;
+    let b64: String = pem[start..end]
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let sec1 = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
+    // AlgorithmIdentifier { id-ecPublicKey, prime256v1 }
+    const ALG: &[u8] = &[
+        0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86,
+        0x48, 0xce, 0x3d, 0x03, 0x01, 0x07,
+    ];
+    let mut info = vec![0x02, 0x01, 0x00];
+    info.extend_from_slice(ALG);
+    info.extend(der(0x04, &sec1));
+    let pkcs8 = der(0x30, &info);
+    let body = base64::engine::general_purpose::STANDARD.encode(pkcs8);
+    let mut out = String::from("-----BEGIN PRIVATE KEY-----\n");
+    for line in body.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(line).unwrap_or_default());
+        out.push('\n');
+    }
+    out.push_str("-----END PRIVATE KEY-----\n");
+    Some(Secret::new(out))
 }
 
 fn fastrand_u64() -> u64 {

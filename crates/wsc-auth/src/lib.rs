@@ -9,6 +9,7 @@
 pub mod flow;
 pub mod jsonpath;
 pub mod jwt;
+pub mod login;
 pub mod manager;
 pub mod pkce;
 pub mod render;

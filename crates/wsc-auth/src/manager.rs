@@ -131,6 +131,17 @@ impl TokenManager {
         self.exchange(req, RequestPurpose::Primary, &mapping).await
     }
 
+    /// Sends one request through the manager's sender and returns the raw answer (the device
+    /// authorization request of `wsc auth login`). Counts as a token request.
+    pub(crate) async fn send_raw(
+        &self,
+        req: TokenHttpRequest,
+    ) -> Result<crate::token::RawResponse, AuthError> {
+        self.token_requests.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(request = ?req, "token request");
+        self.sender.send(req).await
+    }
+
     /// A manager for `flow`, placing tokens as `placement` says and refreshing by `refresh`.
     pub fn new(
         flow: Flow,

@@ -15,7 +15,7 @@ use crate::run::{Failed, fail, load, settings_sources};
 pub const NO_STORE: &str = "none";
 
 /// The store path for these arguments: `--state`/`WSC_STATE`, else the default.
-fn store_path(args: &ConnectorArgs) -> Option<PathBuf> {
+pub(crate) fn store_path(args: &ConnectorArgs) -> Option<PathBuf> {
     match &args.state {
         Some(p) if p.as_os_str() == NO_STORE => None,
         Some(p) => Some(p.clone()),
@@ -23,7 +23,7 @@ fn store_path(args: &ConnectorArgs) -> Option<PathBuf> {
     }
 }
 
-fn open(path: &std::path::Path) -> Result<Arc<StateStore>, Failed> {
+pub(crate) fn open(path: &std::path::Path) -> Result<Arc<StateStore>, Failed> {
     let key = std::env::var("WSC_STATE_KEY").ok().map(Secret::new);
     StateStore::open(path, key.as_ref())
         .map(Arc::new)
@@ -48,7 +48,7 @@ pub fn store_for(loaded: &Loaded, args: &ConnectorArgs) -> Result<Option<Arc<Sta
     }
 }
 
-fn ms_to_rfc3339(ms: u64) -> String {
+pub(crate) fn ms_to_rfc3339(ms: u64) -> String {
     let secs = ms / 1000;
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
@@ -74,6 +74,7 @@ pub fn run(cmd: &AuthCommand) -> Result<(), Failed> {
     let (args, logout) = match cmd {
         AuthCommand::Status(a) => (a, false),
         AuthCommand::Logout(a) => (a, true),
+        AuthCommand::Login(a) => return crate::login::run(a),
     };
     let loaded = load(&args.connector)?;
     let (explicit, file) = settings_sources(args)?;

@@ -38,7 +38,14 @@ pub enum Command {
     /// Start the synthetic identity API on 127.0.0.1 and aggregate it through
     /// connectors/demo.yaml.
     Demo(DemoArgs),
-    /// Managed tokens: status, logout.
+    /// Execute a provisioning plan (create, update, delete, enable, disable, unlock accounts,
+    /// change passwords, add and remove entitlements); `--dry-run` prints the requests instead.
+    Provision(ProvisionArgs),
+    /// Run an operation against the live API and write a redacted cassette and test case.
+    Record(RecordArgs),
+    /// Check a connector's fixture cases against their snapshots (exit 1 on a difference).
+    Test(TestArgs),
+    /// Managed tokens: login, status, logout.
     #[command(subcommand)]
     Auth(AuthCommand),
 }
@@ -46,11 +53,32 @@ pub enum Command {
 /// `wsc auth`.
 #[derive(Debug, Subcommand)]
 pub enum AuthCommand {
+    /// Sign in and store the tokens: authorization_code with PKCE through a loopback redirect,
+    /// or the device code flow. Other grants obtain and store a token without a user.
+    Login(LoginArgs),
     /// Show the stored token of a connector instance: grant, expiry, whether a refresh token
     /// is held (never a token).
     Status(ConnectorArgs),
     /// Delete the stored tokens of a connector instance.
     Logout(ConnectorArgs),
+}
+
+/// `wsc auth login`.
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Connector and settings.
+    #[command(flatten)]
+    pub connector: ConnectorArgs,
+    /// Only print the authorize URL; do not try to open a browser.
+    #[arg(long)]
+    pub no_browser: bool,
+    /// Loopback port for the redirect when the connector's redirect_uri names none (default:
+    /// a free port).
+    #[arg(long, value_name = "N")]
+    pub port: Option<u16>,
+    /// How long to wait for the sign-in (`90s`, `5m`).
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
 }
 
 /// The connector and its settings.
@@ -175,4 +203,60 @@ pub struct SchemaArgs {
     /// Write the schema to this file instead of stdout.
     #[arg(long, short, value_name = "FILE")]
     pub out: Option<PathBuf>,
+}
+
+/// `wsc record`.
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// Connector and settings (of the live API).
+    #[command(flatten)]
+    pub connector: ConnectorArgs,
+    /// The operation: test_connection, account_aggregation, group_aggregation.<type>,
+    /// get_object.<type> or get_partitions.
+    #[arg(long, value_name = "NAME")]
+    pub op: String,
+    /// The identity to read (get_object only).
+    #[arg(long, value_name = "ID")]
+    pub identity: Option<String>,
+    /// Record one partition of a partitioned aggregation.
+    #[arg(long, value_name = "NAME")]
+    pub partition: Option<String>,
+    /// The case name (default: the operation, `.` replaced by `_`).
+    #[arg(long, value_name = "CASE")]
+    pub name: Option<String>,
+    /// The fixture directory: writes `<case>.case.yaml` and `cassettes/<case>.yaml` there.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+/// `wsc test`.
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Connector file.
+    #[arg(value_name = "CONNECTOR")]
+    pub connector: PathBuf,
+    /// The fixture directory (default: fixtures/<connector name>).
+    #[arg(long, value_name = "DIR")]
+    pub fixtures: Option<PathBuf>,
+    /// Write the snapshots that differ or are missing instead of failing.
+    #[arg(long)]
+    pub update: bool,
+    /// Run only this case.
+    #[arg(long, value_name = "CASE")]
+    pub case: Option<String>,
+}
+
+/// `wsc provision`.
+#[derive(Debug, Args)]
+pub struct ProvisionArgs {
+    /// Connector and settings.
+    #[command(flatten)]
+    pub connector: ConnectorArgs,
+    /// The plan: a YAML or JSON file with one request or a list (see docs/provisioning.md).
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+    /// Print the exact requests that would be sent (secrets redacted) and send nothing, token
+    /// requests included.
+    #[arg(long)]
+    pub dry_run: bool,
 }

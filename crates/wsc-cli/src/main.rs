@@ -7,6 +7,9 @@ use clap::Parser;
 
 mod auth;
 mod cli;
+mod fixtures;
+mod login;
+mod provision;
 mod run;
 mod validate;
 
@@ -46,6 +49,9 @@ fn main() -> ExitCode {
         cli::Command::TestConnection(a) => run::test_connection(&a).map(|()| exit::OK),
         cli::Command::Partitions(a) => run::partitions(&a.connector, &a.object).map(|()| exit::OK),
         cli::Command::Demo(a) => run::demo(&a).map(|()| exit::OK),
+        cli::Command::Provision(a) => provision::provision(&a).map(|()| exit::OK),
+        cli::Command::Record(a) => fixtures::record(&a).map(|()| exit::OK),
+        cli::Command::Test(a) => fixtures::test(&a).map(|()| exit::OK),
         cli::Command::Auth(c) => auth::run(&c).map(|()| exit::OK),
     };
     ExitCode::from(result.unwrap_or_else(|run::Failed(code)| code))

@@ -422,8 +422,9 @@ pub struct OAuth2Auth {
     /// Device authorization endpoint (device_code).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_authorization_url: Option<Template>,
-    /// Redirect URI for authorization_code. Default `http://127.0.0.1:8765/callback`; must be
-    /// a loopback address.
+    /// Redirect URI for authorization_code, where `wsc auth login` listens: `http://` on
+    /// `127.0.0.1`, `localhost` or `[::1]` with a port (0: any free port). Default
+    /// `http://127.0.0.1:PORT/callback`, PORT from `--port`, else a free one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redirect_uri: Option<String>,
     /// Use PKCE (S256) with authorization_code. Default `true`.

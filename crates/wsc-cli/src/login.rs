@@ -1,0 +1,144 @@
+//! `wsc auth login`: runs the interactive sign-in of wsc-auth (authorization_code with PKCE
+//! through a loopback redirect, or the device code flow) and reports where the tokens went.
+//! Other grants obtain one token without a user, which checks the credentials.
+
+use wsc_auth::TokenSet;
+use wsc_auth::login::{CodeLogin, DevicePrompt, LoginError, device_login};
+use wsc_spec::model::{Auth, Grant};
+
+use crate::cli::LoginArgs;
+use crate::exit;
+use crate::run::{Failed, fail, load, runtime, settings_sources};
+
+fn login_failed(e: LoginError) -> Failed {
+    let code = match e {
+        LoginError::RedirectUri { .. } | LoginError::NotInteractive { .. } => exit::INVALID,
+        _ => exit::FAILURE,
+    };
+    fail(code, e)
+}
+
+/// Starts the platform's browser on `url` without waiting for it; failures only log.
+fn open_browser(url: &str) {
+    let (program, args): (String, Vec<&str>) = match std::env::var("BROWSER") {
+        Ok(b) if !b.trim().is_empty() => (b.trim().to_string(), vec![]),
+        _ if cfg!(target_os = "macos") => ("open".into(), vec![]),
+        _ if cfg!(windows) => ("rundll32".into(), vec!["url.dll,FileProtocolHandler"]),
+        _ => ("xdg-open".into(), vec![]),
+    };
+    let spawned = std::process::Command::new(&program)
+        .args(args)
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    match spawned {
+        Ok(mut child) => {
+            // Reap it in the background so it does not linger as a zombie.
+            std::thread::spawn(move || child.wait());
+        }
+        Err(e) => {
+            eprintln!("(could not start a browser with `{program}`: {e}; open the URL yourself)")
+        }
+    }
+}
+
+fn show_device_prompt(p: &DevicePrompt) {
+    eprintln!(
+        "To sign in, open {} and enter the code: {}",
+        p.verification_uri, p.user_code
+    );
+    if let Some(c) = &p.verification_uri_complete {
+        eprintln!("Or open this URL, which carries the code: {c}");
+    }
+    eprintln!(
+        "Waiting for the approval (the code is valid for {} s; polling every {} s)...",
+        p.expires_in.as_secs(),
+        p.interval.as_secs()
+    );
+}
+
+/// `wsc auth login CONNECTOR`.
+pub fn run(args: &LoginArgs) -> Result<(), Failed> {
+    let cargs = &args.connector;
+    let loaded = load(&cargs.connector)?;
+    let (explicit, file) = settings_sources(cargs)?;
+    let settings =
+        wsc_engine::settings::resolve(&loaded.connector, &explicit, &file, &|k: &str| {
+            std::env::var(k).ok()
+        })
+        .map_err(|errs| {
+            for e in &errs {
+                eprintln!("error: {e}");
+            }
+            Failed(exit::INVALID)
+        })?;
+    let grant = match &loaded.connector.auth {
+        Auth::OAuth2(o) => Some(o.grant),
+        Auth::Custom(_) => None,
+        other => {
+            return Err(fail(
+                exit::INVALID,
+                format!(
+                    "{}: auth type `{}` has no sign-in and no managed tokens; its credentials come from settings",
+                    loaded.connector.connector,
+                    other.kind_name()
+                ),
+            ));
+        }
+    };
+    let Some(path) = crate::auth::store_path(cargs) else {
+        return Err(fail(
+            exit::INVALID,
+            "`wsc auth login` stores the tokens it gets, and there is no state store (`--state none`, or no home directory): pass --state FILE",
+        ));
+    };
+    let store = crate::auth::open(&path)?;
+    let manager = wsc_engine::auth::token_manager(&loaded, &settings, Some(store))
+        .map_err(|e| fail(exit::INVALID, e))?
+        .ok_or_else(|| fail(exit::INVALID, "this connector has no managed tokens"))?;
+    let rt = runtime();
+    let token: TokenSet = match grant {
+        Some(Grant::AuthorizationCode) => rt.block_on(async {
+            let login = CodeLogin::start(&manager, args.port).await?;
+            eprintln!("Open this URL in a browser: {}", login.authorize_url());
+            if !args.no_browser {
+                open_browser(login.authorize_url().as_str());
+            }
+            eprintln!(
+                "Waiting up to {} s for the redirect to {} ...",
+                args.timeout.as_secs(),
+                login.redirect_uri()
+            );
+            login.finish(&manager, args.timeout).await
+        }),
+        Some(Grant::DeviceCode) => {
+            rt.block_on(device_login(&manager, args.timeout, show_device_prompt))
+        }
+        other => {
+            let name = other.map(|g| g.name()).unwrap_or("custom");
+            eprintln!("The {name} grant needs no interactive sign-in; getting a token now (a valid stored one is kept).");
+            rt.block_on(async {
+                manager.refresh(None).await?;
+                manager
+                    .current_token()
+                    .ok_or_else(|| wsc_auth::AuthError::Config("no token after a refresh".into()))
+            })
+            .map_err(LoginError::from)
+        }
+    }
+    .map_err(login_failed)?;
+    println!(
+        "{}: signed in; token stored in {} (expires {}, {})",
+        loaded.connector.connector,
+        path.display(),
+        crate::auth::ms_to_rfc3339(token.expires_at_ms),
+        if token.refresh_token.is_some() {
+            "refresh token held"
+        } else {
+            "no refresh token"
+        }
+    );
+    Ok(())
+}

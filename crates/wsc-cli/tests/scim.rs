@@ -1,0 +1,322 @@
+//! connectors/scim2.yaml against the real `scim2-server` (PyPI, pinned in .ci/run): aggregate,
+//! create a user, add it to a group, disable it, delete it, each step checked by reading back;
+//! `--dry-run` sends nothing (the user count does not change).
+//!
+//! The server is started by the test on 127.0.0.1. It must be installed
+//! (`pip install scim2-server==0.8.3`); without it the test fails and says so.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const TOKEN: &str = "scim-test-token-5d0c";
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn wsc() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_wsc"));
+    c.current_dir(root());
+    for (k, _) in std::env::vars() {
+        if k.starts_with("WSC_") || k == "RUST_LOG" {
+            c.env_remove(k);
+        }
+    }
+    c
+}
+
+fn show(o: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start_server() -> Server {
+    let port = free_port();
+    let child = Command::new("scim2-server")
+        .args(["--hostname", "127.0.0.1", "--port", &port.to_string()])
+        .args(["--bearer-token", TOKEN])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot start scim2-server ({e}): install it with `pip install scim2-server==0.8.3` \
+                 (.ci/run does)"
+            )
+        });
+    let server = Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    let started = Instant::now();
+    loop {
+        if let Ok(r) = http("GET", &format!("{}/ServiceProviderConfig", server.base), None) {
+            if r.0 == 200 {
+                return server;
+            }
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            let mut server = server;
+            let _ = server.child.kill();
+            let mut err = String::new();
+            if let Some(e) = server.child.stderr.take() {
+                for l in BufReader::new(e).lines().map_while(Result::ok).take(20) {
+                    err.push_str(&l);
+                    err.push('\n');
+                }
+            }
+            panic!("scim2-server did not answer within 30 s:\n{err}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A tiny blocking HTTP/1.1 client for the test's own checks (the server is loopback).
+fn http(method: &str, url: &str, body: Option<&Value>) -> std::io::Result<(u16, Value)> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let client = reqwest::Client::new();
+        let mut b = client
+            .request(method.parse().unwrap(), url)
+            .bearer_auth(TOKEN)
+            .header("content-type", "application/scim+json");
+        if let Some(v) = body {
+            b = b.body(v.to_string());
+        }
+        let r = b.send().await.map_err(std::io::Error::other)?;
+        let status = r.status().as_u16();
+        let text = r.text().await.map_err(std::io::Error::other)?;
+        Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+    })
+}
+
+fn settings(s: &Server) -> Vec<String> {
+    vec![
+        "--set".into(),
+        format!("base_url={}", s.base),
+        "--set".into(),
+        format!("token={TOKEN}"),
+    ]
+}
+
+fn user_count(s: &Server) -> u64 {
+    let (status, v) = http("GET", &format!("{}/Users", s.base), None).unwrap();
+    assert_eq!(status, 200, "{v}");
+    v["totalResults"].as_u64().unwrap()
+}
+
+fn provision(s: &Server, dir: &Path, name: &str, plan: &str, extra: &[&str]) -> Output {
+    let path = dir.join(name);
+    std::fs::write(&path, plan).unwrap();
+    wsc()
+        .arg("provision")
+        .arg("connectors/scim2.yaml")
+        .arg(&path)
+        .args(extra)
+        .args(settings(s))
+        .output()
+        .unwrap()
+}
+
+fn results(o: &Output) -> Vec<Value> {
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+fn get_account(s: &Server, id: &str) -> Output {
+    wsc()
+        .args(["get", "connectors/scim2.yaml", id])
+        .args(settings(s))
+        .output()
+        .unwrap()
+}
+
+fn aggregate(s: &Server, object: &str) -> Vec<Value> {
+    let o = wsc()
+        .args(["aggregate", "connectors/scim2.yaml", "--object", object])
+        .args(settings(s))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", show(&o));
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn scim_lifecycle_against_scim2_server() {
+    let s = start_server();
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("scim-lifecycle");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+
+    // Seed: two users and a group, created directly on the server.
+    for u in ["ann", "bob"] {
+        let (st, v) = http(
+            "POST",
+            &format!("{}/Users", s.base),
+            Some(&json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": u})),
+        )
+        .unwrap();
+        assert_eq!(st, 201, "{v}");
+    }
+    let (st, group) = http(
+        "POST",
+        &format!("{}/Groups", s.base),
+        Some(&json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Engineering"})),
+    )
+    .unwrap();
+    assert_eq!(st, 201, "{group}");
+    let gid = group["id"].as_str().unwrap().to_string();
+
+    // Aggregate: the server's list order is not insertion order, so compare as sets.
+    let accounts = aggregate(&s, "account");
+    let mut names: Vec<&str> = accounts.iter().map(|a| a["name"].as_str().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, ["ann", "bob"]);
+    let groups = aggregate(&s, "group");
+    assert_eq!(groups.len(), 1);
+    assert_eq!(groups[0]["name"], "Engineering");
+
+    let create = r#"
+operation: create_account
+attributes:
+  userName: jdoe
+  displayName: Jane Doe
+  givenName: Jane
+  familyName: Doe
+  email: jane.doe@example.test
+  title: Engineer
+  externalId: ext-jdoe
+password: "Corr3ct-Horse-Battery"
+"#;
+    // Dry run: the exact request, secrets redacted, and nothing sent.
+    let before = user_count(&s);
+    let o = provision(&s, &dir, "create.yaml", create, &["--dry-run"]);
+    assert!(o.status.success(), "{}", show(&o));
+    let printed = String::from_utf8_lossy(&o.stdout);
+    assert!(printed.contains("POST http://127.0.0.1:"), "{printed}");
+    assert!(printed.contains("\"userName\": \"jdoe\""), "{printed}");
+    assert!(printed.contains("authorization: Bearer <redacted>"), "{printed}");
+    assert!(!printed.contains("Corr3ct-Horse-Battery"), "{printed}");
+    assert!(!printed.contains(TOKEN), "{printed}");
+    assert_eq!(user_count(&s), before, "a dry run created a user");
+
+    // Create.
+    let o = provision(&s, &dir, "create.yaml", create, &[]);
+    assert!(o.status.success(), "{}", show(&o));
+    let r = results(&o);
+    let id = r[0]["identity"].as_str().unwrap().to_string();
+    assert_eq!(r[0]["object"]["name"], "jdoe");
+    assert_eq!(user_count(&s), before + 1);
+    let o = get_account(&s, &id);
+    assert!(o.status.success(), "{}", show(&o));
+    let got: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(got["attributes"]["displayName"], "Jane Doe");
+    assert_eq!(got["attributes"]["title"], "Engineer");
+    assert_eq!(got["attributes"]["active"], true);
+
+    // Add to the group; read back.
+    let o = provision(
+        &s,
+        &dir,
+        "add.yaml",
+        &format!("operation: add_entitlement\nidentity: {id}\nattribute: groups\nvalues: [{gid}]\n"),
+        &[],
+    );
+    assert!(o.status.success(), "{}", show(&o));
+    let (_, g) = http("GET", &format!("{}/Groups/{gid}", s.base), None).unwrap();
+    let members: Vec<&str> = g["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(members, [id.as_str()]);
+    // The group aggregation sees the membership too (scim2-server does not fill the
+    // read-only `User.groups`, so the membership is read from the group side).
+    let groups = aggregate(&s, "group");
+    assert_eq!(groups[0]["members"], json!([id]), "{groups:?}");
+
+    // Disable; read back.
+    let o = provision(
+        &s,
+        &dir,
+        "disable.yaml",
+        &format!("operation: disable_account\nidentity: {id}\n"),
+        &[],
+    );
+    assert!(o.status.success(), "{}", show(&o));
+    let o = get_account(&s, &id);
+    let got: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(got["attributes"]["active"], false, "{got}");
+
+    // Update with PATCH (read back by the operation itself).
+    let o = provision(
+        &s,
+        &dir,
+        "update.yaml",
+        &format!("operation: update_account\nidentity: {id}\nattributes:\n  title: Staff Engineer\n"),
+        &[],
+    );
+    assert!(o.status.success(), "{}", show(&o));
+    let r = results(&o);
+    assert_eq!(r[0]["object"]["attributes"]["title"], "Staff Engineer", "{r:?}");
+
+    // Remove from the group, then delete; the account is gone.
+    let o = provision(
+        &s,
+        &dir,
+        "remove.yaml",
+        &format!("- operation: remove_entitlement\n  identity: {id}\n  attribute: groups\n  values: [{gid}]\n- operation: delete_account\n  identity: {id}\n"),
+        &[],
+    );
+    assert!(o.status.success(), "{}", show(&o));
+    let (_, g) = http("GET", &format!("{}/Groups/{gid}", s.base), None).unwrap();
+    assert!(
+        g.get("members").is_none_or(|m| m.as_array().is_none_or(|a| a.is_empty())),
+        "{g}"
+    );
+    let o = get_account(&s, &id);
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("was not found"),
+        "{}",
+        show(&o)
+    );
+    assert_eq!(user_count(&s), before);
+}

@@ -1,0 +1,281 @@
+//! The hook standard library: encoding, hashing, JSON, dates, UUIDs and logging.
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
+use hmac::{Hmac, Mac};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+use rhai::{Blob, Dynamic, Engine, EvalAltResult, INT, ImmutableString, Position};
+use sha2::{Digest, Sha256};
+
+use crate::convert::{from_dynamic, to_dynamic};
+use crate::runtime::current_hook;
+
+type Result<T> = std::result::Result<T, Box<EvalAltResult>>;
+
+/// An error raised by a library function; reported as `function: message`.
+#[derive(Debug)]
+struct LibError(String);
+
+impl fmt::Display for LibError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for LibError {}
+
+fn fail(function: &str, message: impl Into<String>) -> Box<EvalAltResult> {
+    EvalAltResult::ErrorSystem(function.to_string(), Box::new(LibError(message.into()))).into()
+}
+
+/// RFC 3986 unreserved characters stay, everything else is percent-encoded.
+const URL_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+fn utf8(function: &str, bytes: Vec<u8>) -> Result<String> {
+    String::from_utf8(bytes).map_err(|_| {
+        fail(
+            function,
+            "the decoded bytes are not UTF-8 text (use base64_decode_blob for binary data)",
+        )
+    })
+}
+
+fn b64_decode(function: &str, s: &str, url_safe: bool) -> Result<Vec<u8>> {
+    let s = s.trim();
+    let r = if url_safe {
+        let unpadded = s.trim_end_matches('=');
+        URL_SAFE_NO_PAD.decode(unpadded)
+    } else {
+        STANDARD.decode(s)
+    };
+    r.map_err(|e| fail(function, format!("not valid base64: {e}")))
+}
+
+fn hmac_sha256(key: &[u8], msg: &[u8]) -> Vec<u8> {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(msg);
+    mac.finalize().into_bytes().to_vec()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    s
+}
+
+/// Reads a date: RFC 3339 / ISO 8601 with an offset, RFC 2822 (e-mail and HTTP dates), or a
+/// date-time or date without offset (taken as UTC).
+fn parse_date(s: &str) -> Result<INT> {
+    let s = s.trim();
+    if let Ok(ts) = s.parse::<jiff::Timestamp>() {
+        return Ok(ts.as_second());
+    }
+    if let Ok(ts) = jiff::fmt::rfc2822::DateTimeParser::new()
+        .relaxed_weekday(true)
+        .parse_timestamp(s)
+    {
+        return Ok(ts.as_second());
+    }
+    if let Ok(dt) = s.parse::<jiff::civil::DateTime>()
+        && let Ok(z) = dt.to_zoned_datetime(jiff::tz::TimeZone::UTC)
+    {
+        return Ok(z.timestamp().as_second());
+    }
+    Err(fail(
+        "parse_date",
+        format!(
+            "cannot read {s:?} as a date; expected RFC 3339 (2024-05-01T12:00:00Z), RFC 2822 \
+             (Wed, 01 May 2024 12:00:00 GMT) or a date (2024-05-01); \
+             or use parse_date(text, format)"
+        ),
+    ))
+}
+
+/// Reads a date with a strftime-style format; without an offset in the text, UTC.
+fn parse_date_with(s: &str, format: &str) -> Result<INT> {
+    let tm = jiff::fmt::strtime::parse(format, s)
+        .map_err(|e| fail("parse_date", format!("{s:?} does not match {format:?}: {e}")))?;
+    if let Ok(ts) = tm.to_timestamp() {
+        return Ok(ts.as_second());
+    }
+    let dt = tm
+        .to_datetime()
+        .map_err(|e| fail("parse_date", format!("{s:?} is not a full date: {e}")))?;
+    dt.to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .map(|z| z.timestamp().as_second())
+        .map_err(|e| fail("parse_date", e.to_string()))
+}
+
+fn format_date(unix: INT, format: &str) -> Result<String> {
+    let ts = jiff::Timestamp::from_second(unix)
+        .map_err(|e| fail("format_date", format!("{unix} is out of range: {e}")))?;
+    jiff::fmt::strtime::format(format, ts)
+        .map_err(|e| fail("format_date", format!("bad format {format:?}: {e}")))
+}
+
+fn now_iso() -> String {
+    let now = jiff::Timestamp::now();
+    jiff::Timestamp::from_second(now.as_second())
+        .unwrap_or(now)
+        .to_string()
+}
+
+fn log(level: tracing::Level, msg: &str, pos: Position) {
+    let (connector, hook, line_offset) = current_hook();
+    match pos.line() {
+        Some(line) => {
+            let line = line + line_offset;
+            match level {
+                tracing::Level::WARN => tracing::warn!(
+                    target: "wsc::hook", connector = %connector, hook = %hook, line, "{msg}"
+                ),
+                tracing::Level::DEBUG => tracing::debug!(
+                    target: "wsc::hook", connector = %connector, hook = %hook, line, "{msg}"
+                ),
+                _ => tracing::info!(
+                    target: "wsc::hook", connector = %connector, hook = %hook, line, "{msg}"
+                ),
+            }
+        }
+        None => match level {
+            tracing::Level::WARN => {
+                tracing::warn!(target: "wsc::hook", connector = %connector, hook = %hook, "{msg}")
+            }
+            tracing::Level::DEBUG => {
+                tracing::debug!(target: "wsc::hook", connector = %connector, hook = %hook, "{msg}")
+            }
+            _ => {
+                tracing::info!(target: "wsc::hook", connector = %connector, hook = %hook, "{msg}")
+            }
+        },
+    }
+}
+
+fn text(d: &Dynamic) -> String {
+    if d.is_string() {
+        d.clone().into_immutable_string().map(|s| s.to_string()).unwrap_or_default()
+    } else {
+        d.to_string()
+    }
+}
+
+/// Registers the library on `engine`, and replaces functions the sandbox refuses.
+pub(crate) fn register(engine: &mut Engine) {
+    // Base64.
+    engine.register_fn("base64_encode", |s: &str| STANDARD.encode(s));
+    engine.register_fn("base64_encode", |b: Blob| STANDARD.encode(b));
+    engine.register_fn("base64_decode", |s: &str| {
+        utf8("base64_decode", b64_decode("base64_decode", s, false)?)
+    });
+    engine.register_fn("base64url_encode", |s: &str| URL_SAFE_NO_PAD.encode(s));
+    engine.register_fn("base64url_encode", |b: Blob| URL_SAFE_NO_PAD.encode(b));
+    engine.register_fn("base64url_decode", |s: &str| {
+        utf8("base64url_decode", b64_decode("base64url_decode", s, true)?)
+    });
+    engine.register_fn("base64_decode_blob", |s: &str| -> Result<Blob> {
+        // Either alphabet.
+        b64_decode("base64_decode_blob", s, false).or_else(|_| {
+            b64_decode("base64_decode_blob", s, true)
+                .or_else(|_| URL_SAFE.decode(s.trim()).map_err(|e| fail("base64_decode_blob", e.to_string())))
+        })
+    });
+
+    // URL encoding.
+    engine.register_fn("url_encode", |s: &str| {
+        utf8_percent_encode(s, URL_ENCODE).to_string()
+    });
+    engine.register_fn("url_decode", |s: &str| -> Result<String> {
+        percent_decode_str(s)
+            .decode_utf8()
+            .map(|c| c.into_owned())
+            .map_err(|_| fail("url_decode", "the decoded bytes are not UTF-8 text"))
+    });
+
+    // Hashes.
+    engine.register_fn("sha256_hex", |s: &str| hex(&Sha256::digest(s.as_bytes())));
+    engine.register_fn("sha256_hex", |b: Blob| hex(&Sha256::digest(&b)));
+    engine.register_fn("hmac_sha256_hex", |key: &str, msg: &str| {
+        hex(&hmac_sha256(key.as_bytes(), msg.as_bytes()))
+    });
+    engine.register_fn("hmac_sha256_hex", |key: Blob, msg: &str| {
+        hex(&hmac_sha256(&key, msg.as_bytes()))
+    });
+    engine.register_fn("hmac_sha256_base64", |key: &str, msg: &str| {
+        STANDARD.encode(hmac_sha256(key.as_bytes(), msg.as_bytes()))
+    });
+    engine.register_fn("hmac_sha256_base64", |key: Blob, msg: &str| {
+        STANDARD.encode(hmac_sha256(&key, msg.as_bytes()))
+    });
+
+    // JSON.
+    engine.register_fn("json_parse", |s: &str| -> Result<Dynamic> {
+        let v: serde_json::Value = serde_json::from_str(s)
+            .map_err(|e| fail("json_parse", format!("not valid JSON: {e}")))?;
+        Ok(to_dynamic(&v))
+    });
+    engine.register_fn("json_stringify", |v: Dynamic| -> Result<String> {
+        let v = from_dynamic(v, None, &mut "value".to_string())
+            .map_err(|e| fail("json_stringify", e))?;
+        Ok(v.to_string())
+    });
+    engine.register_fn("json_stringify_pretty", |v: Dynamic| -> Result<String> {
+        let v = from_dynamic(v, None, &mut "value".to_string())
+            .map_err(|e| fail("json_stringify_pretty", e))?;
+        serde_json::to_string_pretty(&v).map_err(|e| fail("json_stringify_pretty", e.to_string()))
+    });
+
+    // Dates (UTC).
+    engine.register_fn("now_iso", now_iso);
+    engine.register_fn("now_unix", || jiff::Timestamp::now().as_second());
+    engine.register_fn("now_unix_ms", || jiff::Timestamp::now().as_millisecond());
+    engine.register_fn("parse_date", parse_date);
+    engine.register_fn("parse_date", parse_date_with);
+    engine.register_fn("format_date", format_date);
+
+    // UUID.
+    engine.register_fn("uuid_v4", || uuid::Uuid::new_v4().to_string());
+
+    // Logging (tracing target `wsc::hook`).
+    engine.register_fn(
+        "log_info",
+        |ctx: rhai::NativeCallContext<'_>, msg: Dynamic| {
+            log(tracing::Level::INFO, &text(&msg), ctx.call_position())
+        },
+    );
+    engine.register_fn(
+        "log_warn",
+        |ctx: rhai::NativeCallContext<'_>, msg: Dynamic| {
+            log(tracing::Level::WARN, &text(&msg), ctx.call_position())
+        },
+    );
+    engine.register_fn(
+        "log_debug",
+        |ctx: rhai::NativeCallContext<'_>, msg: Dynamic| {
+            log(tracing::Level::DEBUG, &text(&msg), ctx.call_position())
+        },
+    );
+    engine.on_print(|s| log(tracing::Level::INFO, s, Position::NONE));
+    engine.on_debug(|s, _src, pos| log(tracing::Level::DEBUG, s, pos));
+
+    // Refused: a hook must never block its thread.
+    engine.register_fn("sleep", |_s: INT| -> Result<()> {
+        Err(fail("sleep", "not available in hooks"))
+    });
+    engine.register_fn("sleep", |_s: rhai::FLOAT| -> Result<()> {
+        Err(fail("sleep", "not available in hooks"))
+    });
+    // `eval` is disabled as a symbol; this backs it up.
+    engine.register_fn("eval", |_s: ImmutableString| -> Result<Dynamic> {
+        Err(fail("eval", "not available in hooks"))
+    });
+}
