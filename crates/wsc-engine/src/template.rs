@@ -79,8 +79,65 @@ enum Kind {
     Literal(String),
     /// Exactly one `{{a.b.c}}`: evaluated to the JSON value.
     Path(Vec<String>, Escape),
+    /// Exactly one `{{default a b ...}}` over paths and literals: the first argument that is
+    /// present, not null and not empty, with its JSON type (missing paths are allowed).
+    Default(Vec<Arg>, Escape),
     /// Anything else: rendered by Handlebars.
     Rendered { id: String, escape: Escape },
+}
+
+/// An argument of a natively evaluated `default`.
+#[derive(Debug, Clone)]
+enum Arg {
+    Path(Vec<String>),
+    Literal(Value),
+}
+
+/// `{{default a.b "x" true 3}}` alone → its arguments; `None` for anything else.
+fn single_default(source: &str) -> Option<Vec<Arg>> {
+    let inner = source.strip_prefix("{{")?.strip_suffix("}}")?.trim();
+    let rest = inner.strip_prefix("default ")?;
+    if rest.contains("{{") || rest.contains("}}") || rest.contains('(') {
+        return None;
+    }
+    let mut args = Vec::new();
+    let mut chars = rest.trim().chars().peekable();
+    while let Some(&c) = chars.peek() {
+        if c.is_whitespace() {
+            chars.next();
+            continue;
+        }
+        if c == '"' || c == '\'' {
+            chars.next();
+            let mut lit = String::new();
+            loop {
+                match chars.next() {
+                    Some(x) if x == c => break,
+                    Some(x) => lit.push(x),
+                    None => return None,
+                }
+            }
+            args.push(Arg::Literal(Value::String(lit)));
+            continue;
+        }
+        let mut tok = String::new();
+        while let Some(&x) = chars.peek() {
+            if x.is_whitespace() {
+                break;
+            }
+            tok.push(x);
+            chars.next();
+        }
+        let arg = match tok.as_str() {
+            "true" => Arg::Literal(Value::Bool(true)),
+            "false" => Arg::Literal(Value::Bool(false)),
+            "null" => Arg::Literal(Value::Null),
+            t if t.parse::<f64>().is_ok() => Arg::Literal(serde_json::from_str(t).ok()?),
+            t => Arg::Path(single_path(&format!("{{{{{t}}}}}"))?),
+        };
+        args.push(arg);
+    }
+    (args.len() >= 2).then_some(args)
 }
 
 impl std::fmt::Debug for Template {
@@ -123,6 +180,8 @@ impl Templates {
             Kind::Literal(source.to_string())
         } else if let Some(path) = single_path(source) {
             Kind::Path(path, escape)
+        } else if let Some(args) = single_default(source) {
+            Kind::Default(args, escape)
         } else {
             let id = format!("t{}", self.next_id.fetch_add(1, Ordering::Relaxed));
             let reg = match escape {
@@ -158,6 +217,16 @@ impl Templates {
                     Escape::None => s,
                 })
             }
+            Kind::Default(args, escape) => {
+                let s = match default_value(args, ctx) {
+                    Value::Null => String::new(),
+                    v => value_to_string(&v),
+                };
+                Ok(match escape {
+                    Escape::PathSegment => utf8_percent_encode(&s, SEGMENT).to_string(),
+                    Escape::None => s,
+                })
+            }
             Kind::Rendered { id, escape } => {
                 let reg = match escape {
                     Escape::None => &self.plain,
@@ -174,6 +243,7 @@ impl Templates {
     pub fn render_value(&self, t: &Template, ctx: &Value) -> Result<Value, TemplateError> {
         match &t.inner.kind {
             Kind::Path(p, _) => lookup(ctx, p).cloned().ok_or_else(|| t.missing(p)),
+            Kind::Default(args, _) => Ok(default_value(args, ctx)),
             _ => self.render(t, ctx).map(Value::String),
         }
     }
@@ -214,6 +284,26 @@ impl Template {
             source_text: self.inner.source.clone(),
             message,
         }
+    }
+}
+
+/// The first argument that is present, not null and not `""` (else the last literal, or null).
+fn default_value(args: &[Arg], ctx: &Value) -> Value {
+    for a in args {
+        let v = match a {
+            Arg::Path(p) => lookup(ctx, p),
+            Arg::Literal(v) => Some(v),
+        };
+        if let Some(v) = v
+            && !v.is_null()
+            && v.as_str() != Some("")
+        {
+            return v.clone();
+        }
+    }
+    match args.last() {
+        Some(Arg::Literal(v)) => v.clone(),
+        _ => Value::Null,
     }
 }
 
@@ -354,6 +444,21 @@ mod tests {
             "plan": { "identity": "a/b c", "attributes": { "active": true, "tags": ["x", "y"] } },
             "page": { "offset": 0, "cursor": null }
         })
+    }
+
+    #[test]
+    fn single_default_keeps_json_types_and_allows_missing_paths() {
+        let mut t = Templates::new();
+        let mut v = |src: &str| {
+            let tpl = t.compile("body.x", src, Escape::None).unwrap();
+            t.render_value(&tpl, &ctx()).unwrap()
+        };
+        assert_eq!(v("{{default plan.attributes.missing true}}"), json!(true));
+        assert_eq!(v("{{default plan.attributes.active false}}"), json!(true));
+        assert_eq!(v("{{default plan.attributes.missing null}}"), Value::Null);
+        assert_eq!(v("{{default settings.empty 'x y'}}"), json!("x y"));
+        assert_eq!(v("{{default plan.nothing settings.n}}"), json!(5));
+        assert_eq!(v("{{ default plan.attributes.tags 0 }}"), json!(["x", "y"]));
     }
 
     #[test]
