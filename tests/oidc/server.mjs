@@ -118,7 +118,10 @@ const users = [
   { id: 'u3', userName: 'carol', email: 'carol@example.test' },
 ];
 
+// Keep idle connections longer than any polling interval, so that a client reusing one never
+// races the server closing it (Node's default is 5 s).
 const server = createServer();
+server.keepAliveTimeout = 120_000;
 await new Promise((resolve) => { server.listen(0, '127.0.0.1', resolve); });
 const { port } = server.address();
 const issuer = `http://127.0.0.1:${port}`;

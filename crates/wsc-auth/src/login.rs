@@ -31,6 +31,9 @@ pub const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
 /// The polling interval when the device authorization response names none (RFC 8628 §3.2).
 pub const DEFAULT_DEVICE_INTERVAL: Duration = Duration::from_secs(5);
 
+/// Failed polls in a row (no answer from the token endpoint) before the device sign-in gives up.
+const MAX_TRANSPORT_FAILURES: u32 = 3;
+
 const MAX_REQUEST_HEAD: usize = 16 * 1024;
 const READ_HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -671,9 +674,10 @@ pub fn poll_outcome(oauth_error: Option<&str>) -> PollOutcome {
 }
 
 /// Runs the device authorization grant: requests a device code, calls `show` with what the
-/// user must do, polls the token endpoint at the server's interval (slower after each
-/// `slow_down`) until the user approves, refuses, the code expires or `timeout` passes, and
-/// commits the tokens to the store.
+/// user must do, polls the token endpoint at the server's interval (5 s slower after each
+/// `slow_down`, twice as slow after a poll that got no answer, up to 3 in a row) until the
+/// user approves, refuses, the code expires or `timeout` passes, and commits the tokens to
+/// the store.
 pub async fn device_login(
     manager: &TokenManager,
     timeout: Duration,
@@ -696,6 +700,8 @@ pub async fn device_login(
     let code_deadline =
         started + auth.prompt.expires_in + (2 * interval).max(Duration::from_secs(5));
     let deadline = started + timeout;
+    // Transport failures in a row (RFC 8628 §3.5: back off by doubling the interval).
+    let mut transport_failures = 0u32;
     loop {
         let wake = Instant::now() + interval;
         if wake > deadline {
@@ -715,7 +721,20 @@ pub async fn device_login(
         }
         tokio::time::sleep_until(wake.into()).await;
         let req = flow.device_token_request(&auth.device_code)?;
-        match manager.exchange_primary(req).await {
+        let answer = manager.exchange_primary(req).await;
+        if let Err(AuthError::Http(msg)) = &answer
+            && transport_failures < MAX_TRANSPORT_FAILURES
+        {
+            transport_failures += 1;
+            interval *= 2;
+            tracing::warn!(
+                "device sign-in: {msg}; polling again in {}",
+                human(interval)
+            );
+            continue;
+        }
+        transport_failures = 0;
+        match answer {
             Ok(token) => {
                 manager.adopt(token.clone())?;
                 return Ok(token);

@@ -398,6 +398,230 @@ impl StateStore {
         f.lock().map_err(|e| store_err(&lp, "locking", e))?;
         Ok(StoreLock { _file: f })
     }
+
+    fn seal(&self, aad: &[u8], plain: &[u8]) -> Result<String, AuthError> {
+        let mut nonce = [0u8; 12];
+        random_bytes(&mut nonce);
+        let sealed = self
+            .cipher
+            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plain, aad })
+            .map_err(|_| store_err(&self.path, "encrypting state", "AEAD failure"))?;
+        let mut all = nonce.to_vec();
+        all.extend(sealed);
+        Ok(base64::engine::general_purpose::STANDARD.encode(all))
+    }
+
+    fn open_sealed(&self, aad: &[u8], text: &str) -> Result<Vec<u8>, AuthError> {
+        let all = base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .map_err(|e| store_err(&self.path, "reading state", e))?;
+        if all.len() < 12 {
+            return Err(store_err(&self.path, "reading state", "corrupt value"));
+        }
+        self.cipher
+            .decrypt(
+                Nonce::from_slice(&all[..12]),
+                Payload {
+                    msg: &all[12..],
+                    aad,
+                },
+            )
+            .map_err(|_| {
+                store_err(
+                    &self.path,
+                    "decrypting state",
+                    "wrong key (WSC_STATE_KEY or the key file changed?)",
+                )
+            })
+    }
+
+    /// The connector state of an instance (`state.*` in templates), decrypted.
+    pub fn load_state(
+        &self,
+        key: &InstanceKey,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, AuthError> {
+        let rows: Vec<(String, String)> = {
+            let c = self.conn();
+            let mut st = c
+                .prepare("SELECT key, value FROM connector_state WHERE connector = ?1 AND instance = ?2 ORDER BY key")
+                .map_err(|e| store_err(&self.path, "reading state", e))?;
+            st.query_map(params![key.connector, key.instance], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| store_err(&self.path, "reading state", e))?
+        };
+        let mut out = serde_json::Map::new();
+        for (k, v) in rows {
+            let aad = [key.aad(), b"|state|".to_vec(), k.as_bytes().to_vec()].concat();
+            let plain = self.open_sealed(&aad, &v)?;
+            let value = serde_json::from_slice(&plain)
+                .map_err(|e| store_err(&self.path, "decoding state", e))?;
+            out.insert(k, value);
+        }
+        Ok(out)
+    }
+
+    /// Writes state values of an instance in one transaction (a `null` value deletes the key).
+    pub fn save_state(
+        &self,
+        key: &InstanceKey,
+        values: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<(), AuthError> {
+        let mut c = self.conn();
+        let tx = c
+            .transaction()
+            .map_err(|e| store_err(&self.path, "writing state", e))?;
+        for (k, v) in values {
+            if v.is_null() {
+                tx.execute(
+                    "DELETE FROM connector_state WHERE connector = ?1 AND instance = ?2 AND key = ?3",
+                    params![key.connector, key.instance, k],
+                )
+                .map_err(|e| store_err(&self.path, "writing state", e))?;
+                continue;
+            }
+            let aad = [key.aad(), b"|state|".to_vec(), k.as_bytes().to_vec()].concat();
+            let plain =
+                serde_json::to_vec(v).map_err(|e| store_err(&self.path, "encoding state", e))?;
+            let sealed = self.seal(&aad, &plain)?;
+            tx.execute(
+                "INSERT INTO connector_state (connector, instance, key, value, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (connector, instance, key) DO UPDATE SET
+                   value = excluded.value, updated_at = excluded.updated_at",
+                params![key.connector, key.instance, k, sealed, now_ms() as i64],
+            )
+            .map_err(|e| store_err(&self.path, "writing state", e))?;
+        }
+        tx.commit()
+            .map_err(|e| store_err(&self.path, "writing state", e))
+    }
+
+    /// The delta snapshot of an object type: identity → content hash.
+    pub fn load_snapshot(
+        &self,
+        key: &InstanceKey,
+        object_type: &str,
+    ) -> Result<std::collections::HashMap<String, Vec<u8>>, AuthError> {
+        let c = self.conn();
+        let mut st = c
+            .prepare("SELECT identity, hash FROM delta_snapshots WHERE connector = ?1 AND instance = ?2 AND object_type = ?3")
+            .map_err(|e| store_err(&self.path, "reading the delta snapshot", e))?;
+        st.query_map(params![key.connector, key.instance, object_type], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })
+        .and_then(|rows| rows.collect::<Result<_, _>>())
+        .map_err(|e| store_err(&self.path, "reading the delta snapshot", e))
+    }
+
+    /// Whether a delta snapshot of an object type exists.
+    pub fn has_snapshot(&self, key: &InstanceKey, object_type: &str) -> Result<bool, AuthError> {
+        self.last_run(key, &format!("snapshot:{object_type}"))
+            .map(|r| r.is_some())
+    }
+
+    /// Replaces the delta snapshot of an object type in one transaction (called only when an
+    /// aggregation completed), and records the run.
+    pub fn replace_snapshot(
+        &self,
+        key: &InstanceKey,
+        object_type: &str,
+        entries: &[(String, Vec<u8>)],
+        started_at_ms: u64,
+    ) -> Result<(), AuthError> {
+        let mut c = self.conn();
+        let tx = c
+            .transaction()
+            .map_err(|e| store_err(&self.path, "writing the delta snapshot", e))?;
+        let err = |e: rusqlite::Error| store_err(&self.path, "writing the delta snapshot", e);
+        tx.execute(
+            "DELETE FROM delta_snapshots WHERE connector = ?1 AND instance = ?2 AND object_type = ?3",
+            params![key.connector, key.instance, object_type],
+        )
+        .map_err(err)?;
+        {
+            let mut ins = tx
+                .prepare("INSERT INTO delta_snapshots (connector, instance, object_type, identity, hash, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+                .map_err(err)?;
+            let now = now_ms() as i64;
+            for (id, hash) in entries {
+                ins.execute(params![
+                    key.connector,
+                    key.instance,
+                    object_type,
+                    id,
+                    hash,
+                    now
+                ])
+                .map_err(err)?;
+            }
+        }
+        tx.execute(
+            "INSERT INTO run_history (connector, instance, operation, started_at, finished_at, records, status)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'ok')",
+            params![
+                key.connector,
+                key.instance,
+                format!("snapshot:{object_type}"),
+                started_at_ms as i64,
+                now_ms() as i64,
+                entries.len() as i64
+            ],
+        )
+        .map_err(err)?;
+        tx.commit().map_err(err)
+    }
+
+    /// Records a completed run of an operation (its start time becomes `last_run.started_at`
+    /// of the next run).
+    pub fn record_run(
+        &self,
+        key: &InstanceKey,
+        operation: &str,
+        started_at_ms: u64,
+        records: u64,
+    ) -> Result<(), AuthError> {
+        self.conn()
+            .execute(
+                "INSERT INTO run_history (connector, instance, operation, started_at, finished_at, records, status)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'ok')",
+                params![
+                    key.connector,
+                    key.instance,
+                    operation,
+                    started_at_ms as i64,
+                    now_ms() as i64,
+                    records as i64
+                ],
+            )
+            .map(|_| ())
+            .map_err(|e| store_err(&self.path, "recording the run", e))
+    }
+
+    /// The last completed run of an operation: (started_at ms, finished_at ms, records).
+    pub fn last_run(
+        &self,
+        key: &InstanceKey,
+        operation: &str,
+    ) -> Result<Option<(u64, u64, u64)>, AuthError> {
+        self.conn()
+            .query_row(
+                "SELECT started_at, finished_at, records FROM run_history
+                 WHERE connector = ?1 AND instance = ?2 AND operation = ?3 AND status = 'ok'
+                 ORDER BY id DESC LIMIT 1",
+                params![key.connector, key.instance, operation],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?.max(0) as u64,
+                        r.get::<_, Option<i64>>(1)?.unwrap_or(0).max(0) as u64,
+                        r.get::<_, Option<i64>>(2)?.unwrap_or(0).max(0) as u64,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(|e| store_err(&self.path, "reading the run history", e))
+    }
 }
 
 /// An exclusive lock on the store; dropping it unlocks.

@@ -128,6 +128,11 @@ pub struct AggregateArgs {
     /// Run one partition only (see `wsc partitions`).
     #[arg(long, value_name = "NAME")]
     pub partition: Option<String>,
+    /// Emit changes since the previous complete run: with the connector's API-side filter
+    /// (`delta:`), every record returned; else `created` / `updated` / `deleted` records
+    /// against the snapshot kept in the state store (committed only when the run completes).
+    #[arg(long)]
+    pub delta: bool,
 }
 
 /// `wsc get`.

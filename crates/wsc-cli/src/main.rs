@@ -7,6 +7,7 @@ use clap::Parser;
 
 mod auth;
 mod cli;
+mod delta;
 mod fixtures;
 mod login;
 mod provision;

@@ -15,8 +15,12 @@ use crate::run::{Failed, fail, load, runtime, settings_sources};
 /// `wsc provision`.
 pub fn provision(args: &ProvisionArgs) -> Result<(), Failed> {
     let loaded = load(&args.connector.connector)?;
-    let bytes = std::fs::read(&args.plan)
-        .map_err(|e| fail(exit::INVALID, format!("cannot read {}: {e}", args.plan.display())))?;
+    let bytes = std::fs::read(&args.plan).map_err(|e| {
+        fail(
+            exit::INVALID,
+            format!("cannot read {}: {e}", args.plan.display()),
+        )
+    })?;
     let plan = load_plan(&bytes, &args.plan).map_err(|r| {
         eprint!("{}", r.render());
         Failed(exit::INVALID)

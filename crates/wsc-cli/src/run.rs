@@ -165,12 +165,14 @@ fn format_of(f: OutputFormat) -> Format {
 }
 
 /// Where records go: stdout, or a temporary file renamed over `--out` only on success.
-struct Destination {
+pub(crate) struct Destination {
     tmp: Option<(PathBuf, PathBuf)>,
 }
 
 impl Destination {
-    fn open(out: &Option<PathBuf>) -> Result<(Destination, Box<dyn Write + Send>), Failed> {
+    pub(crate) fn open(
+        out: &Option<PathBuf>,
+    ) -> Result<(Destination, Box<dyn Write + Send>), Failed> {
         match out {
             None => Ok((
                 Destination { tmp: None },
@@ -205,7 +207,7 @@ impl Destination {
         }
     }
 
-    fn commit(self) -> Result<(), Failed> {
+    pub(crate) fn commit(self) -> Result<(), Failed> {
         if let Some((tmp, path)) = &self.tmp {
             std::fs::rename(tmp, path).map_err(|e| {
                 let _ = std::fs::remove_file(tmp);
@@ -218,7 +220,7 @@ impl Destination {
         Ok(())
     }
 
-    fn abandon(self) {
+    pub(crate) fn abandon(self) {
         if let Some((tmp, _)) = &self.tmp {
             let _ = std::fs::remove_file(tmp);
         }
@@ -320,6 +322,9 @@ fn summary_line(engine: &Engine, what: &str, n: u64, started: Instant) -> String
 
 /// `wsc aggregate`.
 pub fn aggregate(args: &AggregateArgs) -> Result<(), Failed> {
+    if args.delta {
+        return crate::delta::aggregate(args);
+    }
     let rt = runtime();
     let engine = engine(&args.connector)?;
     let object = object_type(&args.object);

@@ -79,7 +79,11 @@ fn start_server() -> Server {
     };
     let started = Instant::now();
     loop {
-        if let Ok(r) = http("GET", &format!("{}/ServiceProviderConfig", server.base), None) {
+        if let Ok(r) = http(
+            "GET",
+            &format!("{}/ServiceProviderConfig", server.base),
+            None,
+        ) {
             if r.0 == 200 {
                 return server;
             }
@@ -189,7 +193,9 @@ fn scim_lifecycle_against_scim2_server() {
         let (st, v) = http(
             "POST",
             &format!("{}/Users", s.base),
-            Some(&json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": u})),
+            Some(
+                &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": u}),
+            ),
         )
         .unwrap();
         assert_eq!(st, 201, "{v}");
@@ -205,7 +211,10 @@ fn scim_lifecycle_against_scim2_server() {
 
     // Aggregate: the server's list order is not insertion order, so compare as sets.
     let accounts = aggregate(&s, "account");
-    let mut names: Vec<&str> = accounts.iter().map(|a| a["name"].as_str().unwrap()).collect();
+    let mut names: Vec<&str> = accounts
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
     names.sort();
     assert_eq!(names, ["ann", "bob"]);
     let groups = aggregate(&s, "group");
@@ -231,7 +240,10 @@ password: "Corr3ct-Horse-Battery"
     let printed = String::from_utf8_lossy(&o.stdout);
     assert!(printed.contains("POST http://127.0.0.1:"), "{printed}");
     assert!(printed.contains("\"userName\": \"jdoe\""), "{printed}");
-    assert!(printed.contains("authorization: Bearer <redacted>"), "{printed}");
+    assert!(
+        printed.contains("authorization: Bearer <redacted>"),
+        "{printed}"
+    );
     assert!(!printed.contains("Corr3ct-Horse-Battery"), "{printed}");
     assert!(!printed.contains(TOKEN), "{printed}");
     assert_eq!(user_count(&s), before, "a dry run created a user");
@@ -255,7 +267,9 @@ password: "Corr3ct-Horse-Battery"
         &s,
         &dir,
         "add.yaml",
-        &format!("operation: add_entitlement\nidentity: {id}\nattribute: groups\nvalues: [{gid}]\n"),
+        &format!(
+            "operation: add_entitlement\nidentity: {id}\nattribute: groups\nvalues: [{gid}]\n"
+        ),
         &[],
     );
     assert!(o.status.success(), "{}", show(&o));
@@ -290,25 +304,33 @@ password: "Corr3ct-Horse-Battery"
         &s,
         &dir,
         "update.yaml",
-        &format!("operation: update_account\nidentity: {id}\nattributes:\n  title: Staff Engineer\n"),
+        &format!(
+            "operation: update_account\nidentity: {id}\nattributes:\n  title: Staff Engineer\n"
+        ),
         &[],
     );
     assert!(o.status.success(), "{}", show(&o));
     let r = results(&o);
-    assert_eq!(r[0]["object"]["attributes"]["title"], "Staff Engineer", "{r:?}");
+    assert_eq!(
+        r[0]["object"]["attributes"]["title"], "Staff Engineer",
+        "{r:?}"
+    );
 
     // Remove from the group, then delete; the account is gone.
     let o = provision(
         &s,
         &dir,
         "remove.yaml",
-        &format!("- operation: remove_entitlement\n  identity: {id}\n  attribute: groups\n  values: [{gid}]\n- operation: delete_account\n  identity: {id}\n"),
+        &format!(
+            "- operation: remove_entitlement\n  identity: {id}\n  attribute: groups\n  values: [{gid}]\n- operation: delete_account\n  identity: {id}\n"
+        ),
         &[],
     );
     assert!(o.status.success(), "{}", show(&o));
     let (_, g) = http("GET", &format!("{}/Groups/{gid}", s.base), None).unwrap();
     assert!(
-        g.get("members").is_none_or(|m| m.as_array().is_none_or(|a| a.is_empty())),
+        g.get("members")
+            .is_none_or(|m| m.as_array().is_none_or(|a| a.is_empty())),
         "{g}"
     );
     let o = get_account(&s, &id);
@@ -319,4 +341,97 @@ password: "Corr3ct-Horse-Battery"
         show(&o)
     );
     assert_eq!(user_count(&s), before);
+}
+
+fn delta(s: &Server, state: &Path) -> (Vec<Value>, String) {
+    let o = wsc()
+        .args(["aggregate", "connectors/scim2.yaml", "--delta", "--state"])
+        .arg(state)
+        .args(settings(s))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", show(&o));
+    let mut v: Vec<Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    v.sort_by_key(|r| r["change"].as_str().unwrap_or("").to_string());
+    (v, String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+#[test]
+fn delta_against_scim2_server_emits_exactly_the_changes() {
+    let s = start_server();
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("scim-delta");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let state = dir.join("state.db");
+    let mut ids = Vec::new();
+    for u in ["u1", "u2", "u3"] {
+        let (st, v) = http(
+            "POST",
+            &format!("{}/Users", s.base),
+            Some(
+                &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": u}),
+            ),
+        )
+        .unwrap();
+        assert_eq!(st, 201, "{v}");
+        ids.push(v["id"].as_str().unwrap().to_string());
+    }
+    // First run: everything is new.
+    let (first, _) = delta(&s, &state);
+    assert_eq!(first.len(), 3);
+    assert!(first.iter().all(|r| r["change"] == "created"), "{first:?}");
+    // Unchanged source: nothing.
+    let (none, err) = delta(&s, &state);
+    assert!(none.is_empty(), "{none:?}");
+    assert!(err.contains("0 created, 0 updated, 0 deleted"), "{err}");
+    // One create, one update, one delete: exactly those three.
+    let (st, _) = http(
+        "POST",
+        &format!("{}/Users", s.base),
+        Some(&json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "u4"})),
+    )
+    .unwrap();
+    assert_eq!(st, 201);
+    let o = provision(
+        &s,
+        &dir,
+        "upd.yaml",
+        &format!(
+            "operation: update_account\nidentity: {}\nattributes:\n  title: Boss\n",
+            ids[0]
+        ),
+        &[],
+    );
+    assert!(o.status.success(), "{}", show(&o));
+    let (st, _) = http("DELETE", &format!("{}/Users/{}", s.base, ids[1]), None).unwrap();
+    assert_eq!(st, 204);
+    let (changes, _) = delta(&s, &state);
+    let summary: Vec<(String, String)> = changes
+        .iter()
+        .map(|r| {
+            (
+                r["change"].as_str().unwrap().to_string(),
+                r["name"]
+                    .as_str()
+                    .unwrap_or(r["identity"].as_str().unwrap())
+                    .to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("created".to_string(), "u4".to_string()),
+            ("deleted".to_string(), ids[1].clone()),
+            ("updated".to_string(), "u1".to_string()),
+        ]
+    );
+    let updated = changes.iter().find(|r| r["change"] == "updated").unwrap();
+    assert_eq!(updated["attributes"]["title"], "Boss");
+    // And again: nothing.
+    let (none, _) = delta(&s, &state);
+    assert!(none.is_empty(), "{none:?}");
 }

@@ -225,7 +225,23 @@ impl Engine {
             .unwrap_or_else(|| vec![StatusPattern::Class(2)]);
         let rules = compile_rules(&mut t, "http.errors", &c.http.errors)?;
         let mut ops = HashMap::new();
+        // Incremental aggregation: with a previous run, `delta.query` joins the request.
+        let has_last_run = run.last_run.as_object().is_some_and(|m| !m.is_empty());
         for (key, kind, op) in c.operations.iter() {
+            let with_delta;
+            let op = match (&op.delta, &op.request) {
+                (Some(d), Some(_)) if has_last_run && !d.query.is_empty() => {
+                    let mut o = op.clone();
+                    if let Some(r) = o.request.as_mut() {
+                        for (k, v) in &d.query {
+                            r.query.insert(k.clone(), v.clone());
+                        }
+                    }
+                    with_delta = o;
+                    &with_delta
+                }
+                _ => op,
+            };
             let object_type = object_type_of(&key, kind);
             let compiled = CompiledOperation::compile(
                 &mut t,
@@ -307,6 +323,16 @@ impl Engine {
         } else {
             format!("group_aggregation.{object}")
         }
+    }
+
+    /// Whether an operation filters on the API side when a previous run exists (`delta:`).
+    pub fn has_api_delta(&self, key: &str) -> Result<bool, EngineError> {
+        Ok(self
+            .op(key)?
+            .spec
+            .delta
+            .as_ref()
+            .is_some_and(|d| !d.query.is_empty()))
     }
 
     /// Attribute names of the records an operation emits.

@@ -28,7 +28,9 @@ pub(crate) fn to_dynamic(value: &Value) -> Dynamic {
 
 /// Converts a JSON object into a Rhai object map.
 pub(crate) fn object_to_map(o: &serde_json::Map<String, Value>) -> Map {
-    o.iter().map(|(k, v)| (k.as_str().into(), to_dynamic(v))).collect()
+    o.iter()
+        .map(|(k, v)| (k.as_str().into(), to_dynamic(v)))
+        .collect()
 }
 
 /// Converts a Rhai value back into JSON. `template` is the value the script was given at the
@@ -49,7 +51,9 @@ pub(crate) fn from_dynamic(
         return Ok(Value::Number(i.into()));
     }
     if let Ok(f) = value.as_float() {
-        return Ok(Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null));
+        return Ok(Number::from_f64(f)
+            .map(Value::Number)
+            .unwrap_or(Value::Null));
     }
     if let Ok(c) = value.as_char() {
         return Ok(Value::String(c.to_string()));

@@ -33,7 +33,11 @@ impl fmt::Display for HookLocation {
                 write!(f, ":{col}")?;
             }
         }
-        write!(f, ": hook `{}` of connector `{}`", self.hook, self.connector)?;
+        write!(
+            f,
+            ": hook `{}` of connector `{}`",
+            self.hook, self.connector
+        )?;
         if !self.inline {
             write!(f, " ({})", self.connector_file.display())?;
         }

@@ -12,9 +12,7 @@ use serde_json::{Map as JsonMap, Value};
 use wsc_spec::model::{Hook, HookErrorMode};
 
 use crate::convert::{from_dynamic, map_to_object, object_to_map, to_dynamic};
-use crate::error::{
-    CompileError, CompileErrorKind, HookError, HookErrorKind, HookLocation,
-};
+use crate::error::{CompileError, CompileErrorKind, HookError, HookErrorKind, HookLocation};
 use crate::limits::Limits;
 use crate::origin::{HookKind, HookOrigin, SourcePos};
 
@@ -475,7 +473,11 @@ impl HookRuntime {
         let message = match &*e.0 {
             rhai::ParseErrorType::VariableUndefined(name) => format!(
                 "unknown variable `{name}`; {} `{}` hook sees {}",
-                if origin.kind.key().starts_with('a') { "an" } else { "a" },
+                if origin.kind.key().starts_with('a') {
+                    "an"
+                } else {
+                    "a"
+                },
                 origin.kind,
                 origin
                     .kind
@@ -617,8 +619,7 @@ impl HookRuntime {
                 path.push_str(&format!("records[{i}]"));
                 let t = records.get(i).or_else(|| records.last());
                 out.push(
-                    from_dynamic(item, t, &mut path)
-                        .map_err(|e| self.invalid_output(hook, e))?,
+                    from_dynamic(item, t, &mut path).map_err(|e| self.invalid_output(hook, e))?,
                 );
             }
             *records = out;
@@ -825,7 +826,10 @@ impl HookRuntime {
             Some(Value::String(s)) => Ok(s),
             Some(other) => Err(self.invalid_output(
                 hook,
-                format!("request.{key} must be a string, found {}", json_type(&other)),
+                format!(
+                    "request.{key} must be a string, found {}",
+                    json_type(&other)
+                ),
             )),
         };
         let method = string(&mut v, "method", &old.method)?.to_ascii_uppercase();
@@ -859,7 +863,10 @@ impl HookRuntime {
         let Value::Object(map) = v else {
             return Err(self.invalid_output(
                 hook,
-                format!("request.{what} must be an object map, found {}", json_type(&v)),
+                format!(
+                    "request.{what} must be an object map, found {}",
+                    json_type(&v)
+                ),
             ));
         };
         let scalar = |name: &str, v: Value| -> Result<String, HookError> {
@@ -1020,7 +1027,10 @@ impl HookRuntime {
             }
         };
         if !functions.is_empty() {
-            message.push_str(&format!(" (in function `{}`)", functions.join("` called from `")));
+            message.push_str(&format!(
+                " (in function `{}`)",
+                functions.join("` called from `")
+            ));
         }
         HookError {
             location: self.hook_location(hook, pos),
@@ -1035,10 +1045,7 @@ fn map_pos(pos: Position, inline: bool, start: SourcePos) -> Option<(usize, Opti
     let line = pos.line()?;
     let col = pos.position();
     if inline {
-        Some((
-            start.line + line - 1,
-            col.map(|c| start.column + c - 1),
-        ))
+        Some((start.line + line - 1, col.map(|c| start.column + c - 1)))
     } else {
         Some((line, col))
     }
@@ -1085,7 +1092,10 @@ fn request_to_dynamic(r: &RequestView) -> Dynamic {
     m.insert("method".into(), Dynamic::from(r.method.clone()));
     m.insert("url".into(), Dynamic::from(r.url.clone()));
     m.insert("query".into(), Dynamic::from_map(object_to_map(&r.query)));
-    m.insert("headers".into(), Dynamic::from_map(object_to_map(&r.headers)));
+    m.insert(
+        "headers".into(),
+        Dynamic::from_map(object_to_map(&r.headers)),
+    );
     m.insert("body".into(), to_dynamic(&r.body));
     Dynamic::from_map(m)
 }
@@ -1093,7 +1103,10 @@ fn request_to_dynamic(r: &RequestView) -> Dynamic {
 fn response_to_dynamic(r: &ResponseView) -> Dynamic {
     let mut m = rhai::Map::new();
     m.insert("status".into(), Dynamic::from_int(i64::from(r.status)));
-    m.insert("headers".into(), Dynamic::from_map(object_to_map(&r.headers)));
+    m.insert(
+        "headers".into(),
+        Dynamic::from_map(object_to_map(&r.headers)),
+    );
     m.insert("body".into(), Dynamic::from(r.body.clone()));
     m.insert("json".into(), to_dynamic(&r.json));
     Dynamic::from_map(m)

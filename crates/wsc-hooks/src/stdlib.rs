@@ -103,8 +103,12 @@ fn parse_date(s: &str) -> Result<INT> {
 
 /// Reads a date with a strftime-style format; without an offset in the text, UTC.
 fn parse_date_with(s: &str, format: &str) -> Result<INT> {
-    let tm = jiff::fmt::strtime::parse(format, s)
-        .map_err(|e| fail("parse_date", format!("{s:?} does not match {format:?}: {e}")))?;
+    let tm = jiff::fmt::strtime::parse(format, s).map_err(|e| {
+        fail(
+            "parse_date",
+            format!("{s:?} does not match {format:?}: {e}"),
+        )
+    })?;
     if let Ok(ts) = tm.to_timestamp() {
         return Ok(ts.as_second());
     }
@@ -163,7 +167,10 @@ fn log(level: tracing::Level, msg: &str, pos: Position) {
 
 fn text(d: &Dynamic) -> String {
     if d.is_string() {
-        d.clone().into_immutable_string().map(|s| s.to_string()).unwrap_or_default()
+        d.clone()
+            .into_immutable_string()
+            .map(|s| s.to_string())
+            .unwrap_or_default()
     } else {
         d.to_string()
     }
@@ -185,8 +192,11 @@ pub(crate) fn register(engine: &mut Engine) {
     engine.register_fn("base64_decode_blob", |s: &str| -> Result<Blob> {
         // Either alphabet.
         b64_decode("base64_decode_blob", s, false).or_else(|_| {
-            b64_decode("base64_decode_blob", s, true)
-                .or_else(|_| URL_SAFE.decode(s.trim()).map_err(|e| fail("base64_decode_blob", e.to_string())))
+            b64_decode("base64_decode_blob", s, true).or_else(|_| {
+                URL_SAFE
+                    .decode(s.trim())
+                    .map_err(|e| fail("base64_decode_blob", e.to_string()))
+            })
         })
     });
 

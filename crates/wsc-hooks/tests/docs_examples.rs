@@ -134,7 +134,10 @@ fn hmac_signing_example() {
         .find(|(_, s)| s.contains("X-Signature"))
         .unwrap();
     let ran = run(&rt, kind, &script);
-    let ts = ran.request.headers["X-Timestamp"].as_str().unwrap().to_string();
+    let ts = ran.request.headers["X-Timestamp"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let payload = format!("POST\nhttps://api.example.com/v1/users\n{ts}\n{{\"userName\":\"ada\"}}");
     let expected = {
         use hmac::{Hmac, Mac};
@@ -189,6 +192,8 @@ fn plan_example() {
     let ran = run(&rt, kind, &script);
     assert_eq!(
         ran.plan,
-        Some(json!({"identity": "ada", "attributes": {"email": "ada@example.com", "locale": "de_DE"}}))
+        Some(
+            json!({"identity": "ada", "attributes": {"email": "ada@example.com", "locale": "de_DE"}})
+        )
     );
 }

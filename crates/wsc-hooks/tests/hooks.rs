@@ -86,7 +86,12 @@ fn before_hook_signs_and_changes_the_request() {
 #[test]
 fn before_hook_that_does_not_mention_request_leaves_it_alone() {
     let rt = runtime();
-    let hook = compile(&rt, HookKind::Before, "state.calls = (state.calls ?? 0) + 1;").unwrap();
+    let hook = compile(
+        &rt,
+        HookKind::Before,
+        "state.calls = (state.calls ?? 0) + 1;",
+    )
+    .unwrap();
     let mut request = RequestView {
         method: "GET".into(),
         url: "https://x".into(),
@@ -108,7 +113,10 @@ fn before_hook_that_does_not_mention_request_leaves_it_alone() {
 fn invalid_request_changes_are_reported() {
     let rt = runtime();
     for (script, needle) in [
-        ("request.headers.X = #{a: 1};", "request.headers[\"X\"] must be a string"),
+        (
+            "request.headers.X = #{a: 1};",
+            "request.headers[\"X\"] must be a string",
+        ),
         ("request.method = 42;", "request.method must be a string"),
         ("request = 1;", "`request` must be an object map"),
         ("request.query = [];", "request.query must be an object map"),
@@ -211,7 +219,10 @@ fn after_hook_sees_the_response_and_context() {
 fn invalid_records_are_reported() {
     for (script, needle) in [
         ("records = 5;", "`records` must be an array, found i64"),
-        ("records.push(\"x\");", "records[3] must be an object map, found string"),
+        (
+            "records.push(\"x\");",
+            "records[3] must be an object map, found string",
+        ),
         ("records[0].f = Fn(\"x\");", "records[0].f is a Fn"),
     ] {
         let mut records = users();
@@ -310,7 +321,11 @@ fn variables_of_other_hook_points_do_not_compile() {
     );
     // A typo is caught at load, with its position.
     let err = compile(&rt, HookKind::After, "let n = 1;\nrecrods.clear();").unwrap_err();
-    assert_eq!((err.location.line, err.location.column), (Some(2), Some(1)), "{err}");
+    assert_eq!(
+        (err.location.line, err.location.column),
+        (Some(2), Some(1)),
+        "{err}"
+    );
     assert!(err.message.contains("`recrods`"), "{err}");
 }
 
@@ -329,12 +344,20 @@ fn throw_reports_the_message_and_inline_position() {
     let script = "let n = records.len();\nif n > 1 {\n  throw `too many records: ${n}`;\n}\n";
     let hook = rt.compile(&inline(script), &origin).unwrap();
     let err = rt
-        .after(&hook, &ResponseView::default(), &mut users(), &HookScope::default())
+        .after(
+            &hook,
+            &ResponseView::default(),
+            &mut users(),
+            &HookScope::default(),
+        )
         .unwrap_err();
     assert_eq!(err.kind, HookErrorKind::Thrown);
     assert_eq!(err.message, "too many records: 3");
     // Line 3 of the script is line 9 of the connector; column 3 + indentation 10.
-    assert_eq!((err.location.line, err.location.column), (Some(9), Some(13)));
+    assert_eq!(
+        (err.location.line, err.location.column),
+        (Some(9), Some(13))
+    );
     assert_eq!(
         err.to_string(),
         "connectors/acme.yaml:9:13: hook `operations.account_aggregation.hooks.after` of connector `test` failed: too many records: 3"
@@ -362,7 +385,10 @@ fn ordinary_runtime_errors() {
     assert_eq!(err.kind, HookErrorKind::Runtime);
     assert_eq!(err.location.line, Some(1));
     assert!(err.location.column.is_some());
-    assert!(!err.message.contains("line 1"), "no duplicated position: {err}");
+    assert!(
+        !err.message.contains("line 1"),
+        "no duplicated position: {err}"
+    );
 }
 
 #[test]
@@ -376,7 +402,11 @@ fn file_hooks_are_read_once_and_located() {
     .unwrap();
     let connector = dir.join("acme.yaml");
     let rt = runtime();
-    let origin = HookOrigin::new(&connector, "operations.account_aggregation.hooks.after", HookKind::After);
+    let origin = HookOrigin::new(
+        &connector,
+        "operations.account_aggregation.hooks.after",
+        HookKind::After,
+    );
     let hook = Hook {
         file: Some("hooks/after.rhai".into()),
         script: None,
@@ -407,8 +437,14 @@ fn file_hooks_are_read_once_and_located() {
     assert_eq!(err.location.file, dir.join("hooks/after.rhai"));
     assert_eq!(err.location.line, Some(4), "{err}");
     let text = err.to_string();
-    assert!(text.starts_with(&format!("{}:4:", dir.join("hooks/after.rhai").display())), "{text}");
-    assert!(text.contains(&connector.display().to_string()), "names the connector file: {text}");
+    assert!(
+        text.starts_with(&format!("{}:4:", dir.join("hooks/after.rhai").display())),
+        "{text}"
+    );
+    assert!(
+        text.contains(&connector.display().to_string()),
+        "names the connector file: {text}"
+    );
 
     // A syntax error in a file hook points into the file.
     std::fs::write(dir.join("hooks/bad.rhai"), "let x = 1;\nlet y = ;\n").unwrap();
@@ -423,7 +459,11 @@ fn file_hooks_are_read_once_and_located() {
         .unwrap_err();
     assert_eq!(err.kind, CompileErrorKind::Syntax);
     assert_eq!(err.location.file, dir.join("hooks/bad.rhai"));
-    assert_eq!((err.location.line, err.location.column), (Some(2), Some(9)), "{err}");
+    assert_eq!(
+        (err.location.line, err.location.column),
+        (Some(2), Some(9)),
+        "{err}"
+    );
     assert!(err.to_string().contains("does not compile"), "{err}");
 
     // A missing file.
@@ -450,7 +490,11 @@ fn hooks_of_a_loaded_connector() {
     // position, compile.
     let dir = temp_dir("loaded");
     std::fs::create_dir_all(dir.join("hooks")).unwrap();
-    std::fs::write(dir.join("hooks/sign.rhai"), "request.headers[\"X-Sig\"] = sha256_hex(request.url);\n").unwrap();
+    std::fs::write(
+        dir.join("hooks/sign.rhai"),
+        "request.headers[\"X-Sig\"] = sha256_hex(request.url);\n",
+    )
+    .unwrap();
     let yaml = r#"connector: acme
 base_url: https://api.example.com
 auth: { type: none }
@@ -490,7 +534,8 @@ operations:
     let after = rt
         .compile(
             hooks.after.as_ref().unwrap(),
-            &HookOrigin::new(&path, format!("{base}.after"), HookKind::After).with_inline_start(start),
+            &HookOrigin::new(&path, format!("{base}.after"), HookKind::After)
+                .with_inline_start(start),
         )
         .unwrap();
     let mut request = RequestView {
@@ -498,11 +543,17 @@ operations:
         url: "https://api.example.com/users".into(),
         ..RequestView::default()
     };
-    rt.before(&before, &mut request, &HookScope::default()).unwrap();
+    rt.before(&before, &mut request, &HookScope::default())
+        .unwrap();
     assert_eq!(request.headers["X-Sig"].as_str().unwrap().len(), 64);
     let mut records = users();
-    rt.after(&after, &ResponseView::default(), &mut records, &HookScope::default())
-        .unwrap();
+    rt.after(
+        &after,
+        &ResponseView::default(),
+        &mut records,
+        &HookScope::default(),
+    )
+    .unwrap();
     assert_eq!(records.len(), 2);
     assert_eq!(records[0]["attributes"]["source"], "acme");
 }
@@ -530,16 +581,31 @@ fn skip_record_mode_drops_only_the_failing_records() {
     // stop: the error comes back, records untouched.
     let mut records = users();
     let err = rt
-        .after_with_mode(&hook, &ResponseView::default(), &mut records, &HookScope::default(), HookErrorMode::Stop)
+        .after_with_mode(
+            &hook,
+            &ResponseView::default(),
+            &mut records,
+            &HookScope::default(),
+            HookErrorMode::Stop,
+        )
         .unwrap_err();
     assert_eq!(err.message, "no email domain");
     assert_eq!(records, users());
 
     // skip_record: records 1 and 3 pass, 2 is skipped with its error.
     let out = rt
-        .after_with_mode(&hook, &ResponseView::default(), &mut records, &HookScope::default(), HookErrorMode::SkipRecord)
+        .after_with_mode(
+            &hook,
+            &ResponseView::default(),
+            &mut records,
+            &HookScope::default(),
+            HookErrorMode::SkipRecord,
+        )
         .unwrap();
-    let ids: Vec<_> = records.iter().map(|r| r["identity"].as_str().unwrap()).collect();
+    let ids: Vec<_> = records
+        .iter()
+        .map(|r| r["identity"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, ["1", "3"]);
     assert_eq!(records[0]["attributes"]["checked"], true);
     assert_eq!(out.skipped.len(), 1);
@@ -553,7 +619,13 @@ fn skip_record_mode_drops_only_the_failing_records() {
     // Limit errors stop even with skip_record.
     let looping = compile(&rt, HookKind::After, "loop {}").unwrap();
     let err = rt
-        .after_with_mode(&looping, &ResponseView::default(), &mut users(), &HookScope::default(), HookErrorMode::SkipRecord)
+        .after_with_mode(
+            &looping,
+            &ResponseView::default(),
+            &mut users(),
+            &HookScope::default(),
+            HookErrorMode::SkipRecord,
+        )
         .unwrap_err();
     assert_eq!(err.kind, HookErrorKind::TooManyOperations);
 }

@@ -18,7 +18,12 @@ fn endless_loop_is_stopped() {
     let hook = compile(&rt, HookKind::After, "let n = 0;\nloop {\n  n += 1;\n}").unwrap();
     let started = std::time::Instant::now();
     let err = rt
-        .after(&hook, &ResponseView::default(), &mut vec![], &HookScope::default())
+        .after(
+            &hook,
+            &ResponseView::default(),
+            &mut vec![],
+            &HookScope::default(),
+        )
         .unwrap_err();
     eprintln!("endless loop stopped after {:?}: {err}", started.elapsed());
     assert_eq!(err.kind, HookErrorKind::TooManyOperations);
@@ -27,7 +32,10 @@ fn endless_loop_is_stopped() {
     assert!(text.contains("hook exceeded 1000000 operations"), "{text}");
     assert!(text.contains("hooks.after"), "names the hook: {text}");
     assert!(text.contains("`test`"), "names the connector: {text}");
-    assert!(text.starts_with("connectors/test.yaml:"), "names the file: {text}");
+    assert!(
+        text.starts_with("connectors/test.yaml:"),
+        "names the file: {text}"
+    );
     assert!(err.location.line.is_some());
 }
 
@@ -44,7 +52,10 @@ fn endless_loop_with_custom_limit() {
     let err = rt
         .before(&hook, &mut Default::default(), &HookScope::default())
         .unwrap_err();
-    assert!(err.message.contains("hook exceeded 5000 operations"), "{err}");
+    assert!(
+        err.message.contains("hook exceeded 5000 operations"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -60,7 +71,12 @@ fn wall_clock_limit() {
     let hook = compile(&rt, HookKind::After, "loop {}").unwrap();
     let started = std::time::Instant::now();
     let err = rt
-        .after(&hook, &ResponseView::default(), &mut vec![], &HookScope::default())
+        .after(
+            &hook,
+            &ResponseView::default(),
+            &mut vec![],
+            &HookScope::default(),
+        )
         .unwrap_err();
     assert_eq!(err.kind, HookErrorKind::Timeout, "{err}");
     assert!(started.elapsed() < Duration::from_secs(5));
@@ -77,7 +93,12 @@ fn deep_recursion_is_stopped() {
     )
     .unwrap();
     let err = rt
-        .after(&hook, &ResponseView::default(), &mut vec![], &HookScope::default())
+        .after(
+            &hook,
+            &ResponseView::default(),
+            &mut vec![],
+            &HookScope::default(),
+        )
         .unwrap_err();
     assert_eq!(err.kind, HookErrorKind::StackOverflow, "{err}");
     assert!(err.message.contains("call depth of 64"), "{err}");
@@ -103,9 +124,19 @@ fn huge_array_and_map_are_refused() {
             ..Limits::default()
         },
     );
-    let hook = compile(&rt, HookKind::After, "let a = [];\nfor i in 0..1000 { a.push(i); }").unwrap();
+    let hook = compile(
+        &rt,
+        HookKind::After,
+        "let a = [];\nfor i in 0..1000 { a.push(i); }",
+    )
+    .unwrap();
     let err = rt
-        .after(&hook, &ResponseView::default(), &mut vec![], &HookScope::default())
+        .after(
+            &hook,
+            &ResponseView::default(),
+            &mut vec![],
+            &HookScope::default(),
+        )
         .unwrap_err();
     assert_eq!(err.kind, HookErrorKind::DataTooLarge, "{err}");
     assert!(err.message.contains("limits.max_array_size"), "{err}");
@@ -118,7 +149,12 @@ fn huge_array_and_map_are_refused() {
     )
     .unwrap();
     let err = rt
-        .after(&hook, &ResponseView::default(), &mut vec![], &HookScope::default())
+        .after(
+            &hook,
+            &ResponseView::default(),
+            &mut vec![],
+            &HookScope::default(),
+        )
         .unwrap_err();
     assert_eq!(err.kind, HookErrorKind::DataTooLarge, "{err}");
     assert!(err.message.contains("limits.max_map_size"), "{err}");
@@ -136,7 +172,10 @@ fn import_is_refused_at_compile_time() {
     ] {
         let err = compile(&rt, HookKind::After, &script).unwrap_err();
         assert_eq!(err.kind, CompileErrorKind::Refused, "{err}");
-        assert!(err.message.contains("`import` is not allowed in hooks"), "{err}");
+        assert!(
+            err.message.contains("`import` is not allowed in hooks"),
+            "{err}"
+        );
         assert_eq!(err.location.line, Some(1), "{err}");
         assert_eq!(err.location.column, Some(1), "{err}");
     }
@@ -156,14 +195,24 @@ fn reading_files_is_refused() {
     let dir = temp_dir("read");
     let file = dir.join("data.txt");
     std::fs::write(&file, "secret").unwrap();
-    for f in ["open_file", "read_file", "read_string", "File", "env", "system", "exec"] {
+    for f in [
+        "open_file",
+        "read_file",
+        "read_string",
+        "File",
+        "env",
+        "system",
+        "exec",
+    ] {
         let script = format!("let x = {f}(\"{}\");", file.display());
         let mut records = vec![];
         let err = run_after(&script, &mut records).unwrap_err();
         assert_eq!(err.kind, HookErrorKind::Runtime, "{err}");
         assert!(
             err.message.contains("Function not found")
-                && err.message.contains("no file system, network or environment access"),
+                && err
+                    .message
+                    .contains("no file system, network or environment access"),
             "{err}"
         );
     }
@@ -174,7 +223,10 @@ fn sleep_is_refused() {
     let mut records = vec![];
     let err = run_after("sleep(10);", &mut records).unwrap_err();
     assert_eq!(err.kind, HookErrorKind::Refused, "{err}");
-    assert!(err.message.contains("sleep: not available in hooks"), "{err}");
+    assert!(
+        err.message.contains("sleep: not available in hooks"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -209,8 +261,13 @@ fn engine_is_shareable_across_threads() {
             let hook = hook.clone();
             std::thread::spawn(move || {
                 let mut records = vec![json!({"identity": "a"})];
-                rt.after(&hook, &ResponseView::default(), &mut records, &HookScope::default())
-                    .unwrap();
+                rt.after(
+                    &hook,
+                    &ResponseView::default(),
+                    &mut records,
+                    &HookScope::default(),
+                )
+                .unwrap();
                 records
             })
         })

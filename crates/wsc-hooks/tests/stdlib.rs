@@ -69,7 +69,9 @@ fn hashes_and_hmac() {
     );
     // A binary key given in base64.
     assert_eq!(
-        ok(r#"hmac_sha256_hex(base64_decode_blob("a2V5"), "The quick brown fox jumps over the lazy dog")"#),
+        ok(
+            r#"hmac_sha256_hex(base64_decode_blob("a2V5"), "The quick brown fox jumps over the lazy dog")"#
+        ),
         "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8"
     );
 }
@@ -81,7 +83,10 @@ fn json() {
         json!({"a": "x", "b": [1, 2.5, null, true]})
     );
     assert_eq!(ok(r#"json_parse("[1]")[0] + 1"#), 2);
-    assert_eq!(ok(r#"json_stringify(#{a: 1, b: [true, ()]})"#), r#"{"a":1,"b":[true,null]}"#);
+    assert_eq!(
+        ok(r#"json_stringify(#{a: 1, b: [true, ()]})"#),
+        r#"{"a":1,"b":[true,null]}"#
+    );
     assert_eq!(ok(r#"json_stringify("q\"")"#), r#""q\"""#);
     assert_eq!(ok(r#"json_stringify_pretty([1])"#), "[\n  1\n]");
     assert!(fails(r#"json_parse("{")"#).starts_with("json_parse: not valid JSON"));
@@ -113,7 +118,11 @@ fn dates() {
         "2024-05-01T12:00:00",
         "2024-05-01 12:00:00",
     ] {
-        assert_eq!(ok(&format!("parse_date(\"{text}\")")), 1_714_564_800, "{text}");
+        assert_eq!(
+            ok(&format!("parse_date(\"{text}\")")),
+            1_714_564_800,
+            "{text}"
+        );
     }
     assert_eq!(ok(r#"parse_date("2024-05-01")"#), 1_714_521_600);
     assert_eq!(
@@ -124,7 +133,9 @@ fn dates() {
         ok(r#"parse_date("01/05/2024 14:00 +0200", "%d/%m/%Y %H:%M %z")"#),
         1_714_564_800
     );
-    assert!(fails(r#"parse_date("yesterday")"#).starts_with("parse_date: cannot read \"yesterday\""));
+    assert!(
+        fails(r#"parse_date("yesterday")"#).starts_with("parse_date: cannot read \"yesterday\"")
+    );
     assert!(fails(r#"parse_date("2024", "%d/%m/%Y")"#).contains("does not match"));
 
     assert_eq!(
@@ -203,12 +214,21 @@ fn logging_goes_to_tracing() {
     eprintln!("{out}");
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 5, "{out}");
-    assert!(lines[0].contains("INFO wsc::hook: page has 1 records"), "{out}");
-    assert!(lines[0].contains("connector=test hook=hooks.after line=1"), "{out}");
+    assert!(
+        lines[0].contains("INFO wsc::hook: page has 1 records"),
+        "{out}"
+    );
+    assert!(
+        lines[0].contains("connector=test hook=hooks.after line=1"),
+        "{out}"
+    );
     assert!(lines[1].contains("WARN wsc::hook: careful"), "{out}");
     assert!(lines[1].contains("line=2"), "{out}");
     assert!(lines[2].contains("INFO wsc::hook: printed"), "{out}");
-    assert!(lines[2].ends_with("hook=hooks.after"), "no line for print: {out}");
+    assert!(
+        lines[2].ends_with("hook=hooks.after"),
+        "no line for print: {out}"
+    );
     assert!(lines[3].contains("DEBUG wsc::hook: \"debugged\""), "{out}");
     assert!(lines[4].contains("INFO wsc::hook: 42"), "{out}");
 }

@@ -43,7 +43,10 @@ fn timings() {
     let rt = runtime();
     let scripts = [
         ("no records access", "state.x = 1;"),
-        ("retain (drop inactive)", "records.retain(|r| r.attributes.active);"),
+        (
+            "retain (drop inactive)",
+            "records.retain(|r| r.attributes.active);",
+        ),
         (
             "for_each (add attribute)",
             "records.for_each(|| this.attributes.domain = this.attributes.email.split(\"@\")[1]);",
@@ -54,7 +57,11 @@ fn timings() {
     let input = page(1000);
     eprintln!(
         "profile: {}",
-        if cfg!(debug_assertions) { "debug" } else { "release" }
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        }
     );
     for (what, script) in scripts {
         let compile_time = time(200, || {
@@ -73,10 +80,7 @@ fn timings() {
         });
         eprintln!(
             "{what:<26} compile {:>8.1?}   run over 1000 records {:>8.2?} (of which cloning the input {:>7.2?}; {} records out)",
-            compile_time,
-            run_time,
-            clone_time,
-            out_len
+            compile_time, run_time, clone_time, out_len
         );
     }
 }

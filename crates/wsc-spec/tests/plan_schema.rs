@@ -23,7 +23,10 @@ fn example_plans_in_the_docs_load() {
     let mut n = 0;
     for block in doc.split("```yaml\n").skip(1) {
         let body = block.split("```").next().unwrap();
-        if !body.contains("operation:") || body.contains("operations:") || body.contains("cassette:") {
+        if !body.contains("operation:")
+            || body.contains("operations:")
+            || body.contains("cassette:")
+        {
             continue;
         }
         let plan = wsc_spec::plan::load_plan(body.as_bytes(), std::path::Path::new("doc.yaml"))

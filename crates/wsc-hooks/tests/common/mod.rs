@@ -24,7 +24,11 @@ pub fn inline(script: &str) -> Hook {
 }
 
 /// Compiles an inline script of `kind` in `connectors/test.yaml`.
-pub fn compile(rt: &HookRuntime, kind: HookKind, script: &str) -> Result<CompiledHook, CompileError> {
+pub fn compile(
+    rt: &HookRuntime,
+    kind: HookKind,
+    script: &str,
+) -> Result<CompiledHook, CompileError> {
     let origin = HookOrigin::new("connectors/test.yaml", format!("hooks.{kind}"), kind);
     rt.compile(&inline(script), &origin)
 }
@@ -33,8 +37,13 @@ pub fn compile(rt: &HookRuntime, kind: HookKind, script: &str) -> Result<Compile
 pub fn run_after(script: &str, records: &mut Vec<Value>) -> Result<(), HookError> {
     let rt = runtime();
     let hook = compile(&rt, HookKind::After, script).expect("compiles");
-    rt.after(&hook, &ResponseView::default(), records, &HookScope::default())
-        .map(|_| ())
+    rt.after(
+        &hook,
+        &ResponseView::default(),
+        records,
+        &HookScope::default(),
+    )
+    .map(|_| ())
 }
 
 /// Evaluates a `result = <expr>` after_operation script and gives the result.

@@ -5,7 +5,8 @@
 mod cassette;
 
 pub use cassette::{
-    Cassette, CassetteError, PLACEHOLDER_PREFIX, is_placeholder, Interaction, MatchMode, RecordedResponse, RequestMatcher,
+    Cassette, CassetteError, Interaction, MatchMode, PLACEHOLDER_PREFIX, RecordedResponse,
+    RequestMatcher, is_placeholder,
 };
 
 use std::convert::Infallible;
