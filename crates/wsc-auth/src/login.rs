@@ -183,7 +183,7 @@ pub fn redirect_target(
         tracing::warn!("--port {p} is ignored: the connector's redirect_uri names port {n}");
     }
     let port = named.or(port).unwrap_or(0);
-    uri.set_query(None);
+    // A registered query stays (the server appends to it); a fragment is never allowed.
     uri.set_fragment(None);
     Ok(RedirectTarget {
         bind: SocketAddr::new(ip, port),

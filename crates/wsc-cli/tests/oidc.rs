@@ -18,7 +18,8 @@ use serde_json::Value;
 use wsc_auth::{StateStore, TokenSet};
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    let r = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    r.canonicalize().unwrap_or(r)
 }
 
 fn oidc_dir() -> PathBuf {

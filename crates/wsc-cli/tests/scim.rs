@@ -79,14 +79,9 @@ fn start_server() -> Server {
     };
     let started = Instant::now();
     loop {
-        if let Ok(r) = http(
-            "GET",
-            &format!("{}/ServiceProviderConfig", server.base),
-            None,
-        ) {
-            if r.0 == 200 {
-                return server;
-            }
+        let url = format!("{}/ServiceProviderConfig", server.base);
+        if http("GET", &url, None).is_ok_and(|r| r.0 == 200) {
+            return server;
         }
         if started.elapsed() > Duration::from_secs(30) {
             let mut server = server;

@@ -60,7 +60,7 @@ impl Secrets {
             return;
         }
         self.values.push((value.to_string(), name.to_string()));
-        self.values.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        self.values.sort_by_key(|v| std::cmp::Reverse(v.0.len()));
     }
 
     /// The secret settings of a connector with these values, and the tokens a cassette's

@@ -636,3 +636,25 @@ fn exit_ends_the_script_early() {
     run_after("records.pop();\nexit();\nrecords.clear();", &mut records).unwrap();
     assert_eq!(records.len(), 2);
 }
+
+#[test]
+fn closures_may_capture_context_and_state() {
+    let rt = runtime();
+    let hook = compile(
+        &rt,
+        HookKind::After,
+        "records.for_each(|| {\n  this.attributes.tenant = settings.tenant;\n  state.count = (state.count ?? 0) + 1;\n});\nrecords.retain(|r| r.attributes.department != settings.skip);",
+    )
+    .unwrap();
+    let scope = HookScope {
+        settings: json!({"tenant": "acme", "skip": "Ops"}),
+        ..HookScope::default()
+    };
+    let mut records = users();
+    let outcome = rt
+        .after(&hook, &ResponseView::default(), &mut records, &scope)
+        .unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0]["attributes"]["tenant"], "acme");
+    assert_eq!(outcome.state.set.get("count"), Some(&json!(3)));
+}
