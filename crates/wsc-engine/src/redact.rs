@@ -1,6 +1,9 @@
 //! Redaction: secret values never appear in logs, errors, snapshots or fixtures.
 
+use std::sync::Arc;
+
 use url::Url;
+use wsc_auth::Authenticator;
 
 /// Query parameters and header names whose values are always hidden.
 pub const SENSITIVE_NAMES: &[&str] = &[
@@ -27,10 +30,22 @@ pub const SENSITIVE_NAMES: &[&str] = &[
 /// The placeholder that replaces secrets.
 pub const REDACTED: &str = "[redacted]";
 
-/// Replaces known secret values in text.
-#[derive(Debug, Default, Clone)]
+/// Replaces known secret values in text: the values given when it was built, and the
+/// credentials its authenticator holds at the time of each call (tokens obtained or rotated
+/// after the engine was built included).
+#[derive(Default, Clone)]
 pub struct Redactor {
     secrets: Vec<String>,
+    live: Option<Arc<dyn Authenticator>>,
+}
+
+impl std::fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Redactor")
+            .field("secrets", &self.secrets.len())
+            .field("live", &self.live.is_some())
+            .finish()
+    }
 }
 
 impl Redactor {
@@ -41,7 +56,16 @@ impl Redactor {
         // Longest first, so a secret containing another is replaced whole.
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         secrets.dedup();
-        Redactor { secrets }
+        Redactor {
+            secrets,
+            live: None,
+        }
+    }
+
+    /// Also hides whatever credentials `auth` holds when text is redacted.
+    pub fn with_live(mut self, auth: Arc<dyn Authenticator>) -> Redactor {
+        self.live = Some(auth);
+        self
     }
 
     /// Adds more secret values (e.g. tokens obtained at run time).
@@ -55,7 +79,19 @@ impl Redactor {
     /// Text with every secret value replaced.
     pub fn text(&self, s: &str) -> String {
         let mut out = s.to_string();
-        for secret in &self.secrets {
+        let live: Vec<String> = match &self.live {
+            Some(a) => {
+                let mut v: Vec<String> = a
+                    .secrets()
+                    .into_iter()
+                    .filter(|x| x.len() >= 4 && !self.secrets.contains(x))
+                    .collect();
+                v.sort_by_key(|s| std::cmp::Reverse(s.len()));
+                v
+            }
+            None => Vec::new(),
+        };
+        for secret in live.iter().chain(&self.secrets) {
             if out.contains(secret.as_str()) {
                 out = out.replace(secret.as_str(), REDACTED);
             }
@@ -99,6 +135,43 @@ impl Redactor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Mutex;
+    use wsc_auth::{AuthError, Generation, Outgoing};
+
+    /// An authenticator whose credentials change at run time (as a token manager's do).
+    struct Rotating(Mutex<Vec<String>>);
+
+    impl Authenticator for Rotating {
+        fn apply<'a>(
+            &'a self,
+            _: Outgoing<'a>,
+        ) -> futures_util::future::BoxFuture<'a, Result<Generation, AuthError>> {
+            Box::pin(async { Ok(Generation(0)) })
+        }
+        fn is_expired_status(&self, _: u16) -> bool {
+            false
+        }
+        fn renew<'a>(
+            &'a self,
+            _: Generation,
+        ) -> futures_util::future::BoxFuture<'a, Result<bool, AuthError>> {
+            Box::pin(async { Ok(false) })
+        }
+        fn secrets(&self) -> Vec<String> {
+            self.0.lock().unwrap().clone()
+        }
+    }
+
+    #[test]
+    fn tokens_obtained_later_are_hidden() {
+        let auth = Arc::new(Rotating(Mutex::new(vec![])));
+        let r = Redactor::new(["static-secret".to_string()]).with_live(auth.clone());
+        assert_eq!(r.text("tok-1234 static-secret"), "tok-1234 [redacted]");
+        auth.0.lock().unwrap().push("tok-1234".into());
+        assert_eq!(r.text("tok-1234 static-secret"), "[redacted] [redacted]");
+        let u = Url::parse("https://h.test/a?x=tok-1234").unwrap();
+        assert!(!r.url(&u).contains("tok-1234"));
+    }
 
     #[test]
     fn hides_secret_values_and_sensitive_parameters() {

@@ -258,7 +258,7 @@ impl Engine {
         let tls = read_tls(&loaded.dir, c, &mut t, &setup_ctx)?;
         let mut secrets: Vec<String> = settings.secrets().to_vec();
         secrets.extend(auth.secrets());
-        let redactor = Arc::new(Redactor::new(secrets));
+        let redactor = Arc::new(Redactor::new(secrets).with_live(auth.clone()));
         let http = HttpClient::new(&c.http, &tls, hosts, auth, redactor)
             .map_err(EngineError::Http)?
             .with_wire(run.wire.clone());

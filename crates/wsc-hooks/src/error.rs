@@ -62,8 +62,8 @@ pub enum CompileErrorKind {
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{location} does not compile: {message}")]
 pub struct CompileError {
-    /// Where.
-    pub location: HookLocation,
+    /// Where (boxed to keep `Result`s small).
+    pub location: Box<HookLocation>,
     /// What kind of error.
     pub kind: CompileErrorKind,
     /// What is wrong.
@@ -111,8 +111,8 @@ impl HookErrorKind {
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{location} failed: {message}")]
 pub struct HookError {
-    /// Where.
-    pub location: HookLocation,
+    /// Where (boxed to keep `Result`s small).
+    pub location: Box<HookLocation>,
     /// What kind of error.
     pub kind: HookErrorKind,
     /// What went wrong: the thrown message for [`HookErrorKind::Thrown`].

@@ -502,8 +502,8 @@ impl HookRuntime {
         file: &Path,
         inline: bool,
         pos: Option<(usize, Option<usize>)>,
-    ) -> HookLocation {
-        HookLocation {
+    ) -> Box<HookLocation> {
+        Box::new(HookLocation {
             connector: self.connector.to_string(),
             connector_file: origin.connector_file.clone(),
             hook: origin.name.clone(),
@@ -511,13 +511,13 @@ impl HookRuntime {
             inline,
             line: pos.map(|p| p.0),
             column: pos.and_then(|p| p.1),
-        }
+        })
     }
 
-    fn hook_location(&self, hook: &CompiledHook, pos: Position) -> HookLocation {
+    fn hook_location(&self, hook: &CompiledHook, pos: Position) -> Box<HookLocation> {
         let h = &hook.inner;
         let pos = map_pos(pos, h.inline, h.start);
-        HookLocation {
+        Box::new(HookLocation {
             connector: self.connector.to_string(),
             connector_file: h.connector_file.clone(),
             hook: h.name.to_string(),
@@ -525,7 +525,7 @@ impl HookRuntime {
             inline: h.inline,
             line: pos.map(|p| p.0),
             column: pos.and_then(|p| p.1),
-        }
+        })
     }
 
     fn invalid_output(&self, hook: &CompiledHook, message: String) -> HookError {

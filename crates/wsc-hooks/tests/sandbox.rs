@@ -111,7 +111,7 @@ fn huge_string_is_refused() {
     assert_eq!(err.kind, HookErrorKind::DataTooLarge, "{err}");
     assert!(err.message.contains("Length of string"), "{err}");
     assert!(err.message.contains("limits.max_string_size"), "{err}");
-    assert_eq!(err.location.line, Some(3 + 0), "{err}");
+    assert_eq!(err.location.line, Some(3), "{err}");
 }
 
 #[test]
