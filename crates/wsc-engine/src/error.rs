@@ -58,6 +58,9 @@ pub enum EngineError {
     /// The object was not found.
     #[error("{0}")]
     NotFound(String),
+    /// A hook failed (the message names the connector, hook, file, line and column).
+    #[error("{0}")]
+    Hook(String),
     /// A provisioning request that cannot be executed (missing identity, values, password).
     #[error("plan: {0}")]
     Plan(String),

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod compile;
 pub mod doc;
 pub mod error;
+pub mod hooks;
 pub mod http;
 pub mod mapping;
 pub mod output;

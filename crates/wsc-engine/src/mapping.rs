@@ -56,6 +56,65 @@ impl Record {
             .and_then(|i| self.attributes.get(i))
     }
 
+    /// A record from the JSON object [`Record::to_json`] produces (as a hook left it):
+    /// `identity` is required; attributes not in `names` are refused.
+    pub fn from_json(
+        v: &Value,
+        object_type: &Arc<str>,
+        names: &[Arc<str>],
+    ) -> Result<Record, String> {
+        let o = v
+            .as_object()
+            .ok_or_else(|| format!("a record must be an object, found {v}"))?;
+        let identity = match o.get("identity") {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            _ => return Err("a record needs a string `identity`".into()),
+        };
+        let name = match o.get("name") {
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::Null) | None => None,
+            Some(other) => Some(other.to_string()),
+        };
+        let empty = serde_json::Map::new();
+        let attrs = match o.get("attributes") {
+            Some(Value::Object(m)) => m,
+            None | Some(Value::Null) => &empty,
+            Some(other) => return Err(format!("`attributes` must be an object, found {other}")),
+        };
+        if let Some(extra) = attrs.keys().find(|k| !names.iter().any(|n| n.as_ref() == k.as_str())) {
+            return Err(format!(
+                "attribute `{extra}` is not declared under the operation's `attributes` (declare it there, e.g. with `value: null`)"
+            ));
+        }
+        let attributes = names
+            .iter()
+            .map(|n| attrs.get(n.as_ref()).cloned().unwrap_or(Value::Null))
+            .collect();
+        let members = match o.get("members") {
+            Some(Value::Array(a)) => Some(
+                a.iter()
+                    .map(|m| match m {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    })
+                    .collect(),
+            ),
+            _ => None,
+        };
+        let object_type = match o.get("type") {
+            Some(Value::String(t)) if t.as_str() != object_type.as_ref() => Arc::from(t.as_str()),
+            _ => object_type.clone(),
+        };
+        Ok(Record {
+            object_type,
+            identity,
+            name,
+            attributes,
+            members,
+        })
+    }
+
     /// The record as the JSON object the output writers produce:
     /// `{"type", "identity", "name", "attributes": {..}, "members"?}`.
     pub fn to_json(&self, names: &[Arc<str>]) -> Value {

@@ -78,6 +78,7 @@ struct Inner {
     ops: HashMap<String, Arc<CompiledOperation>>,
     stats: Arc<Stats>,
     run: RunContext,
+    hooks: Arc<crate::hooks::EngineHooks>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -262,8 +263,10 @@ impl Engine {
         let http = HttpClient::new(&c.http, &tls, hosts, auth, redactor)
             .map_err(EngineError::Http)?
             .with_wire(run.wire.clone());
+        let hooks = Arc::new(crate::hooks::EngineHooks::compile(loaded, &run.state)?);
         Ok(Engine {
             inner: Arc::new(Inner {
+                hooks,
                 name: c.connector.clone(),
                 templates: t,
                 base_url,
@@ -323,6 +326,12 @@ impl Engine {
         } else {
             format!("group_aggregation.{object}")
         }
+    }
+
+    /// Connector-state changes made by hooks during this engine's runs (persist them after a
+    /// successful run; see `wsc_auth::StateStore::save_state`).
+    pub fn state_changes(&self) -> wsc_hooks::StateChanges {
+        self.inner.hooks.state_changes()
     }
 
     /// Whether an operation filters on the API side when a previous run exists (`delta:`).
@@ -724,9 +733,44 @@ async fn run_op(
     tx: mpsc::Sender<Result<Vec<Record>, EngineError>>,
     emit: bool,
 ) -> Result<(), EngineError> {
-    let result = run_op_inner(&inner, &op, ctx, &tx, emit).await;
+    let result = run_op_hooked(&inner, &op, ctx, &tx, emit).await;
     if let Err(e) = &result {
         let _ = tx.send(Err(e.clone())).await;
+    }
+    Ok(())
+}
+
+/// [`run_op_inner`] between the operation's `before_operation` and `after_operation` hooks.
+async fn run_op_hooked(
+    inner: &Arc<Inner>,
+    op: &Arc<CompiledOperation>,
+    ctx: Arc<Map<String, Value>>,
+    tx: &mpsc::Sender<Result<Vec<Record>, EngineError>>,
+    emit: bool,
+) -> Result<(), EngineError> {
+    let Some(set) = inner.hooks.for_operation(&op.key) else {
+        return run_op_inner(inner, op, ctx, tx, emit).await;
+    };
+    let mut ctx = ctx;
+    if let Some(h) = &set.before_operation
+        && let Some(plan) = inner
+            .hooks
+            .before_operation(h, &op.key, &inner.settings, &ctx)?
+    {
+        let mut c = (*ctx).clone();
+        c.insert("plan".into(), plan);
+        ctx = Arc::new(c);
+    }
+    let before = inner.stats.records.load(Ordering::Relaxed);
+    run_op_inner(inner, op, ctx.clone(), tx, emit).await?;
+    if let Some(h) = &set.after_operation {
+        let mut result = json!({
+            "operation": op.key,
+            "records": inner.stats.records.load(Ordering::Relaxed).saturating_sub(before),
+        });
+        inner
+            .hooks
+            .after_operation(h, &op.key, &inner.settings, &ctx, &mut result)?;
     }
     Ok(())
 }
@@ -1231,6 +1275,14 @@ async fn fetch_page(
     if let Some(u) = &st.next {
         prepared.url = u.clone();
     }
+    let hook_set = inner.hooks.for_step(&op.key, si, op.primary);
+    let empty = Map::new();
+    let ctx_map = ctx_value.as_object().unwrap_or(&empty);
+    if let Some(b) = hook_set.as_ref().and_then(|h| h.before.as_ref()) {
+        inner
+            .hooks
+            .before(b, &op.key, &inner.settings, ctx_map, &mut prepared)?;
+    }
     let accept = |_: &Response| Verdict::Accept;
     let max_attempts = inner.http_max_attempts();
     // Attempts of this page so far: status retries (in `send_counted`) and body retries
@@ -1350,6 +1402,9 @@ async fn fetch_page(
             }
         }
         let _ = head_tx.send(head);
+        let after = hook_set
+            .as_ref()
+            .and_then(|h| h.after.as_ref().map(|a| (h.clone(), a.clone())));
         return Ok(match extract {
             Extract::Map => {
                 let mut out = Vec::with_capacity(records.len());
@@ -1359,9 +1414,36 @@ async fn fetch_page(
                         message: inner.http.redactor().text(&e.to_string()),
                     })?);
                 }
+                if let Some((set, hook)) = after {
+                    let names = op.mapper.attribute_names().clone();
+                    let ty = op.mapper.object_type().clone();
+                    let mut json: Vec<Value> = out.iter().map(|r| r.to_json(&names)).collect();
+                    inner.hooks.after(
+                        &set, &hook, &op.key, &inner.settings, ctx_map, &resp, &mut json,
+                    )?;
+                    out = json
+                        .iter()
+                        .map(|v| {
+                            Record::from_json(v, &ty, &names).map_err(|m| {
+                                EngineError::Hook(format!(
+                                    "{}: a record the hook left is not valid: {m}",
+                                    hook.name()
+                                ))
+                            })
+                        })
+                        .collect::<Result<_, _>>()?;
+                }
                 Items::Records(out)
             }
-            Extract::Raw => Items::Raw(records.into_iter().map(|r| r.to_value()).collect()),
+            Extract::Raw => {
+                let mut raw: Vec<Value> = records.into_iter().map(|r| r.to_value()).collect();
+                if let Some((set, hook)) = after {
+                    inner.hooks.after(
+                        &set, &hook, &op.key, &inner.settings, ctx_map, &resp, &mut raw,
+                    )?;
+                }
+                Items::Raw(raw)
+            }
         });
     }
 }

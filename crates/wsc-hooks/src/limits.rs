@@ -6,8 +6,12 @@ use std::time::Duration;
 ///
 /// The size limits are Rhai's: they count the *total* inside one value, nested values included
 /// (an array of 1,000 records of 10 attributes each counts about 10,000 map entries), and they
-/// are checked whenever a script builds or changes a value. The defaults leave room for a page
-/// of a few thousand records while stopping a runaway script long before it hurts the process.
+/// are checked whenever a script builds a value with an operator or a function. (Rhai does not
+/// re-check a container when one of its elements is assigned by index, `m[k] = v`; there
+/// `max_operations` is what bounds growth.) The defaults leave room for a page of a few
+/// thousand records while stopping a runaway script long before it hurts the process.
+///
+/// No limit can be switched off: a limit of 0 is taken as 1.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     /// Most operations (statements, expressions, function calls, loop iterations) one run may

@@ -334,6 +334,16 @@ impl std::fmt::Debug for HookRuntime {
 impl HookRuntime {
     /// A runtime for the connector named `connector` (used in errors and log events).
     pub fn new(connector: impl Into<String>, limits: Limits) -> HookRuntime {
+        // Rhai reads 0 as "no limit" for these; a hook is never unlimited, so 0 means 1.
+        let limits = Limits {
+            max_operations: limits.max_operations.max(1),
+            max_expr_depth: limits.max_expr_depth.max(1),
+            max_function_expr_depth: limits.max_function_expr_depth.max(1),
+            max_string_size: limits.max_string_size.max(1),
+            max_array_size: limits.max_array_size.max(1),
+            max_map_size: limits.max_map_size.max(1),
+            ..limits
+        };
         let mut engine = Engine::new_raw();
         engine.register_global_module(StandardPackage::new().as_shared_module());
         engine.set_max_strings_interned(256);
@@ -1027,10 +1037,19 @@ impl HookRuntime {
             }
         };
         if !functions.is_empty() {
-            message.push_str(&format!(
-                " (in function `{}`)",
-                functions.join("` called from `")
-            ));
+            // Innermost first: "in a closure, called from function `retain`".
+            let chain: Vec<String> = functions
+                .iter()
+                .rev()
+                .map(|f| {
+                    if f.starts_with("anon$") {
+                        "a closure".to_string()
+                    } else {
+                        format!("function `{f}`")
+                    }
+                })
+                .collect();
+            message.push_str(&format!(" (in {})", chain.join(", called from ")));
         }
         HookError {
             location: self.hook_location(hook, pos),

@@ -658,3 +658,22 @@ fn closures_may_capture_context_and_state() {
     assert_eq!(records[0]["attributes"]["tenant"], "acme");
     assert_eq!(outcome.state.set.get("count"), Some(&json!(3)));
 }
+
+#[test]
+fn errors_inside_closures() {
+    let mut records = users();
+    let err = run_after(
+        "records.retain(|r| {\n  if r.identity == \"2\" { throw \"bad record 2\"; }\n  true\n});",
+        &mut records,
+    )
+    .unwrap_err();
+    eprintln!("{err}");
+    assert_eq!(err.kind, HookErrorKind::Thrown);
+    assert!(err.message.starts_with("bad record 2"), "{err}");
+    assert!(
+        err.message
+            .ends_with("(in a closure, called from function `retain`)"),
+        "{err}"
+    );
+    assert_eq!(err.location.line, Some(2), "{err}");
+}

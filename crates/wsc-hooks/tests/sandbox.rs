@@ -276,3 +276,26 @@ fn engine_is_shareable_across_threads() {
         assert_eq!(h.join().unwrap().len(), 2);
     }
 }
+
+#[test]
+fn zero_limits_do_not_mean_unlimited() {
+    let rt = HookRuntime::new(
+        "test",
+        Limits {
+            max_operations: 0,
+            ..Limits::default()
+        },
+    );
+    let hook = compile(&rt, HookKind::After, "loop {}").unwrap();
+    let err = rt
+        .after(
+            &hook,
+            &ResponseView::default(),
+            &mut vec![],
+            &HookScope::default(),
+        )
+        .unwrap_err();
+    assert_eq!(err.kind, HookErrorKind::TooManyOperations, "{err}");
+    assert!(err.message.contains("exceeded 1 operations"), "{err}");
+    assert_eq!(rt.limits().max_operations, 1);
+}
