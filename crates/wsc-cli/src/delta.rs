@@ -179,6 +179,16 @@ pub fn aggregate(args: &AggregateArgs) -> Result<(), Failed> {
                     .and_then(|()| store.record_run(&key, &run_name, started_ms, total))
             }
             .map_err(|e| fail(exit::FAILURE, e))?;
+            let changes = engine.state_changes();
+            if !changes.is_empty() {
+                let mut values = changes.set.clone();
+                for k in &changes.removed {
+                    values.insert(k.clone(), Value::Null);
+                }
+                store
+                    .save_state(&key, &values)
+                    .map_err(|e| fail(exit::FAILURE, e))?;
+            }
             let what = if api_side {
                 format!(
                     "{} changed (API-side filter since {})",

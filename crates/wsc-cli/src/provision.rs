@@ -97,16 +97,13 @@ pub fn provision(args: &ProvisionArgs) -> Result<(), Failed> {
             secrets.add(p, "password");
         }
     }
-    let engine = Engine::new(
-        &loaded,
-        &settings,
-        auth,
-        RunContext {
-            wire,
-            ..RunContext::default()
-        },
-    )
-    .map_err(|e| fail(exit::INVALID, e))?;
+    let run = if args.dry_run {
+        RunContext::default()
+    } else {
+        crate::run::run_context(&loaded, &args.connector, &settings)?
+    };
+    let engine = Engine::new(&loaded, &settings, auth, RunContext { wire, ..run })
+        .map_err(|e| fail(exit::INVALID, e))?;
     let rt = runtime();
     let total = plan.requests.len();
     for (i, r) in plan.requests.iter().enumerate() {
@@ -135,6 +132,9 @@ pub fn provision(args: &ProvisionArgs) -> Result<(), Failed> {
                 ));
             }
         }
+    }
+    if !args.dry_run {
+        crate::run::persist_state(&engine)?;
     }
     if args.dry_run {
         print!("{}", recorder.render_requests(&secrets));

@@ -105,7 +105,67 @@ pub(crate) fn engine_for(
     let store = crate::auth::store_for(loaded, args)?;
     let auth =
         wsc_engine::authenticator(loaded, &settings, store).map_err(|e| fail(exit::INVALID, e))?;
-    Engine::new(loaded, &settings, auth, RunContext::default()).map_err(|e| fail(exit::INVALID, e))
+    let run = run_context(loaded, args, &settings)?;
+    Engine::new(loaded, &settings, auth, run).map_err(|e| fail(exit::INVALID, e))
+}
+
+/// Where hook state of this run is persisted (set by [`run_context`]).
+static STATE_TARGET: std::sync::OnceLock<(
+    std::sync::Arc<wsc_auth::StateStore>,
+    wsc_auth::InstanceKey,
+)> = std::sync::OnceLock::new();
+
+fn has_hooks(loaded: &Loaded) -> bool {
+    loaded
+        .connector
+        .operations
+        .iter()
+        .iter()
+        .any(|(_, _, op)| op.hooks.is_some() || op.steps.iter().any(|s| s.hooks.is_some()))
+}
+
+/// The run context: for a connector with hooks, the connector state (`state.*`) of this
+/// instance from the state store (unless `--state none`).
+pub(crate) fn run_context(
+    loaded: &Loaded,
+    args: &ConnectorArgs,
+    settings: &wsc_engine::settings::ResolvedSettings,
+) -> Result<RunContext, Failed> {
+    if !has_hooks(loaded) {
+        return Ok(RunContext::default());
+    }
+    let Some(path) = crate::auth::store_path(args) else {
+        return Ok(RunContext::default());
+    };
+    let store = crate::auth::open(&path)?;
+    let key = wsc_engine::auth::instance_key(loaded, settings);
+    let state = store.load_state(&key).map_err(|e| fail(exit::FAILURE, e))?;
+    let _ = STATE_TARGET.set((store, key));
+    Ok(RunContext {
+        state: Value::Object(state),
+        ..RunContext::default()
+    })
+}
+
+/// Persists the connector-state changes hooks made (call after a successful run).
+pub(crate) fn persist_state(engine: &Engine) -> Result<(), Failed> {
+    let changes = engine.state_changes();
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let Some((store, key)) = STATE_TARGET.get() else {
+        tracing::warn!(
+            "hooks changed the connector state, but there is no state store to keep it (--state none)"
+        );
+        return Ok(());
+    };
+    let mut values = changes.set.clone();
+    for k in &changes.removed {
+        values.insert(k.clone(), Value::Null);
+    }
+    store
+        .save_state(key, &values)
+        .map_err(|e| fail(exit::FAILURE, e))
 }
 
 fn engine_error(e: EngineError) -> Failed {
@@ -348,6 +408,7 @@ pub fn aggregate(args: &AggregateArgs) -> Result<(), Failed> {
             sink.finish()
                 .map_err(|e| fail(exit::FAILURE, format!("writing output: {e}")))?;
             dest.commit()?;
+            persist_state(&engine)?;
             eprintln!("{}", summary_line(&engine, &object, n, started));
             Ok(())
         }
@@ -378,6 +439,7 @@ pub fn get(args: &GetArgs) -> Result<(), Failed> {
     let rec = rt
         .block_on(engine.get_object(&object, &args.identity))
         .map_err(engine_error)?;
+    persist_state(&engine)?;
     let v = rec.to_json(&names);
     println!(
         "{}",
@@ -393,6 +455,7 @@ pub fn test_connection(args: &ConnectorArgs) -> Result<(), Failed> {
     let started = Instant::now();
     rt.block_on(engine.test_connection())
         .map_err(engine_error)?;
+    persist_state(&engine)?;
     println!(
         "ok: connection works ({} ms)",
         started.elapsed().as_millis()

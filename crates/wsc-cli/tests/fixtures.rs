@@ -298,3 +298,41 @@ fn base64_of(s: &str) -> String {
     }
     out
 }
+
+#[test]
+fn hook_state_persists_across_runs() {
+    let api = Api::start();
+    let dir = scratch("state");
+    let connector = dir.join("counting.yaml");
+    let demo = std::fs::read_to_string(root().join("connectors/demo.yaml")).unwrap();
+    // The demo connector plus an after hook on the account aggregation that counts runs in
+    // the connector state and stamps each record with the count.
+    let hook = "    hooks:\n      after_operation:\n        script: |\n          state.runs = if \"runs\" in state { state.runs + 1 } else { 1 };\n      after:\n        script: |\n          let n = if \"runs\" in state { state.runs + 1 } else { 1 };\n          for i in 0..records.len() { records[i].attributes.run = n; }\n";
+    let text = demo.replacen(
+        "  account_aggregation:\n",
+        &format!("  account_aggregation:\n{hook}"),
+        1,
+    );
+    let text = text.replacen(
+        "    attributes:\n",
+        "    attributes:\n      run: { value: 0, type: int }\n",
+        1,
+    );
+    std::fs::write(&connector, text).unwrap();
+    let state = dir.join("state.db");
+    for expected in [1, 2, 3] {
+        let out = wsc()
+            .arg("aggregate")
+            .arg(&connector)
+            .arg("--state")
+            .arg(&state)
+            .args(settings(&api))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", show(&out));
+        let first: Value =
+            serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap())
+                .unwrap();
+        assert_eq!(first["attributes"]["run"], expected, "{first}");
+    }
+}

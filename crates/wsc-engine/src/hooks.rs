@@ -14,8 +14,8 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value};
 use wsc_hooks::{
-    CompiledHook, HookErrorMode, HookKind, HookOrigin, HookRuntime, HookScope, Limits,
-    RequestView, ResponseView, StateChanges, inline_position,
+    CompiledHook, HookErrorMode, HookKind, HookOrigin, HookRuntime, HookScope, Limits, RequestView,
+    ResponseView, StateChanges, inline_position,
 };
 use wsc_spec::Loaded;
 use wsc_spec::model::{Hook, Hooks};

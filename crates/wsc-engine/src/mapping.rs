@@ -82,7 +82,10 @@ impl Record {
             None | Some(Value::Null) => &empty,
             Some(other) => return Err(format!("`attributes` must be an object, found {other}")),
         };
-        if let Some(extra) = attrs.keys().find(|k| !names.iter().any(|n| n.as_ref() == k.as_str())) {
+        if let Some(extra) = attrs
+            .keys()
+            .find(|k| !names.iter().any(|n| n.as_ref() == k.as_str()))
+        {
             return Err(format!(
                 "attribute `{extra}` is not declared under the operation's `attributes` (declare it there, e.g. with `value: null`)"
             ));

@@ -1419,7 +1419,13 @@ async fn fetch_page(
                     let ty = op.mapper.object_type().clone();
                     let mut json: Vec<Value> = out.iter().map(|r| r.to_json(&names)).collect();
                     inner.hooks.after(
-                        &set, &hook, &op.key, &inner.settings, ctx_map, &resp, &mut json,
+                        &set,
+                        &hook,
+                        &op.key,
+                        &inner.settings,
+                        ctx_map,
+                        &resp,
+                        &mut json,
                     )?;
                     out = json
                         .iter()
@@ -1439,7 +1445,13 @@ async fn fetch_page(
                 let mut raw: Vec<Value> = records.into_iter().map(|r| r.to_value()).collect();
                 if let Some((set, hook)) = after {
                     inner.hooks.after(
-                        &set, &hook, &op.key, &inner.settings, ctx_map, &resp, &mut raw,
+                        &set,
+                        &hook,
+                        &op.key,
+                        &inner.settings,
+                        ctx_map,
+                        &resp,
+                        &mut raw,
                     )?;
                 }
                 Items::Raw(raw)

@@ -16,7 +16,10 @@ fn connector(hooks: &str) -> String {
     format!(
         "{HEADER}{FAST_HTTP}operations:\n  account_aggregation:\n{}{hooks}{}      initials: {{ value: \"\" }}\n",
         users_request("offset", 10, false, 1),
-        USER_MAPPING.replace("    entitlements:\n      - { attribute: groups, group_type: group }\n", "")
+        USER_MAPPING.replace(
+            "    entitlements:\n      - { attribute: groups, group_type: group }\n",
+            ""
+        )
     )
 }
 
@@ -82,7 +85,10 @@ async fn hooks_cannot_reach_files() {
         Ok(_) => panic!("a hook importing a module compiled"),
         Err(e) => e,
     };
-    assert!(err.contains("hooks.after") && err.contains("import"), "{err}");
+    assert!(
+        err.contains("hooks.after") && err.contains("import"),
+        "{err}"
+    );
     // There is no function that reads a file: calling one stops the operation and says why.
     let api = start(config(3)).await;
     let yaml = connector(
@@ -104,7 +110,9 @@ async fn thrown_errors_stop_or_skip_records() {
     let config = config(12);
     let api = start(config.clone()).await;
     let throw = r#"records.for_each(|| if this.identity == "u0000003" { throw "bad record " + this.identity; });"#;
-    let stop = connector(&format!("    hooks:\n      after:\n        script: '{throw}'\n"));
+    let stop = connector(&format!(
+        "    hooks:\n      after:\n        script: '{throw}'\n"
+    ));
     let engine_stop = engine(&stop, &api.base_url());
     let err = aggregate(&engine_stop, "account", None)
         .await
@@ -124,7 +132,8 @@ async fn thrown_errors_stop_or_skip_records() {
 
 #[tokio::test]
 async fn before_hook_signs_requests() {
-    let sig = base64::engine::general_purpose::STANDARD.encode(format!("GET /api/users/u1 {TOKEN}"));
+    let sig =
+        base64::engine::general_purpose::STANDARD.encode(format!("GET /api/users/u1 {TOKEN}"));
     let cassette: Cassette = serde_json::from_value(json!({
         "interactions": [{
             "request": { "method": "GET", "path": "/api/users/u1", "headers": { "x-signature": sig } },
