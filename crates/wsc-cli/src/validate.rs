@@ -15,6 +15,15 @@ pub fn run(args: &ValidateArgs) -> u8 {
     for file in &args.files {
         match wsc_spec::load_file(file) {
             Ok(loaded) => {
+                // Hooks compile here too, so script errors show before anything runs.
+                if let Err(e) =
+                    wsc_engine::hooks::EngineHooks::compile(&loaded, &serde_json::Value::Null)
+                {
+                    eprintln!("error: {e}");
+                    let _ = writeln!(out, "{}: invalid (a hook does not compile)", file.display());
+                    worst = exit::INVALID;
+                    continue;
+                }
                 let warnings = loaded.warnings.warning_count();
                 if warnings > 0 {
                     eprint!("{}", loaded.warnings.render());

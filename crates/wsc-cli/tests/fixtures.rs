@@ -336,3 +336,19 @@ fn hook_state_persists_across_runs() {
         assert_eq!(first["attributes"]["run"], expected, "{first}");
     }
 }
+
+#[test]
+fn validate_reports_hook_errors_with_connector_line_and_column() {
+    let dir = scratch("hookerr");
+    let file = dir.join("c.yaml");
+    std::fs::write(
+        &file,
+        "connector: hv\nbase_url: https://x.test\noperations:\n  account_aggregation:\n    request: { path: /users }\n    records: \"$[*]\"\n    identity: \"$.id\"\n    hooks:\n      after:\n        script: |\n          let n = records.len();\n          recrods.retain(|r| true);\n",
+    )
+    .unwrap();
+    let out = wsc().arg("validate").arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("c.yaml:12:11"), "{err}");
+    assert!(err.contains("unknown variable `recrods`"), "{err}");
+}
