@@ -1045,6 +1045,22 @@ async fn drive_pages(
             return Ok(());
         };
         check_short_page(op, si, p, &mut short, state.index + 1, head.count)?;
+        // A first page shorter than both the page size and the total: the API caps its page
+        // size, and stepping by `limit` would skip records without a sign.
+        if state.index == 0
+            && matches!(p.kind, PagingKind::Offset | PagingKind::Page)
+            && let Some(total) = head.total
+            && head.count > 0
+            && (head.count as u64) < p.limit.min(total)
+        {
+            return Err(EngineError::Paging {
+                origin: origin(op, Some(si), Some(1)),
+                message: format!(
+                    "page 1 held {} records, fewer than the page size {} although the total is {total}: the API returns fewer records per page than `paging.limit` asks for (it probably caps the page size at {}), so records would be skipped; set `paging.limit` to at most {}",
+                    head.count, p.limit, head.count, head.count
+                ),
+            });
+        }
         // Known total: fetch the rest concurrently, in order.
         if state.index == 0
             && matches!(p.kind, PagingKind::Offset | PagingKind::Page)

@@ -171,8 +171,8 @@ async fn max_pages_limits_the_run() {
 }
 
 /// The API caps the page size (10) below `paging.limit` (25). With a known total the engine
-/// notices that a short page is followed by more records and fails: records would otherwise
-/// be skipped silently.
+/// notices on page 1 (fewer records than both the page size and the total) and fails: records
+/// would otherwise be skipped silently.
 #[tokio::test]
 async fn page_size_capped_by_the_api_is_an_error() {
     for (kind, concurrency) in [("offset", 4), ("offset", 1), ("page", 4), ("page", 1)] {
@@ -193,11 +193,32 @@ async fn page_size_capped_by_the_api_is_an_error() {
         );
         let text = error.to_string();
         assert!(
-            text.contains("operation `account_aggregation`, page 2: page 1 held 10 records, fewer than the page size 25, yet page 2 holds more"),
+            text.contains("operation `account_aggregation`, page 1: page 1 held 10 records, fewer than the page size 25 although the total is 257"),
             "{text}"
         );
         assert!(text.contains("set `paging.limit` to at most 10"), "{text}");
-        assert_user_range(&engine, &records, &cfg, 0..10);
+        assert!(
+            records.is_empty(),
+            "nothing is emitted from a run that would skip records"
+        );
         api.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn a_capped_page_size_with_a_known_total_is_an_error_not_missing_records() {
+    // 5 users, at most 2 per page, the connector asks for 10 with a total: the whole total fits
+    // in one page of the requested size, so no later page would ever reveal the cap.
+    for concurrency in [1, 4] {
+        let config = config(5).with_max_page_size(2);
+        let api = start(config).await;
+        let yaml = users_connector(FAST_HTTP, &users_request("offset", 10, true, concurrency));
+        let engine = engine(&yaml, &api.base_url());
+        let err = aggregate(&engine, "account", None)
+            .await
+            .expect_err("records would be skipped")
+            .to_string();
+        assert!(err.contains("caps the page size at 2"), "{err}");
+        assert!(err.contains("`paging.limit` to at most 2"), "{err}");
     }
 }
