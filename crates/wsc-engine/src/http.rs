@@ -743,7 +743,9 @@ impl HttpClient {
     }
 
     fn retry_after(&self, r: &Response) -> Option<Duration> {
-        let v = r.header("retry-after")?.trim();
+        let Some(v) = r.header("retry-after").map(str::trim) else {
+            return rate_limit_reset(r).map(|w| w.min(self.retry.max_retry_after));
+        };
         let wait = if let Ok(secs) = v.parse::<u64>() {
             Duration::from_secs(secs)
         } else {
@@ -763,6 +765,29 @@ impl HttpClient {
         }
         self.redactor.text(&s)
     }
+}
+
+/// The wait a rate-limit reset header asks for, on a 429 without `Retry-After`:
+/// `X-Rate-Limit-Reset` / `X-RateLimit-Reset` (Okta, GitHub: epoch seconds; a small number is
+/// read as seconds from now) or `RateLimit-Reset` (IETF draft: seconds from now).
+fn rate_limit_reset(r: &Response) -> Option<Duration> {
+    if r.status != 429 {
+        return None;
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs();
+    let secs = |name: &str| r.header(name).and_then(|v| v.trim().parse::<u64>().ok());
+    if let Some(n) = secs("x-rate-limit-reset").or_else(|| secs("x-ratelimit-reset")) {
+        let wait = if n > 1_000_000_000 {
+            n.saturating_sub(now)
+        } else {
+            n
+        };
+        return Some(Duration::from_secs(wait));
+    }
+    secs("ratelimit-reset").map(Duration::from_secs)
 }
 
 /// Files for TLS, read by the caller (relative to the connector file).

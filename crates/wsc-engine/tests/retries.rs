@@ -314,3 +314,48 @@ async fn concurrent_page_failure_fails_the_run() {
     assert_eq!(engine.summary().retries, 0);
     api.shutdown().await;
 }
+
+/// Okta answers 429 with `X-Rate-Limit-Reset` (epoch seconds) and no `Retry-After`: the engine
+/// waits until the reset instead of its (here much shorter) backoff.
+#[tokio::test]
+async fn too_many_requests_waits_for_x_rate_limit_reset() {
+    use wsc_testkit::replay::{Cassette, ReplayServer};
+    let reset = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 2;
+    let cassette: Cassette = serde_json::from_value(serde_json::json!({
+        "ordered": true,
+        "interactions": [
+            { "request": { "path": "/api/users/u1" },
+              "response": { "status": 429, "headers": { "x-rate-limit-reset": reset.to_string() },
+                            "body": { "errorCode": "E0000047" } } },
+            { "request": { "path": "/api/users/u1" },
+              "response": { "body": { "id": "u1", "userName": "ann" } } }
+        ]
+    }))
+    .unwrap();
+    let server = ReplayServer::start(cassette, std::path::PathBuf::from("."))
+        .await
+        .unwrap();
+    let yaml = format!(
+        "{HEADER}http:\n  retry: {{ max_attempts: 3, initial_backoff: 1ms, max_backoff: 5ms, max_retry_after: 10s }}\noperations:\n  get_object:\n    account:\n      request: {{ path: \"/users/{{{{plan.identity}}}}\" }}\n      identity: \"$.id\"\n      name: \"$.userName\"\n"
+    );
+    let engine = engine(&yaml, &server.base_url());
+    let started = std::time::Instant::now();
+    let rec = engine.get_object("account", "u1").await.unwrap();
+    assert_eq!(rec.identity, "u1");
+    // The reset is 1–2 s away (whole seconds); the backoff alone would be a few ms.
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(900),
+        "retried after {:?}, before the reset",
+        started.elapsed()
+    );
+    assert!(
+        server.report().problems().is_empty(),
+        "{}",
+        server.report().problems()
+    );
+    server.shutdown().await;
+}

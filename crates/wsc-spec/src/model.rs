@@ -176,7 +176,9 @@ pub struct RetryPolicy {
     /// Largest backoff delay. Default `30s`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_backoff: Option<Duration>,
-    /// Honour `Retry-After` (seconds or HTTP-date) up to this long. Default `120s`.
+    /// Honour `Retry-After` (seconds or HTTP-date) up to this long; on a 429 without it,
+    /// `X-Rate-Limit-Reset` / `X-RateLimit-Reset` (epoch seconds) or `RateLimit-Reset`
+    /// (seconds) are honoured the same way. Default `120s`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_retry_after: Option<Duration>,
     /// Retry when a response body contains one of these texts (e.g. a 200 saying "try again").
