@@ -785,9 +785,12 @@ fn rate_limit_reset(r: &Response) -> Option<Duration> {
         } else {
             n
         };
-        return Some(Duration::from_secs(wait));
+        // A reset already past: the normal backoff applies.
+        return (wait > 0).then(|| Duration::from_secs(wait));
     }
-    secs("ratelimit-reset").map(Duration::from_secs)
+    secs("ratelimit-reset")
+        .filter(|s| *s > 0)
+        .map(Duration::from_secs)
 }
 
 /// Files for TLS, read by the caller (relative to the connector file).
