@@ -180,6 +180,16 @@ pub enum HttpError {
         /// Redacted URL.
         url: String,
     },
+    /// A link or redirect to plain http on a host the connector reaches over https.
+    #[error(
+        "{origin}: refusing to send credentials over plain http to {url}: the connector reaches this host over https (a next link or redirect downgraded the scheme)"
+    )]
+    Downgrade {
+        /// Where.
+        origin: Origin,
+        /// Redacted URL.
+        url: String,
+    },
     /// Credentials could not be obtained.
     #[error("{origin}: {source}")]
     Auth {
@@ -283,6 +293,10 @@ pub struct Counters {
 #[derive(Debug, Clone, Default)]
 pub struct HostPolicy {
     hosts: Vec<String>,
+    /// Hosts the connector reaches over https only: plain http to them is a downgrade.
+    https_only: Vec<String>,
+    /// Hosts the connector itself names with an http URL.
+    http_ok: Vec<String>,
 }
 
 impl HostPolicy {
@@ -290,14 +304,37 @@ impl HostPolicy {
     pub fn new(hosts: impl IntoIterator<Item = String>) -> HostPolicy {
         HostPolicy {
             hosts: hosts.into_iter().map(|h| h.to_ascii_lowercase()).collect(),
+            https_only: Vec::new(),
+            http_ok: Vec::new(),
         }
     }
 
-    /// Adds the host of a URL.
+    /// Adds the host of a URL (and remembers whether the connector reaches it over https).
     pub fn allow_url(&mut self, url: &Url) {
         if let Some(h) = url.host_str() {
-            self.hosts.push(h.to_ascii_lowercase());
+            let h = h.to_ascii_lowercase();
+            match url.scheme() {
+                "https" => {
+                    if !self.http_ok.contains(&h) {
+                        self.https_only.push(h.clone());
+                    }
+                }
+                _ => {
+                    self.https_only.retain(|x| *x != h);
+                    self.http_ok.push(h.clone());
+                }
+            }
+            self.hosts.push(h);
         }
+    }
+
+    /// Whether a URL is plain http to a host the connector reaches over https (credentials
+    /// would travel in clear text).
+    pub fn is_downgrade(&self, url: &Url) -> bool {
+        url.scheme() == "http"
+            && url
+                .host_str()
+                .is_some_and(|h| self.https_only.iter().any(|x| x.eq_ignore_ascii_case(h)))
     }
 
     /// Whether a URL's host may receive credentials.
@@ -369,7 +406,9 @@ impl HttpClient {
                 .first()
                 .map(|first| first.host_str() == attempt.url().host_str())
                 .unwrap_or(false);
-            if same_host || redirect_hosts.allows(attempt.url()) {
+            if redirect_hosts.is_downgrade(attempt.url()) {
+                attempt.stop()
+            } else if same_host || redirect_hosts.allows(attempt.url()) {
                 attempt.follow()
             } else {
                 attempt.stop()
@@ -485,6 +524,12 @@ impl HttpClient {
     ) -> Result<(Response, u32), HttpError> {
         let method = req.method.as_str();
         let shown_url = || self.redactor.url(&req.url);
+        if self.hosts.is_downgrade(&req.url) {
+            return Err(HttpError::Downgrade {
+                origin: origin.clone(),
+                url: shown_url(),
+            });
+        }
         if !self.hosts.allows(&req.url) {
             return Err(HttpError::HostNotAllowed {
                 origin: origin.clone(),
@@ -618,6 +663,17 @@ impl HttpClient {
                             attempt -= 1;
                             continue;
                         }
+                    }
+                    if (300..400).contains(&status)
+                        && let Some(t) = response
+                            .header("location")
+                            .and_then(|loc| req.url.join(loc).ok())
+                            .filter(|t| self.hosts.is_downgrade(t))
+                    {
+                        return Err(HttpError::Downgrade {
+                            origin: origin.clone(),
+                            url: self.redactor.url(&t),
+                        });
                     }
                     if (300..400).contains(&status)
                         && let Some(loc) = response.header("location")
@@ -833,4 +889,24 @@ fn describe_reqwest_error(e: &reqwest::Error) -> String {
         src = s.source();
     }
     msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_policy_refuses_other_hosts_and_https_downgrades() {
+        let mut p = HostPolicy::new(["extra.test".to_string()]);
+        p.allow_url(&Url::parse("https://api.test/v1").unwrap());
+        p.allow_url(&Url::parse("http://127.0.0.1:8080/api").unwrap());
+        let u = |s: &str| Url::parse(s).unwrap();
+        assert!(p.allows(&u("https://api.test/v1/users?page=2")));
+        assert!(!p.is_downgrade(&u("https://api.test/x")));
+        assert!(p.is_downgrade(&u("http://api.test/v1/users?page=2")));
+        assert!(!p.allows(&u("https://evil.test/")));
+        assert!(p.allows(&u("http://extra.test/")));
+        // A host the connector itself names over http may stay on http (loopback tests).
+        assert!(!p.is_downgrade(&u("http://127.0.0.1:8080/api/next")));
+    }
 }
