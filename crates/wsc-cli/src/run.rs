@@ -116,16 +116,17 @@ static STATE_TARGET: std::sync::OnceLock<(
 )> = std::sync::OnceLock::new();
 
 fn has_hooks(loaded: &Loaded) -> bool {
-    loaded
-        .connector
-        .operations
-        .iter()
-        .iter()
-        .any(|(_, _, op)| op.hooks.is_some() || op.steps.iter().any(|s| s.hooks.is_some()))
+    loaded.connector.operations.iter().iter().any(|(_, _, op)| {
+        op.hooks.is_some()
+            || op
+                .steps
+                .iter()
+                .any(|s| s.hooks.is_some() || !s.save.is_empty())
+    })
 }
 
-/// The run context: for a connector with hooks, the connector state (`state.*`) of this
-/// instance from the state store (unless `--state none`).
+/// The run context: for a connector with hooks or steps that `save`, the connector state
+/// (`state.*`) of this instance from the state store (unless `--state none`).
 pub(crate) fn run_context(
     loaded: &Loaded,
     args: &ConnectorArgs,

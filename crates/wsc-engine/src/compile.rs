@@ -519,7 +519,18 @@ impl CompiledOperation {
             .iter()
             .rposition(|s| s.for_each.is_none())
             .ok_or_else(|| EngineError::Config(format!("{loc}: no step without `for_each`")))?;
-        let mapper = RecordMapper::new(object_type, op, &AttrTemplates)
+        // A multi-step operation without its own `records` takes the primary step's.
+        let with_step_records;
+        let mapped = match (&op.request, &op.records, op.steps.get(primary)) {
+            (None, None, Some(step)) if step.records.is_some() => {
+                let mut o = op.clone();
+                o.records = step.records.clone();
+                with_step_records = o;
+                &with_step_records
+            }
+            _ => op,
+        };
+        let mapper = RecordMapper::new(object_type, mapped, &AttrTemplates)
             .map_err(|e| EngineError::Config(format!("{loc}: {e}")))?;
         if op.request.is_some() {
             // The operation's `records` path selects the records of its single request.

@@ -122,6 +122,14 @@ impl EngineHooks {
         }
     }
 
+    /// Values saved by steps (`save:`), kept as connector state like hook changes.
+    pub fn save_values(&self, saved: &Map<String, Value>) {
+        self.record(StateChanges {
+            set: saved.clone(),
+            removed: Vec::new(),
+        });
+    }
+
     fn record(&self, changes: StateChanges) {
         if changes.is_empty() {
             return;

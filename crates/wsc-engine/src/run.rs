@@ -797,6 +797,8 @@ async fn run_op_inner(
         }
     }
     if !saved.is_empty() {
+        // What steps `save` also becomes connector state (`state.<name>` on later runs).
+        inner.hooks.save_values(&saved);
         ctx.insert("saved".into(), Value::Object(saved));
     }
     let ctx = Arc::new(ctx);

@@ -165,3 +165,34 @@ async fn before_hook_signs_requests() {
     assert!(report.problems().is_empty(), "{}", report.problems());
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn values_saved_by_steps_become_connector_state() {
+    let api = start(config(7)).await;
+    let yaml = format!(
+        r#"{HEADER}{FAST_HTTP}operations:
+  account_aggregation:
+    steps:
+      - name: probe
+        request: {{ path: /users/offset, query: {{ offset: "0", limit: "3" }} }}
+        save: {{ user_count: "$.total" }}
+      - name: users
+        request:
+          path: /users/offset
+          query: {{ offset: "{{{{page.offset}}}}", limit: "{{{{page.limit}}}}" }}
+        paging: {{ kind: offset, limit: 5, total: "$.total" }}
+        records: "$.items[*]"
+    identity: "$.id"
+    name: "$.userName"
+"#
+    );
+    let engine = engine(&yaml, &api.base_url());
+    let records = aggregate(&engine, "account", None).await.unwrap();
+    assert_eq!(records.len(), 7);
+    let changes = engine.state_changes();
+    assert_eq!(
+        changes.set.get("user_count"),
+        Some(&json!(7)),
+        "{changes:?}"
+    );
+}

@@ -1137,6 +1137,8 @@ pub struct Step {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merge: Option<Merge>,
     /// Values saved for later steps, visible as `saved.<name>` (JSONPaths into the response).
+    /// Values saved by setup steps are also kept as connector state: `state.<name>` in later
+    /// runs (with a state store).
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub save: IndexMap<String, JsonPath>,
     /// Status codes that count as success for this step.
