@@ -19,7 +19,7 @@ use wsc_engine::{Engine, EngineError, RunContext};
 
 use crate::cli::AggregateArgs;
 use crate::exit;
-use crate::run::{Destination, Failed, fail, load, runtime, settings_sources};
+use crate::run::{Destination, Failed, fail, load, runtime};
 
 /// The store for state and snapshots (any auth kind), required for `--delta`.
 fn store(args: &AggregateArgs) -> Result<Arc<StateStore>, Failed> {
@@ -61,16 +61,8 @@ pub fn aggregate(args: &AggregateArgs) -> Result<(), Failed> {
         ));
     }
     let loaded = load(&args.connector.connector)?;
-    let (explicit, file) = settings_sources(&args.connector)?;
-    let settings = wsc_engine::settings::resolve(&loaded.connector, &explicit, &file, &|k| {
-        std::env::var(k).ok()
-    })
-    .map_err(|errs| {
-        for e in &errs {
-            eprintln!("error: {e}");
-        }
-        Failed(exit::INVALID)
-    })?;
+    let settings =
+        crate::run::resolve_settings(&loaded, &args.connector, &|k| std::env::var(k).ok())?;
     let store = store(args)?;
     let key: InstanceKey = wsc_engine::auth::instance_key(&loaded, &settings);
     let object = crate::run::object_type(&args.object);

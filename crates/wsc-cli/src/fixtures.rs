@@ -12,7 +12,7 @@ use wsc_fixtures::{Operation, case};
 
 use crate::cli::{RecordArgs, TestArgs};
 use crate::exit;
-use crate::run::{Failed, fail, load, runtime, settings_sources};
+use crate::run::{Failed, fail, load, runtime};
 
 /// `wsc record`.
 pub fn record(args: &RecordArgs) -> Result<(), Failed> {
@@ -33,16 +33,8 @@ pub fn record(args: &RecordArgs) -> Result<(), Failed> {
             "--identity is required with --op get_object.<type> and allowed only there",
         ));
     }
-    let (explicit, file) = settings_sources(&args.connector)?;
-    let settings = wsc_engine::settings::resolve(&loaded.connector, &explicit, &file, &|k| {
-        std::env::var(k).ok()
-    })
-    .map_err(|errs| {
-        for e in &errs {
-            eprintln!("error: {e}");
-        }
-        Failed(exit::INVALID)
-    })?;
+    let settings =
+        crate::run::resolve_settings(&loaded, &args.connector, &|k| std::env::var(k).ok())?;
     let recorder = Arc::new(Recorder::new());
     let wire = Wire {
         tap: Some(recorder.clone()),

@@ -10,7 +10,7 @@ use wsc_spec::plan::load_plan;
 
 use crate::cli::ProvisionArgs;
 use crate::exit;
-use crate::run::{Failed, fail, load, runtime, settings_sources};
+use crate::run::{Failed, fail, load, runtime};
 
 /// `wsc provision`.
 pub fn provision(args: &ProvisionArgs) -> Result<(), Failed> {
@@ -57,16 +57,8 @@ pub fn provision(args: &ProvisionArgs) -> Result<(), Failed> {
             ));
         }
     }
-    let (explicit, file) = settings_sources(&args.connector)?;
-    let settings = wsc_engine::settings::resolve(&loaded.connector, &explicit, &file, &|k| {
-        std::env::var(k).ok()
-    })
-    .map_err(|errs| {
-        for e in &errs {
-            eprintln!("error: {e}");
-        }
-        Failed(exit::INVALID)
-    })?;
+    let settings =
+        crate::run::resolve_settings(&loaded, &args.connector, &|k| std::env::var(k).ok())?;
     let recorder = Arc::new(Recorder::new());
     let wire = if args.dry_run {
         Wire {

@@ -94,19 +94,28 @@ pub(crate) fn engine_for(
     args: &ConnectorArgs,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Engine, Failed> {
-    let (explicit, file) = settings_sources(args)?;
-    let settings = wsc_engine::settings::resolve(&loaded.connector, &explicit, &file, env)
-        .map_err(|errs| {
-            for e in &errs {
-                eprintln!("error: {e}");
-            }
-            Failed(exit::INVALID)
-        })?;
+    let settings = resolve_settings(loaded, args, env)?;
     let store = crate::auth::store_for(loaded, args)?;
     let auth =
         wsc_engine::authenticator(loaded, &settings, store).map_err(|e| fail(exit::INVALID, e))?;
     let run = run_context(loaded, args, &settings)?;
     Engine::new(loaded, &settings, auth, run).map_err(|e| fail(exit::INVALID, e))
+}
+
+/// Resolves the connector's settings from `--set`, `--settings`, the environment (`env`) and
+/// defaults, printing every problem.
+pub(crate) fn resolve_settings(
+    loaded: &Loaded,
+    args: &ConnectorArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<wsc_engine::settings::ResolvedSettings, Failed> {
+    let (explicit, file) = settings_sources(args)?;
+    wsc_engine::settings::resolve(&loaded.connector, &explicit, &file, env).map_err(|errs| {
+        for e in &errs {
+            eprintln!("error: {e}");
+        }
+        Failed(exit::INVALID)
+    })
 }
 
 /// Where hook state of this run is persisted (set by [`run_context`]).

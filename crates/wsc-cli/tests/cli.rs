@@ -2,6 +2,9 @@
 //! `partitions` / `test-connection` against the synthetic API on 127.0.0.1 (exit codes,
 //! output formats, `--out` written only on success, settings from every source).
 
+mod common;
+use common::*;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -86,30 +89,6 @@ operations:
     name: "$.displayName"
 "#;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The `wsc` binary, run from the workspace root, without WSC_* variables from outside.
-fn wsc() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_wsc"));
-    c.current_dir(root());
-    for (k, _) in std::env::vars() {
-        if k.starts_with("WSC_") || k == "RUST_LOG" {
-            c.env_remove(k);
-        }
-    }
-    c
-}
-
-/// A fresh, empty directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 /// Writes `text` into `dir/name`.
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
@@ -125,23 +104,6 @@ fn listing(dir: &Path) -> Vec<String> {
         .collect();
     v.sort();
     v
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exited normally")
-}
-
-fn show(o: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        o.status.code(),
-        text(&o.stdout),
-        text(&o.stderr)
-    )
 }
 
 /// The synthetic API served by a runtime of its own while the binary runs.

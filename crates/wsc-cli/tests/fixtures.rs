@@ -2,45 +2,16 @@
 //! records as the live run, no secret or token in any written file, and a changed field in
 //! a fixture response fails with a diff naming the connector, the operation and the field.
 
+mod common;
+use common::*;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use serde_json::Value;
 use wsc_testkit::synthetic::{AuthMode, SyntheticApi, SyntheticConfig};
 
 const CLIENT_ID: &str = "rec-client";
 const SECRET: &str = "s3cr3t-never-in-a-cassette-9f1c";
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn wsc() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_wsc"));
-    c.current_dir(root());
-    for (k, _) in std::env::vars() {
-        if k.starts_with("WSC_") || k == "RUST_LOG" {
-            c.env_remove(k);
-        }
-    }
-    c
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("fixtures-{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn show(o: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 struct Api {
     rt: tokio::runtime::Runtime,

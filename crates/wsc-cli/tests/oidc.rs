@@ -6,6 +6,9 @@
 //! Needs Node.js 20+ and `npm ci --prefix tests/oidc` (`.ci/run` does it). Without them the
 //! tests fail and say so; nothing is skipped.
 
+mod common;
+use common::*;
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Output, Stdio};
@@ -17,50 +20,12 @@ use reqwest::Url;
 use serde_json::Value;
 use wsc_auth::{StateStore, TokenSet};
 
-fn root() -> PathBuf {
-    let r = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    r.canonicalize().unwrap_or(r)
-}
-
 fn oidc_dir() -> PathBuf {
     root().join("tests/oidc")
 }
 
 fn connector(name: &str) -> PathBuf {
     oidc_dir().join("connectors").join(name)
-}
-
-/// The `wsc` binary, run from the workspace root, without WSC_* variables from outside.
-fn wsc() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_wsc"));
-    c.current_dir(root());
-    for (k, _) in std::env::vars() {
-        if k.starts_with("WSC_") || k == "RUST_LOG" || k == "BROWSER" {
-            c.env_remove(k);
-        }
-    }
-    c
-}
-
-/// A fresh, empty directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("oidc-{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn show(o: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        o.status.code(),
-        text(&o.stdout),
-        text(&o.stderr)
-    )
 }
 
 fn runtime() -> tokio::runtime::Runtime {

@@ -5,39 +5,18 @@
 //! The server is started by the test on 127.0.0.1. It must be installed
 //! (`pip install scim2-server==0.8.3`); without it the test fails and says so.
 
+mod common;
+use common::*;
+
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 const TOKEN: &str = "scim-test-token-5d0c";
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn wsc() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_wsc"));
-    c.current_dir(root());
-    for (k, _) in std::env::vars() {
-        if k.starts_with("WSC_") || k == "RUST_LOG" {
-            c.env_remove(k);
-        }
-    }
-    c
-}
-
-fn show(o: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 struct Server {
     child: Child,

@@ -1,0 +1,55 @@
+//! Helpers shared by the CLI's integration tests: the `wsc` binary run from the workspace
+//! root with a clean environment, scratch directories, and readable process output.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    let r = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    r.canonicalize().unwrap_or(r)
+}
+
+/// The `wsc` binary, run from the workspace root, without WSC_* (or RUST_LOG, BROWSER)
+/// variables from outside.
+pub fn wsc() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_wsc"));
+    c.current_dir(root());
+    for (k, _) in std::env::vars() {
+        if k.starts_with("WSC_") || k == "RUST_LOG" || k == "BROWSER" {
+            c.env_remove(k);
+        }
+    }
+    c
+}
+
+/// A fresh, empty directory for one test, named after the test binary and `name`.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{}-{name}", env!("CARGO_CRATE_NAME")));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Bytes as text (lossy).
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// The exit code (the process must have exited normally).
+pub fn code(o: &Output) -> i32 {
+    o.status.code().expect("exited normally")
+}
+
+/// Exit status, stdout and stderr, for assertion messages.
+pub fn show(o: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        o.status.code(),
+        text(&o.stdout),
+        text(&o.stderr)
+    )
+}
