@@ -137,12 +137,29 @@ impl TokenSender for ReqwestSender {
                     .header(reqwest::header::CONTENT_TYPE, content_type)
                     .body(text),
             };
-            let resp = b.send().await.map_err(|e| {
-                AuthError::Http(format!(
-                    "token request to {shown} failed: {}",
-                    error_chain(&e)
-                ))
-            })?;
+            // A connection that could not be made (refused, or a pooled keep-alive connection
+            // the server had closed) never reached the server: retrying it is safe, even for a
+            // refresh with rotation. Anything else is not retried here.
+            let mut b = b;
+            let mut attempt = 0u32;
+            let resp = loop {
+                let again = b.try_clone();
+                match b.send().await {
+                    Ok(r) => break r,
+                    Err(e) if e.is_connect() && attempt < 2 && again.is_some() => {
+                        attempt += 1;
+                        tracing::warn!(target: "wsc::auth", url = %shown, attempt, "token request could not connect, retrying");
+                        tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
+                        b = again.expect("checked above");
+                    }
+                    Err(e) => {
+                        return Err(AuthError::Http(format!(
+                            "token request to {shown} failed: {}",
+                            error_chain(&e)
+                        )));
+                    }
+                }
+            };
             let status = resp.status().as_u16();
             let content_type = resp
                 .headers()

@@ -460,3 +460,41 @@ async fn custom_token_flow_with_json_login_and_refresh_request() {
         "kept"
     );
 }
+
+/// A token endpoint that is not listening yet (a restarting server, a stale pooled
+/// connection) is retried: the request never reached it, so retrying is safe.
+#[tokio::test]
+async fn token_request_that_cannot_connect_is_retried() {
+    use wsc_auth::TokenSender;
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let server = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(60)).await;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap();
+        MockServer::serve(listener, |_, _| {
+            json_ok(serde_json::json!({"access_token": "tok-after-retry", "expires_in": 60}))
+        })
+    });
+    let sender = wsc_auth::ReqwestSender::new().unwrap();
+    let req = wsc_auth::request::TokenHttpRequest {
+        method: reqwest::Method::POST,
+        url: url::Url::parse(&format!("http://127.0.0.1:{port}/token")).unwrap(),
+        headers: vec![],
+        body: wsc_auth::request::Body::Form(vec![(
+            "grant_type".into(),
+            "client_credentials".into(),
+        )]),
+    };
+    let resp = sender
+        .send(req)
+        .await
+        .expect("retried until the endpoint listened");
+    assert_eq!(resp.status, 200);
+    assert!(String::from_utf8_lossy(&resp.body).contains("tok-after-retry"));
+    let server = server.await.unwrap();
+    assert_eq!(server.seen().len(), 1);
+}

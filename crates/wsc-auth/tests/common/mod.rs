@@ -139,6 +139,15 @@ impl MockServer {
     pub async fn start(
         respond: impl Fn(&Seen, usize) -> (u16, String, String) + Send + Sync + 'static,
     ) -> MockServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        MockServer::serve(listener, respond)
+    }
+
+    /// Starts the server on a given listener (e.g. a port chosen earlier).
+    pub fn serve(
+        listener: tokio::net::TcpListener,
+        respond: impl Fn(&Seen, usize) -> (u16, String, String) + Send + Sync + 'static,
+    ) -> MockServer {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let state = Arc::new(MockState {
             seen: seen.clone(),
@@ -147,7 +156,6 @@ impl MockServer {
         let app = axum::Router::new()
             .route("/token", axum::routing::any(handle))
             .with_state(state);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
