@@ -1420,6 +1420,10 @@ async fn fetch_page(
             }
         }
         let _ = head_tx.send(head);
+        // Let the driver request the next page before this one is mapped, so fetching page
+        // n+1 overlaps mapping page n (without this the driver waits in the same worker's slot
+        // until the mapping is done).
+        tokio::task::yield_now().await;
         let after = hook_set
             .as_ref()
             .and_then(|h| h.after.as_ref().map(|a| (h.clone(), a.clone())));
