@@ -1,7 +1,8 @@
 //! `wsc aggregate --delta`: change records since the previous run.
 //!
 //! With API-side filters (`delta:` on the aggregation) the previous run's start time is
-//! `last_run.*` in templates and every record the API returns is a `changed` record. Without
+//! `last_run.*` in templates and every record the API returns is a `changed` record, or a
+//! `deleted` one when the aggregation's `delta.deleted` path matches it. Without
 //! them, each record's content hash is compared with the snapshot of the previous complete run
 //! in the state store: `created`, `updated` and `deleted` records come out, nothing for
 //! unchanged ones. The snapshot (and the run history) is committed only when the aggregation
@@ -121,7 +122,10 @@ pub fn aggregate(args: &AggregateArgs) -> Result<(), Failed> {
             for r in batch? {
                 total += 1;
                 let v = r.to_json(&names);
-                let line = if api_side {
+                let line = if api_side && r.deleted {
+                    counts[2] += 1;
+                    Some(json!({"change": "deleted", "type": object, "identity": r.identity}))
+                } else if api_side {
                     counts[3] += 1;
                     Some(with_change("changed", v))
                 } else {
@@ -183,8 +187,8 @@ pub fn aggregate(args: &AggregateArgs) -> Result<(), Failed> {
             }
             let what = if api_side {
                 format!(
-                    "{} changed (API-side filter since {})",
-                    counts[3], last_run["started_at"]
+                    "{} changed, {} deleted (API-side filter since {})",
+                    counts[3], counts[2], last_run["started_at"]
                 )
             } else {
                 format!(

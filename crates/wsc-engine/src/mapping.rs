@@ -45,6 +45,8 @@ pub struct Record {
     pub attributes: Vec<Value>,
     /// Member identities (group operations with `members`).
     pub members: Option<Vec<String>>,
+    /// Marked deleted by the aggregation's `delta.deleted` path (incremental responses).
+    pub deleted: bool,
 }
 
 impl Record {
@@ -115,6 +117,7 @@ impl Record {
             name,
             attributes,
             members,
+            deleted: o.get("deleted") == Some(&Value::Bool(true)),
         })
     }
 
@@ -266,6 +269,7 @@ pub struct RecordMapper {
     attrs: Vec<AttrPlan>,
     members: Option<CompiledPath>,
     needs_record_value: bool,
+    deleted: Option<CompiledPath>,
 }
 
 impl std::fmt::Debug for RecordMapper {
@@ -323,7 +327,14 @@ impl RecordMapper {
         let needs_record_value = attrs
             .iter()
             .any(|a| matches!(a.source, Source::Template(..)));
+        let deleted = op
+            .delta
+            .as_ref()
+            .and_then(|d| d.deleted.as_ref())
+            .map(|p| compile_path("delta.deleted", p.as_str()))
+            .transpose()?;
         Ok(RecordMapper {
+            deleted,
             object_type: object_type.into(),
             records,
             identity,
@@ -407,12 +418,19 @@ impl RecordMapper {
             None => None,
             Some(p) => Some(members(p, record)?),
         };
+        let deleted = self.deleted.as_ref().is_some_and(|p| {
+            !matches!(
+                p.first(record),
+                None | Some(Doc::Null) | Some(Doc::Bool(false))
+            )
+        });
         Ok(Record {
             object_type: self.object_type.clone(),
             identity,
             name,
             attributes,
             members,
+            deleted,
         })
     }
 

@@ -22,6 +22,7 @@ fn account() -> (Record, Vec<Arc<str>>) {
                 json!("line\nbreak \u{1} é"),
             ],
             members: None,
+            deleted: false,
         },
         names(&["email", "active", "n", "f", "none", "groups", "obj", "text"]),
     )
@@ -35,6 +36,7 @@ fn group() -> (Record, Vec<Arc<str>>) {
             name: None,
             attributes: vec![json!("desc")],
             members: Some(vec!["u1".into(), "u;2".into()]),
+            deleted: false,
         },
         names(&["description"]),
     )
