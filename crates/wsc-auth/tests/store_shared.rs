@@ -85,26 +85,17 @@ async fn two_managers_share_rotating_refresh_tokens() {
     let _ = std::fs::remove_dir_all(db.parent().unwrap());
 }
 
-/// Runs in a child process (see the test below): refreshes, so a rotated refresh token is
-/// committed, then dies by SIGKILL before the new access token is used.
-#[test]
-#[ignore = "run by killed_between_rotation_and_use as a child process"]
-fn child_rotates_then_dies() {
-    let (Ok(db), Ok(url)) = (
-        std::env::var("WSC_TEST_CHILD_DB"),
-        std::env::var("WSC_TEST_CHILD_URL"),
-    ) else {
-        return;
-    };
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let m = manager(
-            auth(&url),
-            json!({"refresh_token": "r0"}),
-            Some(binding(std::path::Path::new(&db))),
-        );
-        m.refresh(None).await.unwrap();
-    });
+/// The child half of `killed_between_rotation_and_use`: that test runs itself again in a child
+/// process with these variables set; the child refreshes (so a rotated refresh token is
+/// committed) and dies by SIGKILL before the new access token is used.
+#[cfg(unix)]
+async fn child_rotates_then_dies(db: &str, url: &str) -> ! {
+    let m = manager(
+        auth(url),
+        json!({"refresh_token": "r0"}),
+        Some(binding(std::path::Path::new(db))),
+    );
+    m.refresh(None).await.unwrap();
     let pid = std::process::id().to_string();
     let _ = std::process::Command::new("kill")
         .args(["-KILL", &pid])
@@ -117,6 +108,12 @@ fn child_rotates_then_dies() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_between_rotation_and_use() {
     use std::os::unix::process::ExitStatusExt;
+    if let (Ok(db), Ok(url)) = (
+        std::env::var("WSC_TEST_CHILD_DB"),
+        std::env::var("WSC_TEST_CHILD_URL"),
+    ) {
+        child_rotates_then_dies(&db, &url).await;
+    }
     let mock = rotating().await;
     let db = temp_db("kill");
     let exe = std::env::current_exe().unwrap();
@@ -125,8 +122,7 @@ async fn killed_between_rotation_and_use() {
         std::process::Command::new(exe)
             .args([
                 "--exact",
-                "child_rotates_then_dies",
-                "--ignored",
+                "killed_between_rotation_and_use",
                 "--nocapture",
                 "--test-threads=1",
             ])

@@ -177,12 +177,8 @@ pub fn aggregate(args: &AggregateArgs) -> Result<(), Failed> {
             .map_err(|e| fail(exit::FAILURE, e))?;
             let changes = engine.state_changes();
             if !changes.is_empty() {
-                let mut values = changes.set.clone();
-                for k in &changes.removed {
-                    values.insert(k.clone(), Value::Null);
-                }
                 store
-                    .save_state(&key, &values)
+                    .save_state(&key, &crate::run::state_values(&changes))
                     .map_err(|e| fail(exit::FAILURE, e))?;
             }
             let what = if api_side {

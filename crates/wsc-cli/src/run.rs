@@ -169,13 +169,18 @@ pub(crate) fn persist_state(engine: &Engine) -> Result<(), Failed> {
         );
         return Ok(());
     };
+    store
+        .save_state(key, &state_values(&changes))
+        .map_err(|e| fail(exit::FAILURE, e))
+}
+
+/// State changes as the store writes them: set values, and `null` for removed keys.
+pub(crate) fn state_values(changes: &wsc_hooks::StateChanges) -> serde_json::Map<String, Value> {
     let mut values = changes.set.clone();
     for k in &changes.removed {
         values.insert(k.clone(), Value::Null);
     }
-    store
-        .save_state(key, &values)
-        .map_err(|e| fail(exit::FAILURE, e))
+    values
 }
 
 fn engine_error(e: EngineError) -> Failed {

@@ -89,9 +89,12 @@ impl EngineHooks {
     }
 
     /// The hooks of step `si` of operation `key` (`primary` is the operation's primary step,
-    /// which also takes the operation's own hooks). `single` is true for single-request
-    /// operations, whose only step is the operation.
+    /// which also takes the operation's own hooks).
     pub fn for_step(&self, key: &str, si: usize, primary: usize) -> Option<Arc<HookSet>> {
+        // Called per page: a connector without hooks pays no lookup (and no key allocation).
+        if self.sets.is_empty() {
+            return None;
+        }
         if let Some(s) = self.sets.get(&(key.to_string(), Some(si))) {
             return Some(s.clone());
         }
@@ -103,6 +106,9 @@ impl EngineHooks {
 
     /// The operation-level hooks of `key`.
     pub fn for_operation(&self, key: &str) -> Option<Arc<HookSet>> {
+        if self.sets.is_empty() {
+            return None;
+        }
         self.sets.get(&(key.to_string(), None)).cloned()
     }
 
