@@ -50,16 +50,16 @@ pub async fn run(
     let mut sink = output::sink(Format::JsonLines, writer);
 
     let started = Instant::now();
-    let (mut rx, task) = engine.aggregate("account", None).await?;
+    let mut stream = engine.aggregate("account", None).await?;
     let mut records = 0u64;
-    while let Some(batch) = rx.recv().await {
+    while let Some(batch) = stream.next_batch().await {
         let batch = batch?;
         for r in &batch {
             sink.write(r, &names).context("writing a record")?;
         }
         records += batch.len() as u64;
     }
-    task.await.context("the aggregation task failed")??;
+    stream.finish().await?;
     sink.finish().context("flushing the output")?;
     let secs = started.elapsed().as_secs_f64();
 

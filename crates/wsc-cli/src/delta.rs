@@ -116,9 +116,9 @@ pub fn aggregate(args: &AggregateArgs) -> Result<(), Failed> {
     let mut snapshot: Vec<(String, Vec<u8>)> = Vec::new();
     let mut total = 0u64;
     let result: Result<(), EngineError> = rt.block_on(async {
-        let (mut rx, task) = engine.aggregate(&object, None).await?;
+        let mut stream = engine.aggregate(&object, None).await?;
         let mut seen: HashSet<String> = HashSet::new();
-        while let Some(batch) = rx.recv().await {
+        while let Some(batch) = stream.next_batch().await {
             for r in batch? {
                 total += 1;
                 let v = r.to_json(&names);
@@ -147,10 +147,7 @@ pub fn aggregate(args: &AggregateArgs) -> Result<(), Failed> {
                 }
             }
         }
-        match task.await {
-            Ok(r) => r?,
-            Err(e) => return Err(EngineError::Config(format!("internal task failed: {e}"))),
-        }
+        stream.finish().await?;
         if !api_side {
             let mut gone: Vec<&String> = previous.keys().filter(|id| !seen.contains(*id)).collect();
             gone.sort();

@@ -125,16 +125,8 @@ async fn run_live(
             .await
             .map(|_| ()),
         Operation::Aggregate { object } => {
-            let (mut rx, task) = engine.aggregate(object, args.partition.as_deref()).await?;
-            while let Some(batch) = rx.recv().await {
-                batch?;
-            }
-            match task.await {
-                Ok(r) => r,
-                Err(e) => Err(wsc_engine::EngineError::Config(format!(
-                    "internal task failed: {e}"
-                ))),
-            }
+            let stream = engine.aggregate(object, args.partition.as_deref()).await?;
+            stream.finish().await.map(|_| ())
         }
     }
 }

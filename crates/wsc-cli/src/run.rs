@@ -185,7 +185,7 @@ pub(crate) fn state_values(changes: &wsc_hooks::StateChanges) -> serde_json::Map
 
 fn engine_error(e: EngineError) -> Failed {
     let code = match e {
-        EngineError::NoOperation(_)
+        EngineError::NoOperation { .. }
         | EngineError::NoPartition { .. }
         | EngineError::Settings(_) => exit::INVALID,
         _ => exit::FAILURE,
@@ -365,9 +365,9 @@ async fn aggregate_into(
 ) -> Result<u64, EngineError> {
     let key = Engine::aggregation_key(object);
     let names = engine.attribute_names(&key)?;
-    let (mut rx, task) = engine.aggregate(object, partition).await?;
+    let mut stream = engine.aggregate(object, partition).await?;
     let mut n = 0u64;
-    while let Some(batch) = rx.recv().await {
+    while let Some(batch) = stream.next_batch().await {
         let batch = batch?;
         for r in &batch {
             sink.write(r, &names)
@@ -375,10 +375,7 @@ async fn aggregate_into(
         }
         n += batch.len() as u64;
     }
-    match task.await {
-        Ok(r) => r?,
-        Err(e) => return Err(EngineError::Config(format!("internal task failed: {e}"))),
-    }
+    stream.finish().await?;
     Ok(n)
 }
 

@@ -177,7 +177,7 @@ pub fn authenticator_with(
 ) -> Result<Arc<dyn Authenticator>, EngineError> {
     match token_manager_with(loaded, settings, store, wire)? {
         Some(m) => Ok(Arc::new(m)),
-        None => crate::run::static_authenticator(loaded, settings),
+        None => static_authenticator(loaded, settings),
     }
 }
 
@@ -238,4 +238,49 @@ impl TokenSender for WiredSender {
             Ok(resp)
         })
     }
+}
+
+/// Builds the authenticator of a connector: the static kinds (none, basic, API key, bearer)
+/// directly, `oauth2` and `custom` as a token manager without a state store (see
+/// [`authenticator`] for one with a store).
+pub fn static_authenticator(
+    loaded: &Loaded,
+    settings: &ResolvedSettings,
+) -> Result<Arc<dyn Authenticator>, EngineError> {
+    use wsc_auth::{Secret, StaticAuth};
+    use wsc_spec::model::Auth;
+    let mut t = Templates::new();
+    let ctx = serde_json::json!({
+        "settings": settings.to_value(),
+        "state": {},
+        "now": crate::time::now_rfc3339(),
+    });
+    let mut render = |loc: &str, tpl: &wsc_spec::Template| -> Result<String, EngineError> {
+        let c = t.compile(loc, tpl.as_str(), Escape::None)?;
+        Ok(t.render(&c, &ctx)?)
+    };
+    let a: StaticAuth = match &loaded.connector.auth {
+        Auth::None => StaticAuth::None,
+        Auth::Basic(b) => StaticAuth::Basic {
+            username: render("auth.username", &b.username)?,
+            password: Secret::new(render("auth.password", &b.password)?),
+        },
+        Auth::ApiKey(k) => StaticAuth::ApiKey {
+            key: Secret::new(render("auth.key", &k.key)?),
+            placement: k.placement,
+            name: k.name.clone(),
+            prefix: k.prefix.clone().unwrap_or_default(),
+        },
+        Auth::Bearer(b) => StaticAuth::bearer(
+            Secret::new(render("auth.token", &b.token)?),
+            b.token_placement.placement,
+            b.token_placement.name.clone(),
+            b.token_placement.effective_prefix().to_string(),
+        ),
+        Auth::OAuth2(_) | Auth::Custom(_) => {
+            // Managed tokens, kept in memory; `authenticator` adds a store.
+            return authenticator(loaded, settings, None);
+        }
+    };
+    Ok(Arc::new(a))
 }

@@ -3,15 +3,15 @@
 use std::sync::Arc;
 
 use serde_json::Value;
-use wsc_spec::model::{
-    ErrorRule, Method, Operation, OperationKind, Paging, PagingKind, RequestSpec, Step,
-};
+use wsc_spec::model::{Method, Operation, Paging, PagingKind, RequestSpec, Step};
 use wsc_spec::{JsonPath, StatusPattern};
 
 use crate::error::EngineError;
+use crate::exec::rules::ErrorRule;
+pub(crate) use crate::exec::rules::compile_rules;
 use crate::http::{Body, PreparedRequest};
 use crate::mapping::{RecordMapper, RecordTemplate, TemplateCompiler};
-use crate::path::CompiledPath;
+pub(crate) use crate::path::CompiledPath;
 use crate::template::{Escape, Template, TemplateError, Templates};
 
 /// A template tree: a JSON body whose string leaves are templates.
@@ -295,12 +295,13 @@ pub struct CompiledPaging {
     pub max_pages: Option<u64>,
 }
 
-fn path(location: &str, p: &JsonPath) -> Result<CompiledPath, EngineError> {
+/// Compiles the JSONPath at `location`.
+pub(crate) fn compile_path(location: &str, p: &JsonPath) -> Result<CompiledPath, EngineError> {
     CompiledPath::compile(p.as_str()).map_err(|e| EngineError::Config(format!("{location}: {e}")))
 }
 
 fn opt_path(location: &str, p: &Option<JsonPath>) -> Result<Option<CompiledPath>, EngineError> {
-    p.as_ref().map(|p| path(location, p)).transpose()
+    p.as_ref().map(|p| compile_path(location, p)).transpose()
 }
 
 impl CompiledPaging {
@@ -331,50 +332,6 @@ impl CompiledPaging {
     }
 }
 
-/// A compiled error rule.
-#[derive(Debug, Clone)]
-pub struct CompiledErrorRule {
-    /// JSONPath that signals an error.
-    pub path: Option<CompiledPath>,
-    /// Value the path must equal.
-    pub equals: Option<Value>,
-    /// Text that signals an error.
-    pub body_contains: Option<String>,
-    /// Expression that signals an error.
-    pub expression: Option<Template>,
-    /// Where the message is.
-    pub message: Option<CompiledPath>,
-    /// Retry instead of failing.
-    pub retry: bool,
-}
-
-/// Compiles error rules.
-pub fn compile_rules(
-    t: &mut Templates,
-    location: &str,
-    rules: &[ErrorRule],
-) -> Result<Vec<CompiledErrorRule>, EngineError> {
-    rules
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let loc = format!("{location}[{i}]");
-            Ok(CompiledErrorRule {
-                path: opt_path(&format!("{loc}.path"), &r.path)?,
-                equals: r.equals.clone(),
-                body_contains: r.body_contains.clone(),
-                expression: r
-                    .expression
-                    .as_ref()
-                    .map(|e| t.compile(&format!("{loc}.expression"), e.as_str(), Escape::None))
-                    .transpose()?,
-                message: opt_path(&format!("{loc}.message"), &r.message)?,
-                retry: r.retry,
-            })
-        })
-        .collect()
-}
-
 /// A compiled step.
 #[derive(Debug, Clone)]
 pub struct CompiledStep {
@@ -397,7 +354,7 @@ pub struct CompiledStep {
     /// Success statuses.
     pub success: Vec<StatusPattern>,
     /// Error rules.
-    pub errors: Vec<CompiledErrorRule>,
+    pub errors: Vec<ErrorRule>,
     /// 404 means "nothing".
     pub allow_not_found: bool,
 }
@@ -407,10 +364,6 @@ pub struct CompiledStep {
 pub struct CompiledOperation {
     /// Key path (`account_aggregation`, `group_aggregation.role`).
     pub key: String,
-    /// Kind.
-    pub kind: OperationKind,
-    /// Object type of its records (`account` or a group type).
-    pub object_type: String,
     /// Steps: a single-request operation is one step named `request`.
     pub steps: Vec<CompiledStep>,
     /// Index of the primary step (whose records the operation emits).
@@ -465,12 +418,11 @@ impl CompiledOperation {
     pub fn compile(
         t: &mut Templates,
         key: &str,
-        kind: OperationKind,
         object_type: &str,
         op: &Operation,
         default_headers: &[(String, Template)],
         default_success: &[StatusPattern],
-        connector_rules: &[CompiledErrorRule],
+        connector_rules: &[ErrorRule],
     ) -> Result<CompiledOperation, EngineError> {
         let loc = format!("operations.{key}");
         let success = op
@@ -538,8 +490,6 @@ impl CompiledOperation {
         }
         Ok(CompiledOperation {
             key: key.to_string(),
-            kind,
-            object_type: object_type.to_string(),
             steps,
             primary,
             mapper: Arc::new(mapper),
@@ -555,7 +505,7 @@ fn compile_step(
     all: &[Step],
     default_headers: &[(String, Template)],
     success: &[StatusPattern],
-    rules: &[CompiledErrorRule],
+    rules: &[ErrorRule],
 ) -> Result<CompiledStep, EngineError> {
     let mut errors = rules.to_vec();
     errors.extend(compile_rules(t, &format!("{loc}.errors"), &s.errors)?);
@@ -583,7 +533,7 @@ fn compile_step(
             .transpose()?,
         concurrency: s.concurrency.unwrap_or(4).max(1) as usize,
         records: match &s.records {
-            Some(p) => path(&format!("{loc}.records"), p)?,
+            Some(p) => compile_path(&format!("{loc}.records"), p)?,
             None => CompiledPath::root(),
         },
         merge: s
@@ -600,7 +550,7 @@ fn compile_step(
         save: s
             .save
             .iter()
-            .map(|(k, p)| Ok((k.clone(), path(&format!("{loc}.save.{k}"), p)?)))
+            .map(|(k, p)| Ok((k.clone(), compile_path(&format!("{loc}.save.{k}"), p)?)))
             .collect::<Result<_, EngineError>>()?,
         success: s.success.clone().unwrap_or_else(|| success.to_vec()),
         errors,

@@ -45,8 +45,13 @@ pub enum EngineError {
         message: String,
     },
     /// The connector does not define the operation.
-    #[error("the connector does not define `operations.{0}`")]
-    NoOperation(String),
+    #[error("connector `{connector}` does not define `operations.{key}`")]
+    NoOperation {
+        /// The connector's name.
+        connector: String,
+        /// The operation key asked for.
+        key: String,
+    },
     /// A partition name that does not exist.
     #[error("no partition named `{name}` (partitions: {known})")]
     NoPartition {
@@ -59,14 +64,33 @@ pub enum EngineError {
     #[error("{0}")]
     NotFound(String),
     /// A hook failed (the message names the connector, hook, file, line and column).
-    #[error("{0}")]
-    Hook(String),
+    #[error(transparent)]
+    Hook(#[from] wsc_hooks::HookError),
+    /// A hook does not compile.
+    #[error(transparent)]
+    HookCompile(#[from] wsc_hooks::CompileError),
+    /// A hook ran but left something the engine cannot use (a record or request it changed).
+    #[error("hook `{hook}`: {message}")]
+    HookOutput {
+        /// The hook's name.
+        hook: String,
+        /// What is wrong.
+        message: String,
+    },
     /// A provisioning request that cannot be executed (missing identity, values, password).
     #[error("plan: {0}")]
     Plan(String),
     /// The run was stopped because the output could not be written.
     #[error("writing output: {0}")]
     Output(String),
+    /// The run was cancelled before it finished (its records are incomplete).
+    #[error("the run was cancelled before it finished")]
+    Cancelled,
+    /// A bug in wsc, not a problem with the connector or the API (a task panicked).
+    #[error(
+        "internal error in wsc: {0}; this is a bug in wsc, not in the connector: please report it with the command that ran"
+    )]
+    Internal(String),
 }
 
 impl From<HttpError> for EngineError {

@@ -162,8 +162,11 @@ impl EngineHooks {
         let outcome = self
             .runtime
             .before(hook, &mut view, &scope)
-            .map_err(|e| EngineError::Hook(e.to_string()))?;
-        apply_request_view(req, view)?;
+            .map_err(EngineError::Hook)?;
+        apply_request_view(req, view).map_err(|message| EngineError::HookOutput {
+            hook: hook.name().to_string(),
+            message,
+        })?;
         self.record(outcome.state);
         Ok(())
     }
@@ -185,7 +188,7 @@ impl EngineHooks {
         let out = self
             .runtime
             .after_with_mode(hook, &view, records, &scope, set.on_error)
-            .map_err(|e| EngineError::Hook(e.to_string()))?;
+            .map_err(EngineError::Hook)?;
         for s in &out.skipped {
             tracing::warn!(target: "wsc::hook", hook = hook.name(), index = s.index, error = %s.error, "record skipped (on_error: skip_record)");
         }
@@ -205,7 +208,7 @@ impl EngineHooks {
         let out = self
             .runtime
             .before_operation(hook, &scope)
-            .map_err(|e| EngineError::Hook(e.to_string()))?;
+            .map_err(EngineError::Hook)?;
         self.record(out.state);
         Ok(out.plan)
     }
@@ -223,7 +226,7 @@ impl EngineHooks {
         let out = self
             .runtime
             .after_operation(hook, result, &scope)
-            .map_err(|e| EngineError::Hook(e.to_string()))?;
+            .map_err(EngineError::Hook)?;
         self.record(out.state);
         Ok(())
     }
@@ -258,7 +261,7 @@ fn compile_set(
         runtime
             .compile(hook, &origin)
             .map(Some)
-            .map_err(|e| EngineError::Hook(e.to_string()))
+            .map_err(EngineError::HookCompile)
     };
     Ok(HookSet {
         before: one("before", HookKind::Before, &h.before)?,
@@ -315,12 +318,13 @@ fn request_view(req: &PreparedRequest) -> RequestView {
     }
 }
 
-fn apply_request_view(req: &mut PreparedRequest, view: RequestView) -> Result<(), EngineError> {
+/// Applies what a `before` hook left in the request view; the error says what is wrong.
+fn apply_request_view(req: &mut PreparedRequest, view: RequestView) -> Result<(), String> {
     let mut url = url::Url::parse(&view.url).map_err(|e| {
-        EngineError::Hook(format!(
-            "a before hook set `request.url` to `{}`, which is not a URL ({e})",
+        format!(
+            "it set `request.url` to `{}`, which is not a URL ({e})",
             view.url
-        ))
+        )
     })?;
     let mut pairs = Vec::new();
     for (k, v) in &view.query {
@@ -342,9 +346,9 @@ fn apply_request_view(req: &mut PreparedRequest, view: RequestView) -> Result<()
         "DELETE" => wsc_spec::model::Method::Delete,
         "HEAD" => wsc_spec::model::Method::Head,
         other => {
-            return Err(EngineError::Hook(format!(
-                "a before hook set `request.method` to `{other}`; expected GET, POST, PUT, PATCH, DELETE or HEAD"
-            )));
+            return Err(format!(
+                "it set `request.method` to `{other}`; expected GET, POST, PUT, PATCH, DELETE or HEAD"
+            ));
         }
     };
     req.headers = view

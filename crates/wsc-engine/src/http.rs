@@ -87,6 +87,8 @@ pub enum Verdict {
 /// Where a request belongs, for error messages.
 #[derive(Debug, Clone, Default)]
 pub struct Origin {
+    /// The connector's name (empty when not known).
+    pub connector: String,
     /// Operation key path, e.g. `account_aggregation`.
     pub operation: String,
     /// Step name in multi-step operations.
@@ -97,6 +99,9 @@ pub struct Origin {
 
 impl std::fmt::Display for Origin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if !self.connector.is_empty() {
+            write!(f, "connector `{}`, ", self.connector)?;
+        }
         write!(f, "operation `{}`", self.operation)?;
         if let Some(s) = &self.step {
             write!(f, ", step `{s}`")?;

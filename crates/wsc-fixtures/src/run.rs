@@ -148,17 +148,12 @@ async fn run_operation(engine: &Engine, case: &LoadedCase) -> Result<String, Eng
         }
         Operation::Aggregate { object } => {
             let names = engine.attribute_names(&Engine::aggregation_key(object))?;
-            let (mut rx, task) = engine
+            let (records, _) = engine
                 .aggregate(object, case.case.partition.as_deref())
+                .await?
+                .collect()
                 .await?;
-            let mut out = Vec::new();
-            while let Some(batch) = rx.recv().await {
-                out.extend(batch?.iter().map(|r| r.to_json(&names)));
-            }
-            match task.await {
-                Ok(r) => r?,
-                Err(e) => return Err(EngineError::Config(format!("internal task failed: {e}"))),
-            }
+            let out: Vec<Value> = records.iter().map(|r| r.to_json(&names)).collect();
             Ok(pretty(&Value::Array(out)))
         }
     }

@@ -176,13 +176,13 @@ pub async fn aggregate_partial(
     object: &str,
     partition: Option<&str>,
 ) -> (Vec<Record>, Option<EngineError>) {
-    let (mut rx, task) = match engine.aggregate(object, partition).await {
+    let mut stream = match engine.aggregate(object, partition).await {
         Ok(x) => x,
         Err(e) => return (Vec::new(), Some(e)),
     };
     let mut records = Vec::new();
     let mut error = None;
-    while let Some(batch) = rx.recv().await {
+    while let Some(batch) = stream.next_batch().await {
         match batch {
             Ok(b) => {
                 assert!(error.is_none(), "records arrived after the error {error:?}");
@@ -194,8 +194,8 @@ pub async fn aggregate_partial(
             }
         }
     }
-    match task.await.expect("the aggregation task does not panic") {
-        Ok(()) => {}
+    match stream.finish().await {
+        Ok(_) => assert!(error.is_none(), "finish() succeeded after {error:?}"),
         Err(e) => {
             if error.is_none() {
                 error = Some(e);

@@ -1,0 +1,350 @@
+//! The [`Engine`]: a connector compiled once (templates, JSONPaths, requests, hooks, the HTTP
+//! client) and ready to run its operations; its counters ([`Stats`], [`Summary`]) and what a
+//! run starts from ([`RunContext`]).
+//!
+//! The operations themselves live beside this file: reads in `read.rs`, writes in
+//! `provision.rs`, and the machinery that runs any operation under `exec/`.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde_json::{Map, Value, json};
+use url::Url;
+use wsc_auth::Authenticator;
+use wsc_spec::model::{Auth, OperationKind};
+use wsc_spec::{Loaded, StatusPattern};
+
+use crate::compile::{CompiledOperation, compile_rules};
+use crate::error::EngineError;
+use crate::hooks::EngineHooks;
+use crate::http::{HostPolicy, HttpClient, TlsFiles};
+use crate::redact::Redactor;
+use crate::settings::ResolvedSettings;
+use crate::template::{Escape, Template, Templates};
+use crate::time::now_rfc3339;
+
+/// Counters of a run, readable while it runs (for progress bars).
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Pages received.
+    pub pages: AtomicU64,
+    /// Records emitted.
+    pub records: AtomicU64,
+}
+
+/// A summary of a finished run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Records emitted.
+    pub records: u64,
+    /// Pages received.
+    pub pages: u64,
+    /// HTTP requests sent (attempts).
+    pub requests: u64,
+    /// Retries.
+    pub retries: u64,
+    /// Token requests made by the authenticator.
+    pub token_requests: u64,
+}
+
+/// Values a run starts from besides settings: persisted state and the last run.
+#[derive(Debug, Clone, Default)]
+pub struct RunContext {
+    /// `state.*`.
+    pub state: Value,
+    /// `last_run.*`.
+    pub last_run: Value,
+    /// Reroute and tap (fixtures: recording and replay).
+    pub wire: crate::wire::Wire,
+}
+
+/// A connector ready to run.
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) inner: Arc<Inner>,
+}
+
+/// What every operation of one engine shares.
+pub(crate) struct Inner {
+    /// The connector's name (`connector:`).
+    pub(crate) name: String,
+    pub(crate) templates: Templates,
+    pub(crate) base_url: Url,
+    /// `settings.*` as one JSON object.
+    pub(crate) settings: Value,
+    pub(crate) http: HttpClient,
+    pub(crate) ops: HashMap<String, Arc<CompiledOperation>>,
+    pub(crate) stats: Arc<Stats>,
+    pub(crate) run: RunContext,
+    pub(crate) hooks: Arc<EngineHooks>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("connector", &self.inner.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The object type of the records an operation produces.
+fn object_type_of(key: &str, kind: OperationKind) -> String {
+    match kind {
+        OperationKind::GroupAggregation | OperationKind::GetObject => key
+            .split_once('.')
+            .map(|x| x.1)
+            .unwrap_or("account")
+            .to_string(),
+        OperationKind::GetPartitions => "partition".into(),
+        _ => "account".into(),
+    }
+}
+
+impl Engine {
+    /// Compiles a loaded connector for running with these settings and this authenticator.
+    pub fn new(
+        loaded: &Loaded,
+        settings: &ResolvedSettings,
+        auth: Arc<dyn Authenticator>,
+        run: RunContext,
+    ) -> Result<Engine, EngineError> {
+        let c = &loaded.connector;
+        let mut t = Templates::new();
+        let settings_value = settings.to_value();
+        let setup_ctx = json!({
+            "settings": settings_value,
+            "state": run.state,
+            "now": now_rfc3339(),
+        });
+        let base_tpl = t.compile("base_url", c.base_url.as_str(), Escape::None)?;
+        let base_str = t.render(&base_tpl, &setup_ctx)?;
+        let base_url = Url::parse(&base_str).map_err(|e| {
+            EngineError::Config(format!(
+                "`base_url` rendered to `{base_str}`, which is not a URL ({e}); check the base_url setting"
+            ))
+        })?;
+        let mut hosts = HostPolicy::new(c.allowed_hosts.iter().cloned());
+        hosts.allow_url(&base_url);
+        let token_url = match &c.auth {
+            Auth::OAuth2(o) => Some(o.token_url.clone()),
+            Auth::Custom(cu) => Some(cu.request.url.clone()),
+            _ => None,
+        };
+        if let Some(tu) = token_url {
+            let tpl = t.compile("auth.token_url", tu.as_str(), Escape::None)?;
+            if let Ok(u) = Url::parse(&t.render(&tpl, &setup_ctx)?) {
+                hosts.allow_url(&u);
+            }
+        }
+        let default_headers: Vec<(String, Template)> = c
+            .http
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                Ok((
+                    k.clone(),
+                    t.compile(&format!("http.headers.{k}"), v.as_str(), Escape::None)?,
+                ))
+            })
+            .collect::<Result<_, EngineError>>()?;
+        let success = c
+            .http
+            .success
+            .clone()
+            .unwrap_or_else(|| vec![StatusPattern::Class(2)]);
+        let rules = compile_rules(&mut t, "http.errors", &c.http.errors)?;
+        let mut ops = HashMap::new();
+        // Incremental aggregation: with a previous run, `delta.query` joins the request.
+        let has_last_run = run.last_run.as_object().is_some_and(|m| !m.is_empty());
+        for (key, kind, op) in c.operations.iter() {
+            let with_delta;
+            let op = match (&op.delta, &op.request) {
+                (Some(d), Some(_)) if has_last_run && !d.query.is_empty() => {
+                    let mut o = op.clone();
+                    if let Some(r) = o.request.as_mut() {
+                        for (k, v) in &d.query {
+                            r.query.insert(k.clone(), v.clone());
+                        }
+                    }
+                    with_delta = o;
+                    &with_delta
+                }
+                _ => op,
+            };
+            let object_type = object_type_of(&key, kind);
+            let compiled = CompiledOperation::compile(
+                &mut t,
+                &key,
+                &object_type,
+                op,
+                &default_headers,
+                &success,
+                &rules,
+            )?;
+            ops.insert(key, Arc::new(compiled));
+        }
+        let tls = read_tls(&loaded.dir, c, &mut t, &setup_ctx)?;
+        let mut secrets: Vec<String> = settings.secrets().to_vec();
+        secrets.extend(auth.secrets());
+        let redactor = Arc::new(Redactor::new(secrets).with_live(auth.clone()));
+        let http = HttpClient::new(&c.http, &tls, hosts, auth, redactor)
+            .map_err(EngineError::Http)?
+            .with_wire(run.wire.clone());
+        let hooks = Arc::new(EngineHooks::compile(loaded, &run.state)?);
+        Ok(Engine {
+            inner: Arc::new(Inner {
+                hooks,
+                name: c.connector.clone(),
+                templates: t,
+                base_url,
+                settings: settings_value,
+                http,
+                ops,
+                stats: Arc::new(Stats::default()),
+                run,
+            }),
+        })
+    }
+
+    /// The connector's name.
+    pub fn connector(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// Live counters.
+    pub fn stats(&self) -> Arc<Stats> {
+        self.inner.stats.clone()
+    }
+
+    /// Requests and retries so far.
+    pub fn http_counters(&self) -> (u64, u64) {
+        let c = self.inner.http.counters();
+        (
+            c.requests.load(Ordering::Relaxed),
+            c.retries.load(Ordering::Relaxed),
+        )
+    }
+
+    /// The summary so far.
+    pub fn summary(&self) -> Summary {
+        let (requests, retries) = self.http_counters();
+        Summary {
+            records: self.inner.stats.records.load(Ordering::Relaxed),
+            pages: self.inner.stats.pages.load(Ordering::Relaxed),
+            requests,
+            retries,
+            token_requests: self.inner.http.auth().token_requests(),
+        }
+    }
+
+    /// The redactor of this connector's secrets.
+    pub fn redactor(&self) -> Arc<Redactor> {
+        self.inner.http.redactor().clone()
+    }
+
+    /// The compiled operation `key`, or [`EngineError::NoOperation`].
+    pub(crate) fn op(&self, key: &str) -> Result<Arc<CompiledOperation>, EngineError> {
+        self.inner
+            .ops
+            .get(key)
+            .cloned()
+            .ok_or_else(|| EngineError::NoOperation {
+                connector: self.inner.name.clone(),
+                key: key.to_string(),
+            })
+    }
+
+    /// The operation key that aggregates an object type: `account` → `account_aggregation`,
+    /// `group` → `group_aggregation.group`.
+    pub fn aggregation_key(object: &str) -> String {
+        if object == "account" {
+            "account_aggregation".into()
+        } else {
+            format!("group_aggregation.{object}")
+        }
+    }
+
+    /// Connector-state changes made by hooks during this engine's runs (persist them after a
+    /// successful run).
+    pub fn state_changes(&self) -> wsc_hooks::StateChanges {
+        self.inner.hooks.state_changes()
+    }
+
+    /// Whether an operation filters on the API side when a previous run exists (`delta:`).
+    pub fn has_api_delta(&self, key: &str) -> Result<bool, EngineError> {
+        Ok(self
+            .op(key)?
+            .spec
+            .delta
+            .as_ref()
+            .is_some_and(|d| !d.query.is_empty()))
+    }
+
+    /// Attribute names of the records an operation emits.
+    pub fn attribute_names(&self, key: &str) -> Result<Arc<[Arc<str>]>, EngineError> {
+        Ok(self.op(key)?.mapper.attribute_names().clone())
+    }
+
+    /// Whether the records of an operation carry members.
+    pub fn has_members(&self, key: &str) -> Result<bool, EngineError> {
+        Ok(self.op(key)?.mapper.has_members())
+    }
+
+    /// The template context every operation starts from: settings, state, last run, now,
+    /// and the plan or partition of this run.
+    pub(crate) fn base_ctx(
+        &self,
+        plan: Option<Value>,
+        partition: Option<Value>,
+    ) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("settings".into(), self.inner.settings.clone());
+        m.insert("state".into(), self.inner.run.state.clone());
+        m.insert("last_run".into(), self.inner.run.last_run.clone());
+        m.insert("now".into(), Value::String(now_rfc3339()));
+        m.insert("auth".into(), json!({}));
+        if let Some(p) = plan {
+            m.insert("plan".into(), p);
+        }
+        if let Some(p) = partition {
+            m.insert("partition".into(), p);
+        }
+        m
+    }
+}
+
+/// Reads the TLS files the connector names (CA, client certificate and key), relative to the
+/// connector's folder.
+fn read_tls(
+    dir: &Path,
+    c: &wsc_spec::Connector,
+    t: &mut Templates,
+    ctx: &Value,
+) -> Result<TlsFiles, EngineError> {
+    let mut read =
+        |loc: &str, tpl: &Option<wsc_spec::Template>| -> Result<Option<Vec<u8>>, EngineError> {
+            let Some(tpl) = tpl else { return Ok(None) };
+            let c = t.compile(loc, tpl.as_str(), Escape::None)?;
+            let p = dir.join(t.render(&c, ctx)?);
+            std::fs::read(&p).map(Some).map_err(|e| {
+                EngineError::Config(format!("{loc}: cannot read {}: {e}", p.display()))
+            })
+        };
+    let ca_pem = read("http.tls.ca_file", &c.http.tls.ca_file)?;
+    let cert = read("http.tls.client_cert", &c.http.tls.client_cert)?;
+    let key = read("http.tls.client_key", &c.http.tls.client_key)?;
+    let identity_pem = match (cert, key) {
+        (Some(mut c), Some(k)) => {
+            c.push(b'\n');
+            c.extend(k);
+            Some(c)
+        }
+        _ => None,
+    };
+    Ok(TlsFiles {
+        ca_pem,
+        identity_pem,
+    })
+}

@@ -1,0 +1,164 @@
+//! One run of an operation: its `before_operation` / `after_operation` hooks, setup steps
+//! (run once, before the primary step; what they `save` joins the context and the connector
+//! state), the primary step's pages, `for_each` steps merged into its records, and mapping.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use serde_json::{Map, Value, json};
+use tokio::sync::mpsc;
+
+use super::multistep::{collect_step, run_for_each};
+use super::paging::drive;
+use super::{Items, Mode, StepRun, origin};
+use crate::compile::CompiledOperation;
+use crate::doc::Doc;
+use crate::engine::Inner;
+use crate::error::EngineError;
+use crate::stream::{Batch, join};
+
+/// Runs an operation to its end, sending mapped record batches in order on `tx`; an error
+/// is sent as the last message. `emit` false runs the requests and checks without mapping
+/// (test_connection).
+pub(crate) async fn run_operation(
+    inner: Arc<Inner>,
+    op: Arc<CompiledOperation>,
+    ctx: Arc<Map<String, Value>>,
+    tx: mpsc::Sender<Batch>,
+    emit: bool,
+) {
+    if let Err(e) = run_hooked(inner, op, ctx, &tx, emit).await {
+        let _ = tx.send(Err(e)).await;
+    }
+}
+
+/// [`run_steps`] between the operation's `before_operation` and `after_operation` hooks.
+async fn run_hooked(
+    inner: Arc<Inner>,
+    op: Arc<CompiledOperation>,
+    mut ctx: Arc<Map<String, Value>>,
+    tx: &mpsc::Sender<Batch>,
+    emit: bool,
+) -> Result<(), EngineError> {
+    let Some(set) = inner.hooks.for_operation(&op.key) else {
+        return run_steps(
+            StepRun {
+                inner,
+                op,
+                si: 0,
+                ctx,
+            },
+            tx,
+            emit,
+        )
+        .await;
+    };
+    if let Some(h) = &set.before_operation
+        && let Some(plan) = inner
+            .hooks
+            .before_operation(h, &op.key, &inner.settings, &ctx)?
+    {
+        let mut c = (*ctx).clone();
+        c.insert("plan".into(), plan);
+        ctx = Arc::new(c);
+    }
+    let before = inner.stats.records.load(Ordering::Relaxed);
+    let run = StepRun {
+        inner: inner.clone(),
+        op: op.clone(),
+        si: 0,
+        ctx: ctx.clone(),
+    };
+    run_steps(run, tx, emit).await?;
+    if let Some(h) = &set.after_operation {
+        let mut result = json!({
+            "operation": op.key,
+            "records": inner.stats.records.load(Ordering::Relaxed).saturating_sub(before),
+        });
+        inner
+            .hooks
+            .after_operation(h, &op.key, &inner.settings, &ctx, &mut result)?;
+    }
+    Ok(())
+}
+
+/// Setup steps, then the primary step's pages with `for_each` merges, mapped and sent.
+async fn run_steps(run: StepRun, tx: &mpsc::Sender<Batch>, emit: bool) -> Result<(), EngineError> {
+    let StepRun { inner, op, ctx, .. } = run;
+    // Setup steps (before the primary, not for_each): run once, keep what they save.
+    let mut ctx = (*ctx).clone();
+    let mut saved = Map::new();
+    for (i, step) in op.steps.iter().enumerate().take(op.primary) {
+        if step.for_each.is_some() {
+            continue;
+        }
+        ctx.insert("saved".into(), Value::Object(saved.clone()));
+        let setup = StepRun {
+            inner: inner.clone(),
+            op: op.clone(),
+            si: i,
+            ctx: Arc::new(ctx.clone()),
+        };
+        let (items, s) = collect_step(setup).await?;
+        saved.extend(s);
+        if let Some(last) = items.last() {
+            ctx.insert("response".into(), last.clone());
+        }
+    }
+    if !saved.is_empty() {
+        // What steps `save` also becomes connector state (`state.<name>` on later runs).
+        inner.hooks.save_values(&saved);
+        ctx.insert("saved".into(), Value::Object(saved));
+    }
+    let primary = StepRun {
+        inner: inner.clone(),
+        op: op.clone(),
+        si: op.primary,
+        ctx: Arc::new(ctx),
+    };
+    let for_each: Vec<usize> = (0..op.steps.len())
+        .filter(|i| op.steps[*i].for_each == Some(op.primary))
+        .collect();
+    let mode = if for_each.is_empty() && emit {
+        Mode::Map
+    } else {
+        Mode::Raw
+    };
+    let (ptx, mut prx) = mpsc::channel::<Result<Items, EngineError>>(4);
+    let driver = tokio::spawn(drive(primary.clone(), mode, ptx, None));
+    while let Some(page) = prx.recv().await {
+        let records = match page? {
+            Items::Records(r) => r,
+            Items::Raw(raw) => {
+                if !emit {
+                    continue;
+                }
+                let mut raw = raw;
+                for &si in &for_each {
+                    raw = run_for_each(&primary, si, raw).await?;
+                }
+                let origin = origin(&inner, &op, None, None);
+                raw.iter()
+                    .map(|v| {
+                        op.mapper
+                            .map(&Doc::from_value(v))
+                            .map_err(|e| EngineError::Map {
+                                origin: origin.clone(),
+                                message: inner.http.redactor().text(&e.to_string()),
+                            })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?
+            }
+        };
+        inner
+            .stats
+            .records
+            .fetch_add(records.len() as u64, Ordering::Relaxed);
+        if tx.send(Ok(records)).await.is_err() {
+            // The reader stopped: stop fetching.
+            driver.abort();
+            return Ok(());
+        }
+    }
+    join(driver).await
+}

@@ -1,0 +1,316 @@
+//! One page, from request to records, in stages: prepare (render the request, run the
+//! `before` hook), send and parse (status retries in the HTTP client, body retries here,
+//! error rules), read the head (what paging needs, reported before mapping so the next page
+//! can be requested), then map and run the `after` hook.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use serde_json::{Map, Value};
+use tokio::sync::oneshot;
+use wsc_spec::model::PagingKind;
+
+use super::paging::{Head, PageState, link_next};
+use super::{Items, Mode, StepRun, rules};
+use crate::doc::Doc;
+use crate::error::EngineError;
+use crate::hooks::HookSet;
+use crate::http::{HttpError, Origin, PreparedRequest, Response, Verdict};
+use crate::mapping::Record;
+use crate::path::{CompiledPath, Selection};
+
+/// A page's request, ready to send.
+struct Prepared {
+    request: PreparedRequest,
+    /// The template context of this page (`page.*` included).
+    ctx: Value,
+    hooks: Option<Arc<HookSet>>,
+    origin: Origin,
+}
+
+/// Fetches, checks, parses and maps one page. Reports the head on `head_tx` as soon as the
+/// page is parsed, before its records are mapped.
+pub(crate) async fn fetch_page(
+    run: StepRun,
+    st: PageState,
+    mode: Mode,
+    head_tx: oneshot::Sender<Head>,
+) -> Result<Items, EngineError> {
+    let page = prepare(&run, &st)?;
+    let max_attempts = run.inner.http.retry_config().max_attempts;
+    // Attempts of this page so far: status retries (in `send_counted`) and body retries
+    // (below) share the budget.
+    let mut attempt = 0;
+    loop {
+        let Some(resp) = send(&run, &page, &mut attempt).await? else {
+            // A 404 the step allows: no records.
+            let _ = head_tx.send(Head::default());
+            return Ok(Items::empty(mode));
+        };
+        let doc = match parse(&resp.body) {
+            Ok(d) => d,
+            Err(e) => {
+                if attempt < max_attempts {
+                    tracing::warn!(target: "wsc::engine", origin = %page.origin, attempt, error = %e, "response body is not valid JSON, retrying");
+                    backoff(&run, attempt).await;
+                    continue;
+                }
+                let http = &run.inner.http;
+                return Err(HttpError::BadBody {
+                    origin: page.origin,
+                    method: page.request.method.as_str(),
+                    url: http.redactor().url(&page.request.url),
+                    status: resp.status,
+                    reason: format!("the body is not valid JSON ({e})"),
+                    body_start: http.body_start(&resp.body),
+                    attempts: attempt,
+                }
+                .into());
+            }
+        };
+        let step = run.step();
+        if let Some(hit) = rules::check(
+            &run.inner.templates,
+            &run.inner.http,
+            &step.errors,
+            &doc,
+            &resp,
+        ) {
+            if hit.retry && attempt < max_attempts {
+                backoff(&run, attempt).await;
+                continue;
+            }
+            return Err(EngineError::InBody {
+                origin: page.origin,
+                status: resp.status,
+                message: hit.message,
+            });
+        }
+        let records: Vec<&Doc<'_>> = match mode {
+            Mode::Map => run.op.mapper.select_records(&doc),
+            Mode::Raw => select_all(&step.records, &doc),
+        };
+        let head = read_head(&run, &page, &resp, &doc, records.len())?;
+        let _ = head_tx.send(head);
+        // Let the driver request the next page before this one is mapped, so fetching page
+        // n+1 overlaps mapping page n (without this the driver waits in the same worker's slot
+        // until the mapping is done).
+        tokio::task::yield_now().await;
+        return map_page(&run, &page, &resp, records, mode);
+    }
+}
+
+/// Renders the request of a page and runs the step's `before` hook on it.
+fn prepare(run: &StepRun, st: &PageState) -> Result<Prepared, EngineError> {
+    let inner = &run.inner;
+    let paging = run.step().paging.as_ref();
+    let origin = run.origin(paging.map(|_| st.index + 1));
+    let mut c = (*run.ctx).clone();
+    c.insert("page".into(), st.to_value(paging));
+    let ctx = Value::Object(c);
+    let mut request = run
+        .step()
+        .request
+        .render(&inner.templates, &inner.base_url, &ctx)?;
+    if let Some(u) = &st.next {
+        request.url = u.clone();
+    }
+    let hooks = inner.hooks.for_step(&run.op.key, run.si, run.op.primary);
+    if let Some(b) = hooks.as_ref().and_then(|h| h.before.as_ref()) {
+        let empty = Map::new();
+        let ctx_map = ctx.as_object().unwrap_or(&empty);
+        inner
+            .hooks
+            .before(b, &run.op.key, &inner.settings, ctx_map, &mut request)?;
+    }
+    Ok(Prepared {
+        request,
+        ctx,
+        hooks,
+        origin,
+    })
+}
+
+/// Sends the request (the HTTP client retries statuses and transport errors). `None`: a 404
+/// that the step allows.
+async fn send(
+    run: &StepRun,
+    page: &Prepared,
+    attempt: &mut u32,
+) -> Result<Option<Response>, EngineError> {
+    let step = run.step();
+    let accept = |_: &Response| Verdict::Accept;
+    match run
+        .inner
+        .http
+        .send_counted(
+            &page.request,
+            &page.origin,
+            &step.success,
+            &accept,
+            *attempt,
+        )
+        .await
+    {
+        Ok((r, used)) => {
+            *attempt = used;
+            Ok(Some(r))
+        }
+        Err(HttpError::Status { status: 404, .. }) if step.allow_not_found => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Parses a body; an empty (or all-whitespace) body is `null`.
+fn parse(body: &[u8]) -> Result<Doc<'_>, crate::doc::DocError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        Ok(Doc::Null)
+    } else {
+        Doc::parse(body)
+    }
+}
+
+/// Counts a body-level retry and waits the backoff of `attempt`.
+async fn backoff(run: &StepRun, attempt: u32) {
+    let http = &run.inner.http;
+    http.counters().retries.fetch_add(1, Ordering::Relaxed);
+    tokio::time::sleep(http.retry_config().backoff(attempt)).await;
+}
+
+/// What paging needs from a parsed page: its size, total, cursor, next URL, stop condition,
+/// and the values the step saves.
+fn read_head(
+    run: &StepRun,
+    page: &Prepared,
+    resp: &Response,
+    doc: &Doc<'_>,
+    count: usize,
+) -> Result<Head, EngineError> {
+    let step = run.step();
+    let mut head = Head {
+        count,
+        url: Some(resp.url.clone()),
+        ..Head::default()
+    };
+    if let Some(p) = &step.paging {
+        let first = |path: &Option<CompiledPath>| path.as_ref().and_then(|t| t.first(doc));
+        head.total = first(&p.total).and_then(as_u64);
+        head.cursor = first(&p.cursor).and_then(as_text);
+        head.next_url = first(&p.next_url).and_then(as_text);
+        if p.kind == PagingKind::LinkHeader {
+            head.link_next = resp
+                .headers
+                .get_all("link")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .find_map(link_next);
+        }
+        if let Some(sw) = &p.stop_when {
+            let mut c = match &page.ctx {
+                Value::Object(m) => m.clone(),
+                _ => Map::new(),
+            };
+            c.insert("response".into(), doc.to_value());
+            let r = run.inner.templates.render(sw, &Value::Object(c))?;
+            head.stop = r.trim() == "true";
+        }
+    }
+    for (k, p) in &step.save {
+        if let Some(v) = p.first(doc) {
+            head.saved.insert(k.clone(), v.to_value());
+        }
+    }
+    Ok(head)
+}
+
+/// Maps the selected records (or keeps them raw) and runs the step's `after` hook on them.
+fn map_page(
+    run: &StepRun,
+    page: &Prepared,
+    resp: &Response,
+    records: Vec<&Doc<'_>>,
+    mode: Mode,
+) -> Result<Items, EngineError> {
+    let inner = &run.inner;
+    let op = &run.op;
+    let empty = Map::new();
+    let ctx_map = page.ctx.as_object().unwrap_or(&empty);
+    let after = page
+        .hooks
+        .as_ref()
+        .and_then(|h| h.after.as_ref().map(|a| (h.clone(), a.clone())));
+    match mode {
+        Mode::Map => {
+            let mut out = Vec::with_capacity(records.len());
+            for r in records {
+                out.push(op.mapper.map(r).map_err(|e| EngineError::Map {
+                    origin: page.origin.clone(),
+                    message: inner.http.redactor().text(&e.to_string()),
+                })?);
+            }
+            if let Some((set, hook)) = after {
+                let names = op.mapper.attribute_names().clone();
+                let ty = op.mapper.object_type().clone();
+                let mut json: Vec<Value> = out.iter().map(|r| r.to_json(&names)).collect();
+                inner.hooks.after(
+                    &set,
+                    &hook,
+                    &op.key,
+                    &inner.settings,
+                    ctx_map,
+                    resp,
+                    &mut json,
+                )?;
+                out = json
+                    .iter()
+                    .map(|v| {
+                        Record::from_json(v, &ty, &names).map_err(|m| EngineError::HookOutput {
+                            hook: hook.name().to_string(),
+                            message: format!("a record the hook left is not valid: {m}"),
+                        })
+                    })
+                    .collect::<Result<_, _>>()?;
+            }
+            Ok(Items::Records(out))
+        }
+        Mode::Raw => {
+            let mut raw: Vec<Value> = records.into_iter().map(|r| r.to_value()).collect();
+            if let Some((set, hook)) = after {
+                inner.hooks.after(
+                    &set,
+                    &hook,
+                    &op.key,
+                    &inner.settings,
+                    ctx_map,
+                    resp,
+                    &mut raw,
+                )?;
+            }
+            Ok(Items::Raw(raw))
+        }
+    }
+}
+
+/// Every record `p` selects; an array selected by a path other than `$` is its items.
+fn select_all<'d, 'a>(p: &CompiledPath, doc: &'d Doc<'a>) -> Vec<&'d Doc<'a>> {
+    match p.select(doc) {
+        Selection::None => Vec::new(),
+        Selection::One(Doc::Array(items)) if !p.is_root() => items.iter().collect(),
+        s => s.into_vec(),
+    }
+}
+
+fn as_u64(d: &Doc<'_>) -> Option<u64> {
+    d.as_u64()
+        .or_else(|| d.as_str().and_then(|s| s.trim().parse().ok()))
+}
+
+fn as_text(d: &Doc<'_>) -> Option<String> {
+    match d {
+        Doc::Null => None,
+        Doc::String(s) => Some(s.to_string()),
+        Doc::Number(n) => Some(n.as_str().to_string()),
+        Doc::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}

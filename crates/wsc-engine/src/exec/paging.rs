@@ -1,0 +1,400 @@
+//! The paging drivers: which page comes next, and when the listing ends.
+//!
+//! Sequential paging decides page n+1 from page n's head (offset, page number, cursor, next
+//! URL, RFC 8288 Link header) and requests it while page n is mapped. With a known total,
+//! offset and page-number listings fetch the remaining pages `concurrency` at a time, in
+//! order. Short pages, repeated cursors and repeated next URLs are checked here.
+
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
+
+use futures_util::StreamExt;
+use futures_util::stream::FuturesOrdered;
+use serde_json::{Map, Value, json};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use url::Url;
+use wsc_spec::model::PagingKind;
+
+use super::page::fetch_page;
+use super::{Items, Mode, StepRun};
+use crate::compile::CompiledPaging;
+use crate::error::EngineError;
+use crate::stream::join;
+
+/// What the driver needs from a page before its records are mapped.
+#[derive(Debug, Default)]
+pub(crate) struct Head {
+    /// Records on the page.
+    pub(crate) count: usize,
+    /// The total the page reports.
+    pub(crate) total: Option<u64>,
+    /// The next cursor.
+    pub(crate) cursor: Option<String>,
+    /// The next-page URL from the body.
+    pub(crate) next_url: Option<String>,
+    /// The `rel="next"` target of the Link header.
+    pub(crate) link_next: Option<String>,
+    /// `stop_when` rendered `true`.
+    pub(crate) stop: bool,
+    /// The URL the page came from (next URLs are relative to it).
+    pub(crate) url: Option<Url>,
+    /// Values the step saves.
+    pub(crate) saved: Map<String, Value>,
+}
+
+/// Where a page is.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PageState {
+    /// Pages before this one.
+    pub(crate) index: u64,
+    /// `page.offset`.
+    pub(crate) offset: u64,
+    /// `page.number`.
+    pub(crate) number: u64,
+    /// `page.cursor`.
+    pub(crate) cursor: Option<String>,
+    /// The URL to fetch instead of the step's request URL.
+    pub(crate) next: Option<Url>,
+}
+
+impl PageState {
+    /// `page.*` in templates.
+    pub(crate) fn to_value(&self, p: Option<&CompiledPaging>) -> Value {
+        json!({
+            "index": self.index,
+            "offset": self.offset,
+            "number": self.number,
+            "limit": p.map(|p| p.limit).unwrap_or(0),
+            "cursor": self.cursor,
+        })
+    }
+}
+
+/// Where the pages of a step go.
+pub(crate) type PageSender = mpsc::Sender<Result<Items, EngineError>>;
+
+/// Drives the pages of one step, sending their items in page order on `tx`; the step's
+/// saved values (from its first page) go to `saved_tx`. An error is sent on `tx` as well as
+/// returned.
+pub(crate) async fn drive(
+    run: StepRun,
+    mode: Mode,
+    tx: PageSender,
+    saved_tx: Option<oneshot::Sender<Map<String, Value>>>,
+) -> Result<(), EngineError> {
+    let result = drive_pages(&run, mode, &tx, saved_tx).await;
+    if let Err(e) = &result {
+        let _ = tx.send(Err(e.clone())).await;
+    }
+    result
+}
+
+/// A page being fetched: its task, and the head it reports once parsed.
+type PageJob = (
+    JoinHandle<Result<Items, EngineError>>,
+    oneshot::Receiver<Head>,
+);
+
+fn spawn_page(run: &StepRun, st: PageState, mode: Mode) -> PageJob {
+    let (htx, hrx) = oneshot::channel();
+    let h = tokio::spawn(fetch_page(run.clone(), st, mode, htx));
+    (h, hrx)
+}
+
+async fn drive_pages(
+    run: &StepRun,
+    mode: Mode,
+    tx: &PageSender,
+    mut saved_tx: Option<oneshot::Sender<Map<String, Value>>>,
+) -> Result<(), EngineError> {
+    let paging = run.step().paging.as_ref();
+    let mut state = PageState::default();
+    if let Some(p) = paging {
+        state.offset = p.start;
+        state.number = p.start;
+    }
+    let (mut handle, mut head_rx) = spawn_page(run, state.clone(), mode);
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut short: Option<ShortPage> = None;
+    loop {
+        let head = match head_rx.await {
+            Ok(h) => h,
+            Err(_) => {
+                // The job failed before it could report: its handle has the error.
+                return Err(join(handle).await.err().unwrap_or_else(|| {
+                    EngineError::Internal("a page job ended without a result".into())
+                }));
+            }
+        };
+        if let Some(stx) = saved_tx.take() {
+            let _ = stx.send(head.saved.clone());
+        }
+        run.inner.stats.pages.fetch_add(1, Ordering::Relaxed);
+        let Some(p) = paging else {
+            send(tx, join(handle).await?).await?;
+            return Ok(());
+        };
+        check_short_page(run, p, &mut short, state.index + 1, head.count)?;
+        if state.index == 0 && matches!(p.kind, PagingKind::Offset | PagingKind::Page) {
+            check_capped_first_page(run, p, &head)?;
+            if let Some(total) = head.total
+                && head.count > 0
+                && p.concurrency > 1
+            {
+                send(tx, join(handle).await?).await?;
+                return drive_window(run, p, mode, tx, &state, total, &mut short).await;
+            }
+        }
+        // Sequential: decide the next page from this one's head, start it, then hand over
+        // this page's records.
+        let next = next_state(run, p, &state, &head, &mut seen)?;
+        let upcoming = next.clone().map(|st| spawn_page(run, st, mode));
+        send(tx, join(handle).await?).await?;
+        match upcoming {
+            None => return Ok(()),
+            Some((h, hrx)) => {
+                handle = h;
+                head_rx = hrx;
+                state = next.unwrap_or_default();
+            }
+        }
+    }
+}
+
+/// Known total: fetches the pages after the first `concurrency` at a time and sends them in
+/// order.
+async fn drive_window(
+    run: &StepRun,
+    p: &CompiledPaging,
+    mode: Mode,
+    tx: &PageSender,
+    first: &PageState,
+    total: u64,
+    short: &mut Option<ShortPage>,
+) -> Result<(), EngineError> {
+    let mut states = Vec::new();
+    let mut st = first.clone();
+    loop {
+        st.index += 1;
+        st.offset += p.limit;
+        st.number += 1;
+        let consumed = st.index.saturating_mul(p.limit);
+        if consumed >= total || p.max_pages.is_some_and(|m| st.index >= m) {
+            break;
+        }
+        states.push(st.clone());
+    }
+    let mut window: FuturesOrdered<_> = FuturesOrdered::new();
+    let mut pending = states.into_iter();
+    let mut page = first.index + 1;
+    loop {
+        while window.len() < p.concurrency {
+            match pending.next() {
+                Some(st) => {
+                    let (h, _head) = spawn_page(run, st, mode);
+                    window.push_back(join(h));
+                }
+                None => break,
+            }
+        }
+        match window.next().await {
+            Some(items) => {
+                run.inner.stats.pages.fetch_add(1, Ordering::Relaxed);
+                let items = items?;
+                page += 1;
+                check_short_page(run, p, short, page, items.len())?;
+                send(tx, items).await?;
+            }
+            None => return Ok(()),
+        }
+    }
+}
+
+/// A first page shorter than both the page size and the total: the API caps its page size,
+/// and stepping by `limit` would skip records without a sign.
+fn check_capped_first_page(
+    run: &StepRun,
+    p: &CompiledPaging,
+    head: &Head,
+) -> Result<(), EngineError> {
+    if let Some(total) = head.total
+        && head.count > 0
+        && (head.count as u64) < p.limit.min(total)
+    {
+        return Err(EngineError::Paging {
+            origin: run.origin(Some(1)),
+            message: format!(
+                "page 1 held {} records, fewer than the page size {} although the total is {total}: the API returns fewer records per page than `paging.limit` asks for (it probably caps the page size at {}), so records would be skipped; set `paging.limit` to at most {}",
+                head.count, p.limit, head.count, head.count
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// The first page of an offset or page-number run that held fewer records than the page size.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ShortPage {
+    page: u64,
+    count: usize,
+}
+
+/// Offset and page-number paging step by `limit`. A short page followed by a page with
+/// records means the API returned fewer records than asked for (it caps the page size), so
+/// the records between were never fetched: that is an error, never a silently short run.
+/// `stop_on_short_page: false` says short pages are normal (e.g. rows filtered after paging).
+fn check_short_page(
+    run: &StepRun,
+    p: &CompiledPaging,
+    short: &mut Option<ShortPage>,
+    page: u64,
+    count: usize,
+) -> Result<(), EngineError> {
+    if !matches!(p.kind, PagingKind::Offset | PagingKind::Page) || !p.stop_on_short_page {
+        return Ok(());
+    }
+    if count > 0
+        && let Some(s) = *short
+    {
+        return Err(EngineError::Paging {
+            origin: run.origin(Some(page)),
+            message: format!(
+                "page {} held {} records, fewer than the page size {}, yet page {page} holds more: the API returns fewer records per page than `paging.limit` asks for (it probably caps the page size at {}), so records were skipped; set `paging.limit` to at most {}, or `paging.stop_on_short_page: false` if short pages are normal for this API",
+                s.page, s.count, p.limit, s.count, s.count
+            ),
+        });
+    }
+    if short.is_none() && (count as u64) < p.limit {
+        *short = Some(ShortPage { page, count });
+    }
+    Ok(())
+}
+
+async fn send(tx: &PageSender, items: Items) -> Result<(), EngineError> {
+    tx.send(Ok(items))
+        .await
+        .map_err(|_| EngineError::Output("the consumer stopped".into()))
+}
+
+/// The page after `state`, or `None` when the listing ends here.
+fn next_state(
+    run: &StepRun,
+    p: &CompiledPaging,
+    state: &PageState,
+    head: &Head,
+    seen: &mut HashSet<String>,
+) -> Result<Option<PageState>, EngineError> {
+    let mut next = PageState {
+        index: state.index + 1,
+        offset: state.offset + p.limit,
+        number: state.number + 1,
+        cursor: None,
+        next: None,
+    };
+    if head.stop || head.count == 0 || p.max_pages.is_some_and(|m| next.index >= m) {
+        return Ok(None);
+    }
+    let page_origin = || run.origin(Some(state.index + 1));
+    let redactor = run.inner.http.redactor();
+    match p.kind {
+        PagingKind::Offset | PagingKind::Page => {
+            // A short page ends the run, unless the total says more records follow: then the
+            // next page tells whether the API caps the page size (see `check_short_page`).
+            let more_by_total = head
+                .total
+                .is_some_and(|t| next.index.saturating_mul(p.limit) < t);
+            if p.stop_on_short_page && (head.count as u64) < p.limit && !more_by_total {
+                return Ok(None);
+            }
+            if let Some(total) = head.total
+                && next.index.saturating_mul(p.limit) >= total
+            {
+                return Ok(None);
+            }
+        }
+        PagingKind::Cursor => {
+            let Some(c) = head.cursor.clone().filter(|c| !c.is_empty()) else {
+                return Ok(None);
+            };
+            if !seen.insert(c.clone()) {
+                return Err(EngineError::Paging {
+                    origin: page_origin(),
+                    message: format!(
+                        "the API returned cursor `{}` a second time; stopping instead of looping forever",
+                        redactor.text(&c)
+                    ),
+                });
+            }
+            next.cursor = Some(c);
+        }
+        PagingKind::NextUrl | PagingKind::LinkHeader => {
+            let raw = if p.kind == PagingKind::NextUrl {
+                head.next_url.clone()
+            } else {
+                head.link_next.clone()
+            };
+            let Some(raw) = raw.filter(|u| !u.is_empty()) else {
+                return Ok(None);
+            };
+            let base = head
+                .url
+                .clone()
+                .unwrap_or_else(|| run.inner.base_url.clone());
+            let url = base.join(&raw).map_err(|e| EngineError::Paging {
+                origin: page_origin(),
+                message: format!("the next-page URL `{raw}` is not a URL: {e}"),
+            })?;
+            if !seen.insert(url.to_string()) {
+                return Err(EngineError::Paging {
+                    origin: page_origin(),
+                    message: format!(
+                        "the API returned next-page URL {} a second time; stopping instead of looping forever",
+                        redactor.url(&url)
+                    ),
+                });
+            }
+            next.next = Some(url);
+        }
+    }
+    Ok(Some(next))
+}
+
+/// The `rel="next"` target of an RFC 8288 Link header value.
+pub(crate) fn link_next(header: &str) -> Option<String> {
+    for part in header.split(',') {
+        let part = part.trim();
+        let (target, params) = part.split_once('>')?;
+        let target = target.trim().strip_prefix('<')?;
+        let is_next = params.split(';').any(|p| {
+            let p = p.trim();
+            p.strip_prefix("rel=")
+                .map(|v| {
+                    v.trim_matches('"')
+                        .split_ascii_whitespace()
+                        .any(|r| r.eq_ignore_ascii_case("next"))
+                })
+                .unwrap_or(false)
+        });
+        if is_next {
+            return Some(target.to_string());
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_header_next() {
+        let h = r#"<https://a.test/x?page=2>; rel="next", <https://a.test/x?page=9>; rel="last""#;
+        assert_eq!(link_next(h).as_deref(), Some("https://a.test/x?page=2"));
+        assert_eq!(link_next(r#"<https://a.test/x?page=9>; rel="last""#), None);
+        assert_eq!(
+            link_next(r#"<https://a.test/n>; rel="prev next""#).as_deref(),
+            Some("https://a.test/n")
+        );
+    }
+}

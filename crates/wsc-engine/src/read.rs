@@ -1,0 +1,207 @@
+//! Read operations: test the connection, list partitions, aggregate an object type (all
+//! partitions, or one), and read one object.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+use tokio::sync::{Semaphore, mpsc};
+
+use crate::engine::Engine;
+use crate::error::EngineError;
+use crate::exec::operation::run_operation;
+use crate::mapping::Record;
+use crate::stream::{Batch, RecordStream, join};
+
+impl Engine {
+    /// Runs an operation once with `ctx`, as a stream of its records.
+    pub(crate) fn run_once(
+        &self,
+        key: &str,
+        ctx: Map<String, Value>,
+        emit: bool,
+    ) -> Result<RecordStream, EngineError> {
+        let op = self.op(key)?;
+        let inner = self.inner.clone();
+        Ok(RecordStream::spawn(self.clone(), 4, move |tx| {
+            run_operation(inner, op, Arc::new(ctx), tx, emit)
+        }))
+    }
+
+    /// Runs test_connection.
+    pub async fn test_connection(&self) -> Result<(), EngineError> {
+        self.run_once("test_connection", self.base_ctx(None, None), false)?
+            .finish()
+            .await
+            .map(|_| ())
+    }
+
+    /// The partitions of an aggregation (static or from get_partitions); empty when the
+    /// aggregation is not partitioned.
+    pub async fn partitions(&self, object: &str) -> Result<Vec<Value>, EngineError> {
+        let op = self.op(&Self::aggregation_key(object))?;
+        let Some(p) = &op.spec.partitions else {
+            return Ok(Vec::new());
+        };
+        if let Some(list) = &p.list {
+            return Ok(list
+                .iter()
+                .map(|m| Value::Object(m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()))
+                .collect());
+        }
+        let names = self.attribute_names("get_partitions")?;
+        let (records, _) = self
+            .run_once("get_partitions", self.base_ctx(None, None), true)?
+            .collect()
+            .await?;
+        Ok(records
+            .into_iter()
+            .map(|r| {
+                let mut m = Map::new();
+                m.insert("name".into(), Value::String(r.identity.clone()));
+                for (n, v) in names.iter().zip(r.attributes) {
+                    m.insert(n.to_string(), v);
+                }
+                Value::Object(m)
+            })
+            .collect())
+    }
+
+    /// Aggregates an object type (`account` or a group type), optionally one partition only.
+    /// Records arrive in order on the returned stream; partitions run concurrently and are
+    /// delivered one after the other.
+    pub async fn aggregate(
+        &self,
+        object: &str,
+        partition: Option<&str>,
+    ) -> Result<RecordStream, EngineError> {
+        let key = Self::aggregation_key(object);
+        let op = self.op(&key)?;
+        let parts = self.partitions(object).await?;
+        if parts.is_empty() {
+            if let Some(name) = partition {
+                return Err(EngineError::NoPartition {
+                    name: name.to_string(),
+                    known: "none: this aggregation is not partitioned".into(),
+                });
+            }
+            return self.run_once(&key, self.base_ctx(None, None), true);
+        }
+        let selected = select_partitions(parts, partition)?;
+        let concurrency = op
+            .spec
+            .partitions
+            .as_ref()
+            .and_then(|p| p.concurrency)
+            .unwrap_or(4)
+            .max(1) as usize;
+        let engine = self.clone();
+        Ok(RecordStream::spawn(self.clone(), 8, move |tx| {
+            run_partitions(engine, key, selected, concurrency, tx)
+        }))
+    }
+
+    /// Reads one object (`account` or a group type) by identity.
+    pub async fn get_object(&self, object: &str, identity: &str) -> Result<Record, EngineError> {
+        let key = format!("get_object.{object}");
+        let ctx = self.base_ctx(Some(json!({ "identity": identity })), None);
+        let mut stream = self.run_once(&key, ctx, true)?;
+        let mut found = Vec::new();
+        while let Some(batch) = stream.next_batch().await {
+            match batch {
+                Ok(b) => found.extend(b),
+                Err(e) if e.http_status() == Some(404) => {
+                    return Err(EngineError::NotFound(format!(
+                        "{object} `{identity}` was not found (HTTP 404)"
+                    )));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        stream.finish().await?;
+        match found.len() {
+            0 => Err(EngineError::NotFound(format!(
+                "{object} `{identity}` was not found (no record in the response)"
+            ))),
+            _ => Ok(found.swap_remove(0)),
+        }
+    }
+}
+
+/// The partitions to run: all, or the one named.
+fn select_partitions(parts: Vec<Value>, name: Option<&str>) -> Result<Vec<Value>, EngineError> {
+    let Some(name) = name else { return Ok(parts) };
+    let name_of = |p: &Value| p.get("name").and_then(|n| n.as_str()).map(str::to_owned);
+    let found: Vec<Value> = parts
+        .iter()
+        .filter(|p| name_of(p).as_deref() == Some(name))
+        .cloned()
+        .collect();
+    if found.is_empty() {
+        return Err(EngineError::NoPartition {
+            name: name.to_string(),
+            known: parts
+                .iter()
+                .filter_map(name_of)
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    Ok(found)
+}
+
+/// Runs the partitions of an aggregation, `concurrency` at a time, forwarding each one's
+/// batches in partition order. The first error ends the run.
+async fn run_partitions(
+    engine: Engine,
+    key: String,
+    partitions: Vec<Value>,
+    concurrency: usize,
+    tx: mpsc::Sender<Batch>,
+) {
+    let op = match engine.op(&key) {
+        Ok(op) => op,
+        Err(e) => {
+            let _ = tx.send(Err(e)).await;
+            return;
+        }
+    };
+    let sem = Arc::new(Semaphore::new(concurrency));
+    let mut queue = VecDeque::new();
+    for p in partitions {
+        let (ptx, prx) = mpsc::channel(2);
+        let ctx = Arc::new(engine.base_ctx(None, Some(p)));
+        let permit = sem.clone().acquire_owned();
+        let inner = engine.inner.clone();
+        let op = op.clone();
+        let handle = tokio::spawn(async move {
+            let _permit = permit.await;
+            run_operation(inner, op, ctx, ptx, true).await;
+            Ok::<(), EngineError>(())
+        });
+        queue.push_back((prx, handle));
+    }
+    while let Some((mut prx, handle)) = queue.pop_front() {
+        let mut stop = false;
+        while let Some(batch) = prx.recv().await {
+            let failed = batch.is_err();
+            if tx.send(batch).await.is_err() || failed {
+                stop = true;
+                break;
+            }
+        }
+        if stop {
+            handle.abort();
+        } else if let Err(e) = join(handle).await {
+            // A partition task that panicked: its channel closed without an error.
+            let _ = tx.send(Err(e)).await;
+            stop = true;
+        }
+        if stop {
+            for (_, h) in queue {
+                h.abort();
+            }
+            return;
+        }
+    }
+}
