@@ -11,6 +11,7 @@ pub mod error;
 pub mod hooks;
 pub mod http;
 pub mod mapping;
+pub mod message;
 pub mod output;
 pub mod path;
 pub mod redact;
