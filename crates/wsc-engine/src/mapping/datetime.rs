@@ -168,13 +168,137 @@ mod tests {
     use super::*;
 
     #[test]
-    fn date_helpers_round_trip() {
-        for days in (-800_000..800_000).step_by(997) {
-            let (y, m, d) = civil_from_days(days);
-            assert_eq!(days_from_civil(y, m, d), days);
-        }
+    fn format_utc_covers_the_years_0000_to_9999() {
+        assert_eq!(format_utc(0, "").unwrap(), "1970-01-01T00:00:00Z");
+        assert_eq!(format_utc(951_782_400, "").unwrap(), "2000-02-29T00:00:00Z");
+        assert_eq!(
+            format_utc(1_795_000_000, "").unwrap(),
+            "2026-11-18T11:06:40Z"
+        );
+        assert_eq!(format_utc(-1, "5").unwrap(), "1969-12-31T23:59:59.5Z");
+        assert_eq!(
+            format_utc(-86_400 * 365, "").unwrap(),
+            "1969-01-01T00:00:00Z"
+        );
         assert_eq!(format_utc(MAX_EPOCH, "").unwrap(), "9999-12-31T23:59:59Z");
         assert_eq!(format_utc(MIN_EPOCH, "").unwrap(), "0000-01-01T00:00:00Z");
         assert!(format_utc(MAX_EPOCH + 1, "").is_err());
+        assert!(format_utc(MIN_EPOCH - 1, "").is_err());
+    }
+
+    #[test]
+    fn format_utc_agrees_with_day_arithmetic() {
+        // Every 997th day from 0190 to 6160: midnight, and the last second of the day.
+        let epoch = jiff::civil::date(1970, 1, 1);
+        let mut prev: Option<jiff::civil::Date> = None;
+        for days in (-650_000..1_530_000i64).step_by(997) {
+            let s = format_utc(days * 86_400, "").unwrap();
+            let date: jiff::civil::Date = s[..10].parse().unwrap();
+            assert_eq!(date.duration_since(epoch).as_secs(), days * 86_400);
+            assert!(prev.is_none_or(|p| p < date));
+            prev = Some(date);
+            let end = format_utc(days * 86_400 + 86_399, "").unwrap();
+            assert_eq!(&end[..10], &s[..10]);
+            assert_eq!(&end[10..], "T23:59:59Z");
+        }
+    }
+
+    #[test]
+    fn epochs_are_seconds_or_milliseconds() {
+        assert_eq!(epoch_to_rfc3339(0.0).unwrap(), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            epoch_to_rfc3339(951_782_400.0).unwrap(),
+            "2000-02-29T00:00:00Z"
+        );
+        assert_eq!(
+            epoch_to_rfc3339(1_795_000_000.0).unwrap(),
+            "2026-11-18T11:06:40Z"
+        );
+        assert_eq!(
+            epoch_to_rfc3339(1_795_000_000_250.0).unwrap(),
+            "2026-11-18T11:06:40.25Z"
+        );
+        assert_eq!(
+            epoch_to_rfc3339(-0.001).unwrap(),
+            "1969-12-31T23:59:59.999Z"
+        );
+        assert_eq!(
+            epoch_to_rfc3339(99_999_999_999.0).unwrap(),
+            "5138-11-16T09:46:39Z"
+        );
+        assert_eq!(
+            epoch_to_rfc3339(100_000_000_000.0).unwrap(),
+            "1973-03-03T09:46:40Z"
+        );
+        assert!(epoch_to_rfc3339(f64::NAN).is_err());
+        assert!(epoch_to_rfc3339(1e17).is_err());
+        assert_eq!(epoch_to_rfc3339(-1e13).unwrap(), "1653-02-10T06:13:20Z");
+        assert!(epoch_to_rfc3339(-1e15).is_err());
+    }
+
+    #[test]
+    fn rfc3339_is_parsed_leniently_and_normalised() {
+        let ok = [
+            ("1970-01-01", "1970-01-01T00:00:00Z"),
+            ("2000-02-29T00:00:00Z", "2000-02-29T00:00:00Z"),
+            ("2026-11-18t11:06:40z", "2026-11-18T11:06:40Z"),
+            ("2026-11-18 11:06:40", "2026-11-18T11:06:40Z"),
+            ("2026-11-18T12:06:40+01:00", "2026-11-18T11:06:40Z"),
+            ("2026-11-18T12:06:40+0100", "2026-11-18T11:06:40Z"),
+            ("2026-11-18T12:06:40+01", "2026-11-18T11:06:40Z"),
+            ("2026-11-18T00:06:40-23:59", "2026-11-19T00:05:40Z"),
+            ("2026-11-18T11:06:40.120Z", "2026-11-18T11:06:40.12Z"),
+            (
+                "2026-11-18T11:06:40.000000000001Z",
+                "2026-11-18T11:06:40.000000000001Z",
+            ),
+            ("2016-12-31T23:59:60Z", "2017-01-01T00:00:00Z"),
+            ("2016-12-31T23:59:60+01:00", "2016-12-31T23:00:00Z"),
+            ("0000-01-01T00:00:00Z", "0000-01-01T00:00:00Z"),
+            ("0000-01-01T00:30:00+00:30", "0000-01-01T00:00:00Z"),
+            ("9999-12-31T23:59:59Z", "9999-12-31T23:59:59Z"),
+            ("9999-12-31T23:59:59+01:00", "9999-12-31T22:59:59Z"),
+            ("1900-02-28", "1900-02-28T00:00:00Z"),
+            ("2400-02-29", "2400-02-29T00:00:00Z"),
+        ];
+        for (input, want) in ok {
+            assert_eq!(parse_rfc3339(input), Ok(want.to_string()), "{input}");
+        }
+        let bad = [
+            ("1900-02-29", "day out of range"),
+            ("2100-02-29", "day out of range"),
+            ("2019-04-31", "day out of range"),
+            ("2019-04-00", "day out of range"),
+            ("2019-04-99", "day out of range"),
+            ("2019-13-01", "month out of range"),
+            ("2019-00-01", "month out of range"),
+            ("2019-01-01T24:00:00Z", "time out of range"),
+            ("2019-01-01T23:00:61Z", "time out of range"),
+            ("2019-01-01T23:00:00+24:00", "offset out of range"),
+            ("2019-01-01T23:00:00+01:60", "offset out of range"),
+            ("0000-01-01T00:00:00+00:01", "outside the years 0000-9999"),
+            ("9999-12-31T23:59:59-00:01", "outside the years 0000-9999"),
+            ("9999-12-31T23:59:60Z", "outside the years 0000-9999"),
+        ];
+        for (input, want) in bad {
+            assert_eq!(parse_rfc3339(input), Err(want), "{input}");
+        }
+        for input in [
+            "2019-01-01T23:00:00Zx",
+            "2019-01-01T23:00",
+            "2019-01-01T23:00:00.Z",
+            "2019-01-01T23:00:00+1",
+            "2019-01-01X23:00:00Z",
+            "2019-1-1",
+            "+2019-01-01",
+            "yesterday",
+            "",
+        ] {
+            assert_eq!(
+                parse_rfc3339(input),
+                Err("not an RFC 3339 date-time such as 2024-05-06T07:08:09Z"),
+                "{input}"
+            );
+        }
     }
 }
