@@ -1,4 +1,11 @@
 //! Date-times: epoch numbers and RFC 3339 text, normalised to UTC.
+//!
+//! The syntax accepted is checked here (it is more lenient than `jiff`'s RFC 3339 parser: a
+//! space or `t` separator, `±hhmm` and `±hh` offsets, a leap second `:60`); the calendar
+//! (month lengths, leap years, day counts) is `jiff`'s.
+
+use jiff::SignedDuration;
+use jiff::civil::{Date, DateTime};
 
 /// Epoch values at or above this magnitude are milliseconds (1e11 s is the year 5138).
 const EPOCH_MILLIS_THRESHOLD: f64 = 1e11;
@@ -6,39 +13,8 @@ const EPOCH_MILLIS_THRESHOLD: f64 = 1e11;
 const MIN_EPOCH: i64 = -62_167_219_200;
 const MAX_EPOCH: i64 = 253_402_300_799;
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let m = i64::from(m);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// (year, month, day) of a day count since 1970-01-01.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-fn days_in_month(y: i64, m: u32) -> u32 {
-    match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        _ if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        _ => 28,
-    }
-}
+/// 1970-01-01T00:00:00, the civil date-time of Unix second 0.
+const UNIX_EPOCH: DateTime = DateTime::constant(1970, 1, 1, 0, 0, 0, 0);
 
 /// Formats Unix seconds plus a fraction (its digits, without trailing zeros) as
 /// `YYYY-MM-DDTHH:MM:SS[.fff]Z`.
@@ -46,14 +22,17 @@ fn format_utc(secs: i64, frac: &str) -> Result<String, &'static str> {
     if !(MIN_EPOCH..=MAX_EPOCH).contains(&secs) {
         return Err("outside the years 0000-9999");
     }
-    let days = secs.div_euclid(86_400);
-    let tod = secs.rem_euclid(86_400);
-    let (y, mo, d) = civil_from_days(days);
+    let dt = UNIX_EPOCH
+        .checked_add(SignedDuration::from_secs(secs))
+        .map_err(|_| "outside the years 0000-9999")?;
     let mut s = format!(
-        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}",
-        tod / 3600,
-        tod / 60 % 60,
-        tod % 60
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        dt.year(),
+        dt.month(),
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second()
     );
     if !frac.is_empty() {
         s.push('.');
@@ -111,12 +90,11 @@ pub(super) fn parse_rfc3339(s: &str) -> Result<String, &'static str> {
     if !(1..=12).contains(&month) {
         return Err("month out of range");
     }
-    if day < 1 || day > days_in_month(year, month) {
-        return Err("day out of range");
-    }
-    let date_days = days_from_civil(year, month, day);
+    // Four digits fit `i16`, two fit `i8`.
+    let date = Date::new(year as i16, month as i8, day as i8).map_err(|_| "day out of range")?;
+    let date_secs = date.duration_since(UNIX_EPOCH.date()).as_secs();
     if b.len() == 10 {
-        return format_utc(date_days * 86_400, "");
+        return format_utc(date_secs, "");
     }
     if !matches!(b[10], b'T' | b't' | b' ') || b.len() < 19 || b[13] != b':' || b[16] != b':' {
         return Err(BAD);
@@ -159,7 +137,7 @@ pub(super) fn parse_rfc3339(s: &str) -> Result<String, &'static str> {
         }
         _ => return Err(BAD),
     };
-    let secs = date_days * 86_400 + i64::from(hour * 3600 + minute * 60 + second) - offset_secs;
+    let secs = date_secs + i64::from(hour * 3600 + minute * 60 + second) - offset_secs;
     format_utc(secs, frac)
 }
 
