@@ -21,6 +21,7 @@ pub(crate) mod exec;
 pub mod hooks;
 pub mod http;
 pub mod mapping;
+pub mod message;
 pub mod output;
 pub mod path;
 mod provision;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use url::Url;
 
-use crate::http::Body;
+use crate::message::Body;
 
 /// The access token a dry run hands out in place of a real one.
 pub const DRY_RUN_TOKEN: &str = "dry-run-token";

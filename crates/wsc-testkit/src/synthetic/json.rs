@@ -1,5 +1,8 @@
 //! Small, allocation-free JSON and date writers used on the hot path.
 
+use jiff::SignedDuration;
+use jiff::civil::DateTime;
+
 /// Appends an unsigned integer.
 #[inline]
 pub(crate) fn push_u64(buf: &mut Vec<u8>, n: u64) {
@@ -68,18 +71,15 @@ pub(crate) fn push_str(buf: &mut Vec<u8>, s: &str) {
     buf.push(b'"');
 }
 
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
-pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
-    let doe = (z - era * 146_097) as u64;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe as i64 + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+/// 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z in Unix seconds.
+const MIN_SECS: i64 = -62_167_219_200;
+const MAX_SECS: i64 = 253_402_300_799;
+
+/// The UTC civil date-time of Unix seconds `secs`, clamped to the years 0000-9999.
+fn utc(secs: i64) -> DateTime {
+    DateTime::constant(1970, 1, 1, 0, 0, 0, 0)
+        .checked_add(SignedDuration::from_secs(secs.clamp(MIN_SECS, MAX_SECS)))
+        .expect("the years 0000-9999 are civil date-times")
 }
 
 fn push_2(buf: &mut Vec<u8>, n: u32) {
@@ -88,23 +88,21 @@ fn push_2(buf: &mut Vec<u8>, n: u32) {
 }
 
 /// Appends a quoted RFC 3339 UTC timestamp (`"2019-03-04T05:06:07Z"`) for Unix seconds `secs`
-/// (years 0..=9999).
+/// (years 0..=9999; seconds outside are clamped to them).
 pub(crate) fn push_rfc3339(buf: &mut Vec<u8>, secs: i64) {
-    let days = secs.div_euclid(86_400);
-    let tod = secs.rem_euclid(86_400) as u32;
-    let (y, m, d) = civil_from_days(days);
+    let dt = utc(secs);
     buf.push(b'"');
-    push_padded(buf, y.clamp(0, 9999) as u64, 4);
+    push_padded(buf, dt.year() as u64, 4);
     buf.push(b'-');
-    push_2(buf, m);
+    push_2(buf, dt.month() as u32);
     buf.push(b'-');
-    push_2(buf, d);
+    push_2(buf, dt.day() as u32);
     buf.push(b'T');
-    push_2(buf, tod / 3600);
+    push_2(buf, dt.hour() as u32);
     buf.push(b':');
-    push_2(buf, tod / 60 % 60);
+    push_2(buf, dt.minute() as u32);
     buf.push(b':');
-    push_2(buf, tod % 60);
+    push_2(buf, dt.second() as u32);
     buf.extend_from_slice(b"Z\"");
 }
 
@@ -115,24 +113,23 @@ pub(crate) fn rfc3339(secs: i64) -> String {
     String::from_utf8_lossy(&buf[1..buf.len() - 1]).into_owned()
 }
 
-/// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`, RFC 9110 §5.6.7) for Unix seconds `secs`.
+/// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`, RFC 9110 §5.6.7) for Unix seconds `secs`
+/// (years 0..=9999; seconds outside are clamped to them).
 pub(crate) fn http_date(secs: i64) -> String {
-    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
-    let days = secs.div_euclid(86_400);
-    let tod = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
+    let dt = utc(secs);
     format!(
         "{}, {:02} {} {:04} {:02}:{:02}:{:02} GMT",
-        WEEKDAYS[days.rem_euclid(7) as usize],
-        d,
-        MONTHS[(m - 1) as usize],
-        y,
-        tod / 3600,
-        tod / 60 % 60,
-        tod % 60
+        WEEKDAYS[dt.weekday().to_monday_zero_offset() as usize],
+        dt.day(),
+        MONTHS[(dt.month() - 1) as usize],
+        dt.year(),
+        dt.hour(),
+        dt.minute(),
+        dt.second()
     )
 }
 
@@ -145,8 +142,18 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(rfc3339(1_795_000_000), "2026-11-18T11:06:40Z");
+        assert_eq!(rfc3339(-1), "1969-12-31T23:59:59Z");
+        assert_eq!(rfc3339(MIN_SECS), "0000-01-01T00:00:00Z");
+        assert_eq!(rfc3339(MAX_SECS), "9999-12-31T23:59:59Z");
+        let mut buf = Vec::new();
+        push_rfc3339(&mut buf, 1_451_606_400);
+        assert_eq!(buf, b"\"2016-01-01T00:00:00Z\"");
         assert_eq!(http_date(784_111_777), "Sun, 06 Nov 1994 08:49:37 GMT");
         assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(http_date(951_782_400), "Tue, 29 Feb 2000 00:00:00 GMT");
+        assert_eq!(http_date(1_795_000_000), "Wed, 18 Nov 2026 11:06:40 GMT");
+        assert_eq!(http_date(-86_400), "Wed, 31 Dec 1969 00:00:00 GMT");
     }
 
     #[test]

@@ -131,6 +131,7 @@ mod data;
 mod json;
 mod server;
 mod stats;
+mod words;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
