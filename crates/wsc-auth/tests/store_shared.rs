@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use common::{MockServer, applied, json_ok, manager, oauth_err};
 use serde_json::json;
-use wsc_auth::{Authenticator, InstanceKey, StateStore, StoreBinding};
+use wsc_auth::{Authenticator, StoreBinding};
+use wsc_store::{InstanceKey, SqliteStore};
 
 fn temp_db(tag: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!(
@@ -21,7 +22,7 @@ fn temp_db(tag: &str) -> std::path::PathBuf {
 
 fn binding(db: &std::path::Path) -> StoreBinding {
     StoreBinding {
-        store: Arc::new(StateStore::open(db, None).unwrap()),
+        store: Arc::new(SqliteStore::open(db, None).unwrap()),
         key: InstanceKey::new("rot", [("tenant", "t1")]),
     }
 }

@@ -329,7 +329,7 @@ impl Engine {
     }
 
     /// Connector-state changes made by hooks during this engine's runs (persist them after a
-    /// successful run; see `wsc_auth::StateStore::save_state`).
+    /// successful run; see `wsc_store::Store::save_state`).
     pub fn state_changes(&self) -> wsc_hooks::StateChanges {
         self.inner.hooks.state_changes()
     }
