@@ -17,9 +17,12 @@ fn new_version() -> i64 {
     (i64::from_le_bytes(b) & i64::MAX).max(1)
 }
 
+/// A token row as read: grant, nonce, sealed payload, updated_at, version.
+type Row = (String, Vec<u8>, Vec<u8>, i64, i64);
+
 /// The stored token of an instance, if any.
 pub(super) fn load(db: &Db, key: &InstanceKey) -> Result<Option<StoredToken>, StoreError> {
-    let row: Option<(String, Vec<u8>, Vec<u8>, i64, i64)> = db
+    let row: Option<Row> = db
         .conn()
         .query_row(
             "SELECT grant_type, nonce, sealed, updated_at, version FROM tokens WHERE connector = ?1 AND instance = ?2",
