@@ -12,11 +12,12 @@ use wsc_spec::model::{
     ClientAuth, CustomAuth, CustomTokenRequest, Grant, JwtSpec, Method, OAuth2Auth, ParamsIn,
 };
 
+use crate::error::AuthError;
 use crate::jwt::{JwtClaims, sign};
 use crate::render::Render;
 use crate::request::{Body, TokenHttpRequest};
+use crate::secret::Secret;
 use crate::token::now_ms;
-use crate::{AuthError, Secret};
 
 /// What templates see: `settings`, `auth.refresh_token`, `now`.
 fn context(settings: &Value, refresh: Option<&Secret>) -> Value {

@@ -5,7 +5,8 @@
 use serde_json::{Map, Value};
 use wsc_spec::model::JwtAlgorithm;
 
-use crate::{AuthError, Secret};
+use crate::error::AuthError;
+use crate::secret::Secret;
 
 /// A JWT to sign, with every template already rendered.
 #[derive(Debug, Clone)]
@@ -160,7 +161,7 @@ fn sec1_to_pkcs8(pem: &str) -> Option<Secret> {
 
 fn fastrand_u64() -> u64 {
     let mut b = [0u8; 8];
-    crate::store::random_bytes(&mut b);
+    crate::random::random_bytes(&mut b);
     u64::from_le_bytes(b)
 }
 

@@ -1,5 +1,5 @@
 //! The token manager: caches a token, refreshes it before expiry and when the server rejects
-//! it (single flight, also across processes sharing a [`StateStore`]), keeps and rotates
+//! it (single flight, also across processes sharing a [`Store`]), keeps and rotates
 //! refresh tokens, and commits every new token to the store before it is used.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,11 +10,15 @@ use futures_util::future::{BoxFuture, FutureExt};
 use wsc_spec::StatusPattern;
 use wsc_spec::model::{Placement, RefreshPolicy, TokenPlacement, TokenResponseMapping};
 
+use wsc_store::{ExpectedVersion, InstanceKey, Store, StoreError};
+
+use crate::authenticator::{Authenticator, Generation, Outgoing};
+use crate::error::AuthError;
 use crate::flow::{CustomFlow, OAuth2Flow};
+use crate::render::Render;
 use crate::request::{TokenHttpRequest, TokenSender};
-use crate::store::{InstanceKey, StateStore};
-use crate::token::{RequestPurpose, TokenSet, now_ms, read_response};
-use crate::{AuthError, Authenticator, Generation, Outgoing};
+use crate::stored::{load_token, save_token};
+use crate::token::{RawResponse, RequestPurpose, TokenSet, now_ms, read_response};
 
 /// Where tokens come from.
 #[derive(Debug)]
@@ -38,7 +42,7 @@ impl Flow {
 #[derive(Debug, Clone)]
 pub struct StoreBinding {
     /// The store.
-    pub store: Arc<StateStore>,
+    pub store: Arc<dyn Store>,
     /// The instance.
     pub key: InstanceKey,
 }
@@ -81,7 +85,7 @@ impl TokenManager {
     pub fn for_auth(
         auth: &wsc_spec::model::Auth,
         settings: serde_json::Value,
-        render: Arc<dyn crate::Render>,
+        render: Arc<dyn Render>,
         dir: std::path::PathBuf,
         sender: Arc<dyn TokenSender>,
         store: Option<StoreBinding>,
@@ -115,7 +119,13 @@ impl TokenManager {
     /// the store first when there is one.
     pub fn adopt(&self, token: TokenSet) -> Result<(), AuthError> {
         if let Some(b) = &self.store {
-            b.store.save_token(&b.key, self.flow.grant_name(), &token)?;
+            save_token(
+                &*b.store,
+                &b.key,
+                self.flow.grant_name(),
+                &token,
+                ExpectedVersion::Any,
+            )?;
         }
         self.install(token);
         Ok(())
@@ -133,10 +143,7 @@ impl TokenManager {
 
     /// Sends one request through the manager's sender and returns the raw answer (the device
     /// authorization request of `wsc auth login`). Counts as a token request.
-    pub(crate) async fn send_raw(
-        &self,
-        req: TokenHttpRequest,
-    ) -> Result<crate::token::RawResponse, AuthError> {
+    pub(crate) async fn send_raw(&self, req: TokenHttpRequest) -> Result<RawResponse, AuthError> {
         self.token_requests.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(request = ?req, "token request");
         self.sender.send(req).await
@@ -230,36 +237,65 @@ impl TokenManager {
             self.install(new);
             return Ok(true);
         };
-        // Across processes: take the store lock, re-read, refresh only if still stale.
-        let store = binding.store.clone();
-        let lock = tokio::task::spawn_blocking(move || store.lock())
+        // Across processes: take the credential lease, re-read, refresh only if still stale.
+        let (store, key) = (binding.store.clone(), binding.key.clone());
+        let lease = tokio::task::spawn_blocking(move || store.lock_credential(&key))
             .await
-            .map_err(|e| AuthError::Store(format!("waiting for the store lock: {e}")))??;
-        let stored = binding.store.load_token(&binding.key)?.map(|s| s.token);
-        let base = match stored {
+            .map_err(|e| StoreError::Lease {
+                location: binding.store.location().to_string(),
+                detail: e.to_string(),
+            })??;
+        let stored = load_token(&*binding.store, &binding.key)?;
+        let (base, expected) = match stored {
             Some(s) => {
                 let differs = current
                     .as_ref()
-                    .is_none_or(|c| c.access_token != s.access_token);
-                if differs && !s.is_stale(now_ms(), self.skew) {
+                    .is_none_or(|c| c.access_token != s.token.access_token);
+                if differs && !s.token.is_stale(now_ms(), self.skew) {
                     tracing::debug!("using the token another process stored");
-                    self.install(s);
-                    drop(lock);
+                    self.install(s.token);
+                    drop(lease);
                     return Ok(true);
                 }
                 // The stored token is the newest committed one: its refresh token counts.
-                Some(s)
+                (Some(s.token), ExpectedVersion::Version(s.version))
             }
-            None => current,
+            None => (current, ExpectedVersion::Absent),
         };
         let new = self.obtain(base.as_ref()).await?;
         // Commit before use: a rotated refresh token must survive a crash right after this.
-        binding
-            .store
-            .save_token(&binding.key, self.flow.grant_name(), &new)?;
-        drop(lock);
+        let new = self.commit(binding, new, expected)?;
+        drop(lease);
         self.install(new);
         Ok(true)
+    }
+
+    /// Saves a token just obtained over the `expected` stored one. When another writer
+    /// changed the stored token meanwhile (a sign-in, or a refresh whose holder's lease had
+    /// lapsed), its token is used if it is fresh; else this one is written over it. Returns
+    /// the token to use.
+    fn commit(
+        &self,
+        binding: &StoreBinding,
+        new: TokenSet,
+        expected: ExpectedVersion,
+    ) -> Result<TokenSet, AuthError> {
+        let grant = self.flow.grant_name();
+        match save_token(&*binding.store, &binding.key, grant, &new, expected) {
+            Ok(_) => return Ok(new),
+            Err(e) if e.is_conflict() => {}
+            Err(e) => return Err(e.into()),
+        }
+        let expected = match load_token(&*binding.store, &binding.key)? {
+            Some(s) if !s.token.is_stale(now_ms(), self.skew) => {
+                tracing::debug!("another writer stored a token meanwhile: using it");
+                return Ok(s.token);
+            }
+            Some(s) => ExpectedVersion::Version(s.version),
+            None => ExpectedVersion::Absent,
+        };
+        save_token(&*binding.store, &binding.key, grant, &new, expected)?;
+        Ok(new)
     }
 
     async fn exchange(

@@ -10,7 +10,7 @@ fn b64(bytes: &[u8]) -> String {
 /// A random URL-safe string of `n` random bytes (43 characters for 32 bytes).
 pub fn random_token(n: usize) -> String {
     let mut b = vec![0u8; n];
-    crate::store::random_bytes(&mut b);
+    crate::random::random_bytes(&mut b);
     b64(&b)
 }
 

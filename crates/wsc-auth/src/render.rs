@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use crate::AuthError;
+use crate::error::AuthError;
 
 /// Renders a template string against a JSON context (`settings`, `auth`, `now`).
 pub trait Render: Send + Sync {

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::AuthError;
+use crate::error::AuthError;
 use crate::token::RawResponse;
 
 const MAX_TOKEN_RESPONSE: usize = 1024 * 1024;

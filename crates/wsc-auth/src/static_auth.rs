@@ -3,7 +3,9 @@
 use base64::Engine as _;
 use futures_util::future::{BoxFuture, FutureExt};
 
-use crate::{AuthError, Authenticator, Generation, Outgoing, Secret};
+use crate::authenticator::{Authenticator, Generation, Outgoing};
+use crate::error::AuthError;
+use crate::secret::Secret;
 use wsc_spec::model::Placement;
 
 /// A static credential, with its values already rendered from settings.

@@ -6,8 +6,9 @@ use base64::Engine as _;
 use serde_json::{Map, Value};
 use wsc_spec::model::{ResponseFormat, TokenResponseMapping};
 
+use crate::error::AuthError;
 use crate::jsonpath::SimplePath;
-use crate::{AuthError, Secret};
+use crate::secret::Secret;
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
@@ -163,39 +164,13 @@ pub fn jwt_exp(token: &str) -> Option<u64> {
     number(claims.get("exp")?).map(|x| x as u64)
 }
 
-/// Parses `2024-05-01T10:00:00Z` / `+02:00` / fractional seconds to epoch seconds.
+/// Parses an RFC 3339 timestamp (`2024-05-01T10:00:00Z`, `+02:00`, fractional seconds) to
+/// epoch seconds, dropping any fraction.
 fn rfc3339_secs(s: &str) -> Option<i64> {
-    let s = s.trim();
-    let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, mi, se) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    let mut rest = &s[19..];
-    if let Some(r) = rest.strip_prefix('.') {
-        let n = r.bytes().take_while(u8::is_ascii_digit).count();
-        rest = &r[n..];
-    }
-    let offset = match rest {
-        "Z" | "z" => 0,
-        o if o.len() == 6 => {
-            let sign = if o.starts_with('-') { -1 } else { 1 };
-            sign * (o.get(1..3)?.parse::<i64>().ok()? * 3600
-                + o.get(4..6)?.parse::<i64>().ok()? * 60)
-        }
-        _ => return None,
-    };
-    // Days from civil (Howard Hinnant).
-    let y = if mo <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (mo + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + h * 3600 + mi * 60 + se - offset)
+    s.trim()
+        .parse::<jiff::Timestamp>()
+        .ok()
+        .map(jiff::Timestamp::as_second)
 }
 
 fn path_or(p: &Option<wsc_spec::JsonPath>, default: &str) -> Result<SimplePath, AuthError> {
@@ -455,6 +430,28 @@ mod tests {
         );
         let t = read_response(&r, &m, RequestPurpose::Primary, "custom", 0).unwrap();
         assert_eq!((t.access_token.expose(), t.expires_at_ms), ("s", 2_000_000));
+    }
+
+    #[test]
+    fn rfc3339_forms() {
+        assert_eq!(rfc3339_secs("1970-01-01T00:33:20Z"), Some(2000));
+        assert_eq!(rfc3339_secs(" 2024-05-01T10:00:00Z "), Some(1_714_557_600));
+        assert_eq!(rfc3339_secs("2024-05-01t10:00:00z"), Some(1_714_557_600));
+        assert_eq!(
+            rfc3339_secs("2024-05-01T12:00:00+02:00"),
+            Some(1_714_557_600)
+        );
+        assert_eq!(
+            rfc3339_secs("2024-05-01T07:30:00-02:30"),
+            Some(1_714_557_600)
+        );
+        assert_eq!(
+            rfc3339_secs("2024-05-01T10:00:00.987654Z"),
+            Some(1_714_557_600)
+        );
+        assert_eq!(rfc3339_secs("2024-02-29T00:00:00Z"), Some(1_709_164_800));
+        assert_eq!(rfc3339_secs("2024-05-01T10:00:00"), None, "no offset");
+        assert_eq!(rfc3339_secs("yesterday"), None);
     }
 
     #[test]

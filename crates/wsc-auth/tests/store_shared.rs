@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use common::{MockServer, applied, json_ok, manager, oauth_err};
 use serde_json::json;
-use wsc_auth::{Authenticator, InstanceKey, StateStore, StoreBinding};
+use wsc_auth::{Authenticator, StoreBinding};
+use wsc_store::{ExpectedVersion, InstanceKey, SqliteStore, Store, StoreError};
 
 fn temp_db(tag: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!(
@@ -21,7 +22,7 @@ fn temp_db(tag: &str) -> std::path::PathBuf {
 
 fn binding(db: &std::path::Path) -> StoreBinding {
     StoreBinding {
-        store: Arc::new(StateStore::open(db, None).unwrap()),
+        store: Arc::new(SqliteStore::open(db, None).unwrap()),
         key: InstanceKey::new("rot", [("tenant", "t1")]),
     }
 }
@@ -154,5 +155,138 @@ async fn killed_between_rotation_and_use() {
         .map(|s| s.params["refresh_token"].clone())
         .collect();
     assert_eq!(used, ["r0", "r1"]);
+    let _ = std::fs::remove_dir_all(db.parent().unwrap());
+}
+
+/// A store where another writer stores a fresh token between the manager's read and its
+/// write (as a `wsc auth login`, or a process whose lease lapsed, would).
+#[derive(Debug)]
+struct RacedStore {
+    inner: SqliteStore,
+    raced: Mutex<bool>,
+}
+
+impl Store for RacedStore {
+    fn location(&self) -> &str {
+        self.inner.location()
+    }
+    fn lock_credential(
+        &self,
+        key: &InstanceKey,
+    ) -> Result<Box<dyn wsc_store::CredentialLease>, StoreError> {
+        self.inner.lock_credential(key)
+    }
+    fn load_token(&self, key: &InstanceKey) -> Result<Option<wsc_store::StoredToken>, StoreError> {
+        self.inner.load_token(key)
+    }
+    fn save_token(
+        &self,
+        key: &InstanceKey,
+        grant: &str,
+        payload: &serde_json::Value,
+        expected: ExpectedVersion,
+    ) -> Result<wsc_store::TokenVersion, StoreError> {
+        let mut raced = self.raced.lock().unwrap();
+        if !*raced {
+            *raced = true;
+            let now = wsc_auth::token::now_ms();
+            let other = wsc_auth::TokenSet {
+                access_token: wsc_auth::Secret::new("from-the-other-writer"),
+                token_type: Some("Bearer".into()),
+                expires_at_ms: now + 3_600_000,
+                expiry_source: "expires_in",
+                refresh_token: Some(wsc_auth::Secret::new("r-other")),
+                refresh_expires_at_ms: None,
+                scope: None,
+                obtained_at_ms: now,
+            };
+            self.inner.save_token(
+                key,
+                "refresh_token",
+                &other.to_stored_json(),
+                ExpectedVersion::Any,
+            )?;
+        }
+        self.inner.save_token(key, grant, payload, expected)
+    }
+    fn delete_tokens(&self, connector: &str, instance: Option<&str>) -> Result<usize, StoreError> {
+        self.inner.delete_tokens(connector, instance)
+    }
+    fn load_state(
+        &self,
+        key: &InstanceKey,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, StoreError> {
+        self.inner.load_state(key)
+    }
+    fn save_state(
+        &self,
+        key: &InstanceKey,
+        values: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<(), StoreError> {
+        self.inner.save_state(key, values)
+    }
+    fn load_snapshot(
+        &self,
+        key: &InstanceKey,
+        object_type: &str,
+    ) -> Result<std::collections::HashMap<String, Vec<u8>>, StoreError> {
+        self.inner.load_snapshot(key, object_type)
+    }
+    fn has_snapshot(&self, key: &InstanceKey, object_type: &str) -> Result<bool, StoreError> {
+        self.inner.has_snapshot(key, object_type)
+    }
+    fn replace_snapshot(
+        &self,
+        key: &InstanceKey,
+        object_type: &str,
+        entries: &[(String, Vec<u8>)],
+        started_at_ms: u64,
+    ) -> Result<(), StoreError> {
+        self.inner
+            .replace_snapshot(key, object_type, entries, started_at_ms)
+    }
+    fn record_run(
+        &self,
+        key: &InstanceKey,
+        operation: &str,
+        started_at_ms: u64,
+        records: u64,
+    ) -> Result<(), StoreError> {
+        self.inner
+            .record_run(key, operation, started_at_ms, records)
+    }
+    fn last_run(
+        &self,
+        key: &InstanceKey,
+        operation: &str,
+    ) -> Result<Option<(u64, u64, u64)>, StoreError> {
+        self.inner.last_run(key, operation)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_token_write_uses_the_winners_token() {
+    let mock = rotating().await;
+    let db = temp_db("race");
+    let store = Arc::new(RacedStore {
+        inner: SqliteStore::open(&db, None).unwrap(),
+        raced: Mutex::new(false),
+    });
+    let key = InstanceKey::new("rot", [("tenant", "t1")]);
+    let m = manager(
+        auth(&mock.url),
+        json!({"refresh_token": "r0"}),
+        Some(StoreBinding {
+            store: store.clone(),
+            key: key.clone(),
+        }),
+    );
+    // The manager refreshes (r0 -> a0), its write conflicts with the other writer's, and it
+    // re-reads and uses the winner's fresh token instead of overwriting it.
+    let (_, h) = applied(&m).await;
+    assert_eq!(h[0].1, "Bearer from-the-other-writer");
+    assert_eq!(mock.seen().len(), 1);
+    let stored = wsc_auth::load_token(&*store, &key).unwrap().unwrap();
+    assert_eq!(stored.token.access_token.expose(), "from-the-other-writer");
     let _ = std::fs::remove_dir_all(db.parent().unwrap());
 }

@@ -3,9 +3,10 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use wsc_auth::{Secret, StateStore};
+use wsc_auth::Secret;
 use wsc_spec::Loaded;
 use wsc_spec::model::Auth;
+use wsc_store::{SqliteStore, Store};
 
 use crate::cli::{AuthCommand, ConnectorArgs};
 use crate::exit;
@@ -19,19 +20,19 @@ pub(crate) fn store_path(args: &ConnectorArgs) -> Option<PathBuf> {
     match &args.state {
         Some(p) if p.as_os_str() == NO_STORE => None,
         Some(p) => Some(p.clone()),
-        None => wsc_auth::store::default_path(),
+        None => wsc_store::default_path(),
     }
 }
 
-pub(crate) fn open(path: &std::path::Path) -> Result<Arc<StateStore>, Failed> {
+pub(crate) fn open(path: &std::path::Path) -> Result<Arc<dyn Store>, Failed> {
     let key = std::env::var("WSC_STATE_KEY").ok().map(Secret::new);
-    StateStore::open(path, key.as_ref())
-        .map(Arc::new)
+    SqliteStore::open(path, key.as_ref().map(Secret::expose))
+        .map(|s| Arc::new(s) as Arc<dyn Store>)
         .map_err(|e| fail(exit::FAILURE, e))
 }
 
 /// The state store a run of `loaded` uses: only connectors with managed tokens open one.
-pub fn store_for(loaded: &Loaded, args: &ConnectorArgs) -> Result<Option<Arc<StateStore>>, Failed> {
+pub fn store_for(loaded: &Loaded, args: &ConnectorArgs) -> Result<Option<Arc<dyn Store>>, Failed> {
     if !matches!(loaded.connector.auth, Auth::OAuth2(_) | Auth::Custom(_)) {
         return Ok(None);
     }
@@ -48,25 +49,13 @@ pub fn store_for(loaded: &Loaded, args: &ConnectorArgs) -> Result<Option<Arc<Sta
     }
 }
 
+/// `ms` since the epoch as `YYYY-MM-DDTHH:MM:SSZ` (whole seconds, UTC).
 pub(crate) fn ms_to_rfc3339(ms: u64) -> String {
-    let secs = ms / 1000;
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
+    let secs = i64::try_from(ms / 1000).unwrap_or(i64::MAX);
+    jiff::Timestamp::from_second(secs)
+        .unwrap_or(jiff::Timestamp::MAX)
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }
 
 /// `wsc auth ...`.
@@ -121,7 +110,7 @@ pub fn run(cmd: &AuthCommand) -> Result<(), Failed> {
         );
         return Ok(());
     }
-    let stored = store.load_token(&key).map_err(|e| fail(exit::FAILURE, e))?;
+    let stored = wsc_auth::load_token(&*store, &key).map_err(|e| fail(exit::FAILURE, e))?;
     println!("connector: {}", key.connector);
     println!("instance:  {}", key.instance);
     println!("store:     {}", path.display());
@@ -161,4 +150,17 @@ pub fn run(cmd: &AuthCommand) -> Result<(), Failed> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ms_to_rfc3339;
+
+    #[test]
+    fn rfc3339_of_ms() {
+        assert_eq!(ms_to_rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(ms_to_rfc3339(1_714_557_600_999), "2024-05-01T10:00:00Z");
+        assert_eq!(ms_to_rfc3339(1_709_164_800_000), "2024-02-29T00:00:00Z");
+        assert_eq!(ms_to_rfc3339(951_868_799_000), "2000-02-29T23:59:59Z");
+    }
 }

@@ -15,15 +15,15 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use wsc_auth::{InstanceKey, StateStore};
 use wsc_engine::{Engine, EngineError, RunContext};
+use wsc_store::{InstanceKey, Store};
 
 use crate::cli::AggregateArgs;
 use crate::exit;
 use crate::run::{Destination, Failed, fail, load, runtime};
 
 /// The store for state and snapshots (any auth kind), required for `--delta`.
-fn store(args: &AggregateArgs) -> Result<Arc<StateStore>, Failed> {
+fn store(args: &AggregateArgs) -> Result<Arc<dyn Store>, Failed> {
     match crate::auth::store_path(&args.connector) {
         Some(p) => crate::auth::open(&p),
         None => Err(fail(

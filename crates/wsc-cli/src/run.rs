@@ -120,8 +120,8 @@ pub(crate) fn resolve_settings(
 
 /// Where hook state of this run is persisted (set by [`run_context`]).
 static STATE_TARGET: std::sync::OnceLock<(
-    std::sync::Arc<wsc_auth::StateStore>,
-    wsc_auth::InstanceKey,
+    std::sync::Arc<dyn wsc_store::Store>,
+    wsc_store::InstanceKey,
 )> = std::sync::OnceLock::new();
 
 fn has_hooks(loaded: &Loaded) -> bool {

@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 
 use reqwest::Url;
 use serde_json::Value;
-use wsc_auth::{StateStore, TokenSet};
+use wsc_auth::TokenSet;
+use wsc_store::SqliteStore;
 
 fn oidc_dir() -> PathBuf {
     root().join("tests/oidc")
@@ -176,9 +177,7 @@ fn stored(connector: &Path, sets: &[&str], state: &Path) -> TokenSet {
     )
     .unwrap();
     let key = wsc_engine::auth::instance_key(&loaded, &settings);
-    StateStore::open(state, None)
-        .unwrap()
-        .load_token(&key)
+    wsc_auth::load_token(&SqliteStore::open(state, None).unwrap(), &key)
         .unwrap()
         .expect("a stored token")
         .token

@@ -8,12 +8,10 @@ use serde_json::Value;
 use wsc_auth::request::Body as TokenBody;
 use wsc_auth::request::TokenHttpRequest;
 use wsc_auth::token::RawResponse;
-use wsc_auth::{
-    AuthError, Authenticator, InstanceKey, ReqwestSender, StateStore, StoreBinding, TokenManager,
-    TokenSender,
-};
+use wsc_auth::{AuthError, Authenticator, ReqwestSender, StoreBinding, TokenManager, TokenSender};
 use wsc_spec::Loaded;
 use wsc_spec::model::Auth;
+use wsc_store::{InstanceKey, Store};
 
 use crate::error::EngineError;
 use crate::http::Body;
@@ -123,7 +121,7 @@ pub fn instance_key(loaded: &Loaded, settings: &ResolvedSettings) -> InstanceKey
 pub fn token_manager(
     loaded: &Loaded,
     settings: &ResolvedSettings,
-    store: Option<Arc<StateStore>>,
+    store: Option<Arc<dyn Store>>,
 ) -> Result<Option<TokenManager>, EngineError> {
     token_manager_with(loaded, settings, store, &Wire::default())
 }
@@ -132,7 +130,7 @@ pub fn token_manager(
 pub fn token_manager_with(
     loaded: &Loaded,
     settings: &ResolvedSettings,
-    store: Option<Arc<StateStore>>,
+    store: Option<Arc<dyn Store>>,
     wire: &Wire,
 ) -> Result<Option<TokenManager>, EngineError> {
     if !matches!(loaded.connector.auth, Auth::OAuth2(_) | Auth::Custom(_)) {
@@ -162,7 +160,7 @@ pub fn token_manager_with(
 pub fn authenticator(
     loaded: &Loaded,
     settings: &ResolvedSettings,
-    store: Option<Arc<StateStore>>,
+    store: Option<Arc<dyn Store>>,
 ) -> Result<Arc<dyn Authenticator>, EngineError> {
     authenticator_with(loaded, settings, store, &Wire::default())
 }
@@ -172,7 +170,7 @@ pub fn authenticator(
 pub fn authenticator_with(
     loaded: &Loaded,
     settings: &ResolvedSettings,
-    store: Option<Arc<StateStore>>,
+    store: Option<Arc<dyn Store>>,
     wire: &Wire,
 ) -> Result<Arc<dyn Authenticator>, EngineError> {
     match token_manager_with(loaded, settings, store, wire)? {

@@ -1,0 +1,68 @@
+//! The open SQLite database: connection, cipher and location, shared by the concept modules.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::Connection;
+
+use crate::crypto::Cipher;
+use crate::error::StoreError;
+use crate::fs::{create_private, create_private_dir, restrict};
+use crate::migrate::migrate;
+
+/// Milliseconds since the Unix epoch.
+pub(super) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// One open database.
+pub(super) struct Db {
+    pub(super) path: PathBuf,
+    pub(super) location: String,
+    conn: Mutex<Connection>,
+    pub(super) cipher: Cipher,
+}
+
+impl Db {
+    /// Opens (creating if needed, mode 0600) and migrates the database at `path`.
+    pub(super) fn open(path: &Path, passphrase: Option<&str>) -> Result<Db, StoreError> {
+        let location = path.display().to_string();
+        let loc = location.as_str();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+            && !dir.exists()
+        {
+            create_private_dir(dir)
+                .map_err(|e| StoreError::io(loc, "creating its directory", e))?;
+        }
+        create_private(path).map_err(|e| StoreError::io(loc, "creating the file", e))?;
+        restrict(path).map_err(|e| StoreError::io(loc, "setting mode 0600", e))?;
+        let cipher = Cipher::open(path, passphrase)?;
+        let mut conn = Connection::open(path).map_err(|e| StoreError::db(loc, "opening", e))?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(|e| StoreError::db(loc, "busy timeout", e))?;
+        conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0))
+            .map_err(|e| StoreError::db(loc, "enabling WAL", e))?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(|e| StoreError::db(loc, "synchronous", e))?;
+        migrate(&mut conn, loc)?;
+        Ok(Db {
+            path: path.to_path_buf(),
+            location,
+            conn: Mutex::new(conn),
+            cipher,
+        })
+    }
+
+    /// The connection (one statement or transaction at a time).
+    pub(super) fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A database error while doing `what`.
+    pub(super) fn err(&self, what: &'static str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+        move |e| StoreError::db(&self.location, what, e)
+    }
+}
