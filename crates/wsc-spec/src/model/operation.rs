@@ -301,3 +301,54 @@ pub struct Delta {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleted: Option<JsonPath>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_and_get_agree_on_keys() {
+        let op = |d: &str| Operation {
+            description: Some(d.into()),
+            ..Operation::default()
+        };
+        let mut ops = Operations {
+            test_connection: Some(op("test")),
+            account_aggregation: Some(op("accounts")),
+            create_account: Some(op("create")),
+            ..Operations::default()
+        };
+        ops.group_aggregation.insert("role".into(), op("roles"));
+        ops.get_object.insert("account".into(), op("one"));
+        let keys: Vec<String> = ops.entries().iter().map(|(k, _)| k.to_string()).collect();
+        assert_eq!(
+            keys,
+            [
+                "test_connection",
+                "account_aggregation",
+                "create_account",
+                "group_aggregation.role",
+                "get_object.account",
+            ]
+        );
+        for (key, op) in ops.entries() {
+            assert_eq!(ops.get(&key), Some(op), "{key}");
+        }
+        let legacy: Vec<(String, OperationKind)> = ops
+            .iter()
+            .into_iter()
+            .map(|(k, kind, _)| (k, kind))
+            .collect();
+        assert_eq!(
+            legacy[3],
+            (
+                "group_aggregation.role".into(),
+                OperationKind::GroupAggregation
+            )
+        );
+        assert_eq!(ops.get(&OperationKey::aggregation("group")), None);
+        assert_eq!(ops.get(&OperationKey::get_object("role")), None);
+        let roles = ops.get(&OperationKey::aggregation("role")).unwrap();
+        assert_eq!(roles.description.as_deref(), Some("roles"));
+    }
+}
