@@ -446,7 +446,7 @@ pub fn get(args: &GetArgs) -> Result<(), Failed> {
     let rt = runtime();
     let engine = engine(&args.connector)?;
     let object = object_type(&args.object);
-    let key = format!("get_object.{object}");
+    let key = wsc_spec::model::OperationKey::get_object(&object).into_string();
     let names = engine.attribute_names(&key).map_err(engine_error)?;
     let rec = rt
         .block_on(engine.get_object(&object, &args.identity))

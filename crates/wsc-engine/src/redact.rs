@@ -4,28 +4,7 @@ use std::sync::Arc;
 
 use url::Url;
 use wsc_auth::Authenticator;
-
-/// Query parameters and header names whose values are always hidden.
-pub const SENSITIVE_NAMES: &[&str] = &[
-    "authorization",
-    "proxy-authorization",
-    "cookie",
-    "set-cookie",
-    "x-api-key",
-    "api_key",
-    "apikey",
-    "api-key",
-    "access_token",
-    "refresh_token",
-    "id_token",
-    "client_secret",
-    "client_assertion",
-    "assertion",
-    "password",
-    "token",
-    "code",
-    "code_verifier",
-];
+use wsc_spec::sensitive;
 
 /// The placeholder that replaces secrets.
 pub const REDACTED: &str = "[redacted]";
@@ -112,7 +91,7 @@ impl Redactor {
             let pairs: Vec<(String, String)> = u
                 .query_pairs()
                 .map(|(k, v)| {
-                    let hide = SENSITIVE_NAMES.contains(&k.to_ascii_lowercase().as_str());
+                    let hide = sensitive::is_sensitive_url_param(&k);
                     let v = if hide {
                         REDACTED.to_string()
                     } else {
@@ -126,9 +105,9 @@ impl Redactor {
         self.text(u.as_str())
     }
 
-    /// Whether a header's value must be hidden.
+    /// Whether a header's value must be hidden (any name of [`wsc_spec::sensitive`]).
     pub fn is_sensitive_header(name: &str) -> bool {
-        SENSITIVE_NAMES.contains(&name.to_ascii_lowercase().as_str())
+        sensitive::is_sensitive_name(name)
     }
 }
 

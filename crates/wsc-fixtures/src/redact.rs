@@ -8,25 +8,9 @@ use wsc_spec::Loaded;
 use wsc_testkit::replay::{Cassette, is_placeholder};
 
 /// Body fields whose values are credentials, in requests and responses.
-pub const SECRET_FIELDS: &[&str] = &[
-    "access_token",
-    "refresh_token",
-    "id_token",
-    "client_secret",
-    "client_assertion",
-    "assertion",
-    "password",
-    "code_verifier",
-    "device_code",
-];
-
+pub use wsc_spec::sensitive::FIELDS as SECRET_FIELDS;
 /// Headers whose values are credentials.
-pub const SECRET_HEADERS: &[&str] = &[
-    "authorization",
-    "proxy-authorization",
-    "cookie",
-    "set-cookie",
-];
+pub use wsc_spec::sensitive::HEADERS as SECRET_HEADERS;
 
 /// The placeholder of a named secret.
 pub fn placeholder(name: &str) -> String {
@@ -35,7 +19,7 @@ pub fn placeholder(name: &str) -> String {
 
 /// Whether a body field holds a credential.
 pub fn is_secret_field(name: &str) -> bool {
-    SECRET_FIELDS.iter().any(|f| f.eq_ignore_ascii_case(name))
+    wsc_spec::sensitive::is_sensitive_field(name)
 }
 
 /// Known secret values with their names.
@@ -175,7 +159,7 @@ pub fn header_value(name: &str, value: &str, secrets: &Secrets) -> String {
             None => "<redacted>".into(),
         };
     }
-    if SECRET_HEADERS.contains(&lower.as_str()) {
+    if wsc_spec::sensitive::is_sensitive_header(&lower) {
         return "<redacted>".into();
     }
     if lower == "content-type" && value.starts_with("multipart/form-data") {

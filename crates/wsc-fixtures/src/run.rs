@@ -141,7 +141,8 @@ async fn run_operation(engine: &Engine, case: &LoadedCase) -> Result<String, Eng
             Ok(pretty(&Value::Array(parts)))
         }
         Operation::GetObject { object } => {
-            let names = engine.attribute_names(&format!("get_object.{object}"))?;
+            let names = engine
+                .attribute_names(wsc_spec::model::OperationKey::get_object(object).as_str())?;
             let identity = case.case.identity.as_deref().unwrap_or_default();
             let rec = engine.get_object(object, identity).await?;
             Ok(pretty(&rec.to_json(&names)))

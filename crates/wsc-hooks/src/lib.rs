@@ -50,6 +50,7 @@
 //! `json_stringify_pretty`, `now_iso`, `now_unix`, `now_unix_ms`, `parse_date`, `format_date`,
 //! `uuid_v4`, `log_info`, `log_warn`, `log_debug`. See `docs/hooks.md`.
 
+mod context;
 mod convert;
 mod error;
 mod limits;

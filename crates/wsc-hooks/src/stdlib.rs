@@ -9,8 +9,8 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_perc
 use rhai::{Blob, Dynamic, Engine, EvalAltResult, INT, ImmutableString, Position};
 use sha2::{Digest, Sha256};
 
+use crate::context::current_hook;
 use crate::convert::{from_dynamic, to_dynamic};
-use crate::runtime::current_hook;
 
 type Result<T> = std::result::Result<T, Box<EvalAltResult>>;
 

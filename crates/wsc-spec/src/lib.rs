@@ -12,6 +12,7 @@ pub mod locate;
 pub mod model;
 pub mod plan;
 pub mod schema;
+pub mod sensitive;
 pub mod template;
 pub mod validate;
 mod values;

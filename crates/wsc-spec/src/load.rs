@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 
 use crate::diagnostic::{Diagnostic, Report, Severity, did_you_mean};
+pub use crate::locate::locate;
 use crate::locate::{LocationIndex, Pos, join_index, join_key};
 use crate::model::Connector;
 use crate::validate;
@@ -171,21 +172,6 @@ pub fn parse_document<T: DeserializeOwned>(
             Err(fail(source, d))
         }
     }
-}
-
-/// Locates a key path in a document: the key's position, or the value's for list items.
-pub fn locate(index: &LocationIndex, path: &str) -> Option<(Pos, usize)> {
-    let (found, node) = index.nearest(path)?;
-    let width = if node.key.is_some() {
-        found
-            .rsplit(['.', '['])
-            .next()
-            .map(|k| k.trim_end_matches(']').chars().count())
-            .unwrap_or(1)
-    } else {
-        node.scalar.as_ref().map(|s| s.chars().count()).unwrap_or(1)
-    };
-    Some((node.pos(), width.max(1)))
 }
 
 fn path_string(path: &serde_path_to_error::Path) -> String {

@@ -308,6 +308,21 @@ impl MarkedEventReceiver for Builder {
     }
 }
 
+/// Locates a key path in a document: the key's position, or the value's for list items.
+pub fn locate(index: &LocationIndex, path: &str) -> Option<(Pos, usize)> {
+    let (found, node) = index.nearest(path)?;
+    let width = if node.key.is_some() {
+        found
+            .rsplit(['.', '['])
+            .next()
+            .map(|k| k.trim_end_matches(']').chars().count())
+            .unwrap_or(1)
+    } else {
+        node.scalar.as_ref().map(|s| s.chars().count()).unwrap_or(1)
+    };
+    Some((node.pos(), width.max(1)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,25 +1,127 @@
 //! Static analysis of Handlebars templates: parse them and list the context paths and helpers
 //! they use, so the validator can check them before anything runs.
 
+use std::fmt;
+use std::str::FromStr;
+
 use handlebars::template::{HelperTemplate, Parameter, TemplateElement};
 use handlebars::{Path, Template as HbTemplate};
 
-/// Every context a template may read. Which ones are set depends on where the template is
-/// (see `docs/connector-reference.md`, "Templates").
-pub const CONTEXTS: &[&str] = &[
-    "settings",
-    "page",
-    "plan",
-    "record",
-    "parent",
-    "response",
-    "saved",
-    "state",
-    "auth",
-    "now",
-    "last_run",
-    "partition",
-];
+/// A context a template may read: the first segment of a template path (`settings` in
+/// `{{settings.base_url}}`). Which ones are set depends on where the template is (see
+/// `docs/connector-reference.md`, "Templates").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Context {
+    /// `settings`: the instance settings. Set everywhere.
+    Settings,
+    /// `page`: the paging position, in requests that have `paging`.
+    Page,
+    /// `plan`: the provisioning plan, in operations that take one.
+    Plan,
+    /// `record`: the record at hand, in `for_each` steps, attribute templates and partition
+    /// requests.
+    Record,
+    /// `parent`: the record of the enclosing `for_each` step, in nested `for_each` steps.
+    Parent,
+    /// `response`: the response, in error rules, `stop_when` and steps after the first.
+    Response,
+    /// `saved`: values saved by earlier steps (`save`).
+    Saved,
+    /// `state`: connector state kept between runs. Set everywhere.
+    State,
+    /// `auth`: the credentials, in requests and token refresh requests.
+    Auth,
+    /// `now`: the current time. Set everywhere.
+    Now,
+    /// `last_run`: the previous complete run, in aggregations (empty on a first run).
+    LastRun,
+    /// `partition`: the partition at hand, in aggregations that have `partitions`.
+    Partition,
+}
+
+impl Context {
+    /// Every context, in the order messages list them.
+    pub const ALL: [Context; 12] = [
+        Context::Settings,
+        Context::Page,
+        Context::Plan,
+        Context::Record,
+        Context::Parent,
+        Context::Response,
+        Context::Saved,
+        Context::State,
+        Context::Auth,
+        Context::Now,
+        Context::LastRun,
+        Context::Partition,
+    ];
+
+    /// The name templates read it by, e.g. `last_run`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Context::Settings => "settings",
+            Context::Page => "page",
+            Context::Plan => "plan",
+            Context::Record => "record",
+            Context::Parent => "parent",
+            Context::Response => "response",
+            Context::Saved => "saved",
+            Context::State => "state",
+            Context::Auth => "auth",
+            Context::Now => "now",
+            Context::LastRun => "last_run",
+            Context::Partition => "partition",
+        }
+    }
+
+    /// The context of a name, if it is one.
+    pub fn parse(name: &str) -> Option<Context> {
+        Context::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+}
+
+impl fmt::Display for Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Context {
+    type Err = UnknownContext;
+
+    fn from_str(s: &str) -> Result<Context, UnknownContext> {
+        Context::parse(s).ok_or_else(|| UnknownContext(s.to_string()))
+    }
+}
+
+impl From<Context> for String {
+    fn from(c: Context) -> String {
+        c.as_str().to_string()
+    }
+}
+
+/// A name that is not a template context (the name itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownContext(pub String);
+
+impl fmt::Display for UnknownContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unknown template context `{}`", self.0)
+    }
+}
+
+impl std::error::Error for UnknownContext {}
+
+/// The names of every context ([`Context::ALL`] as text), in the order messages list them.
+pub const CONTEXTS: &[&str] = &{
+    let mut names = [""; Context::ALL.len()];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = Context::ALL[i].as_str();
+        i += 1;
+    }
+    names
+};
 
 /// Helpers available in templates: the Handlebars built-ins and the ones wsc registers.
 pub const HELPERS: &[&str] = &[
@@ -65,6 +167,13 @@ pub struct PathUse {
     pub root: String,
     /// The rest of the path (`base_url`), possibly empty.
     pub rest: String,
+}
+
+impl PathUse {
+    /// The root as a context, unless it names none.
+    pub fn context(&self) -> Option<Context> {
+        Context::parse(&self.root)
+    }
 }
 
 /// What a template uses.
@@ -227,6 +336,38 @@ mod tests {
             roots("{{default (lower plan.name) \"x\"}}"),
             vec!["plan.name"]
         );
+    }
+
+    #[test]
+    fn contexts_round_trip_and_keep_their_order() {
+        assert_eq!(
+            CONTEXTS,
+            [
+                "settings",
+                "page",
+                "plan",
+                "record",
+                "parent",
+                "response",
+                "saved",
+                "state",
+                "auth",
+                "now",
+                "last_run",
+                "partition",
+            ]
+        );
+        for c in Context::ALL {
+            assert_eq!(c.as_str().parse::<Context>(), Ok(c));
+            assert_eq!(c.to_string(), c.as_str());
+        }
+        assert_eq!(
+            "records".parse::<Context>(),
+            Err(UnknownContext("records".into()))
+        );
+        let u = analyze("{{last_run.at}} {{nothing}}").unwrap();
+        assert_eq!(u.paths[0].context(), Some(Context::LastRun));
+        assert_eq!(u.paths[1].context(), None);
     }
 
     #[test]

@@ -4,10 +4,8 @@ use std::borrow::Cow;
 use std::fmt;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
-use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
-
-use crate::model::{Attribute, AttributeDef};
 
 /// A Handlebars template string, e.g. `"{{settings.base_url}}/v1/users"`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -269,25 +267,5 @@ impl JsonSchema for StatusPattern {
                 { "type": "string", "pattern": "^[1-5][xX][xX]$" }
             ]
         })
-    }
-}
-
-impl<'de> Deserialize<'de> for Attribute {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Attribute;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSONPath string such as \"$.email\", or a map with `path`, `template` or `value`")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Attribute, E> {
-                Ok(Attribute::Path(JsonPath(v.to_string())))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Attribute, A::Error> {
-                AttributeDef::deserialize(de::value::MapAccessDeserializer::new(map))
-                    .map(Attribute::Full)
-            }
-        }
-        d.deserialize_any(V)
     }
 }

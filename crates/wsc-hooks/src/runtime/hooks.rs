@@ -1,0 +1,256 @@
+//! Running hooks at each hook point.
+
+use std::time::Instant;
+
+use rhai::{Dynamic, Position, Scope};
+use serde_json::{Map as JsonMap, Value};
+use wsc_spec::model::HookErrorMode;
+
+use super::HookRuntime;
+use super::compiled::CompiledHook;
+use super::scope::{request_to_dynamic, response_to_dynamic, take_var};
+use super::views::{
+    AfterOutcome, HookOutcome, HookScope, RequestView, ResponseView, SkippedRecord, StateChanges,
+};
+use crate::context::{RunCtx, RunGuard};
+use crate::convert::{from_dynamic, to_dynamic};
+use crate::error::{HookError, HookErrorKind};
+use crate::origin::HookKind;
+
+impl HookRuntime {
+    /// Runs a `before` hook: the script may change `request` (written back into `request`)
+    /// and `state` (returned).
+    pub fn before(
+        &self,
+        hook: &CompiledHook,
+        request: &mut RequestView,
+        scope: &HookScope,
+    ) -> Result<HookOutcome, HookError> {
+        let uses = hook.inner.uses;
+        let mut s = Scope::new();
+        self.push_context(&mut s, uses, scope, HookKind::Before);
+        if uses.has("request") {
+            s.push_dynamic("request", request_to_dynamic(request));
+        }
+        self.run(hook, HookKind::Before, &mut s)?;
+        if uses.has("request") {
+            let d = take_var(&mut s, "request");
+            *request = self.request_from(hook, d, request)?;
+        }
+        Ok(HookOutcome {
+            state: self.state_changes(hook, &mut s, uses, &scope.state)?,
+            plan: None,
+        })
+    }
+
+    /// Runs an `after` hook over the records mapped from one response: the script may change,
+    /// drop or add records (written back into `records`; each must be an object) and change
+    /// `state` (returned). The first error stops; see [`HookRuntime::after_with_mode`] for
+    /// `on_error: skip_record`.
+    pub fn after(
+        &self,
+        hook: &CompiledHook,
+        response: &ResponseView,
+        records: &mut Vec<Value>,
+        scope: &HookScope,
+    ) -> Result<HookOutcome, HookError> {
+        self.after_inner(hook, response, records, scope, &scope.state)
+    }
+
+    pub(super) fn after_inner(
+        &self,
+        hook: &CompiledHook,
+        response: &ResponseView,
+        records: &mut Vec<Value>,
+        scope: &HookScope,
+        state: &JsonMap<String, Value>,
+    ) -> Result<HookOutcome, HookError> {
+        let uses = hook.inner.uses;
+        let mut s = Scope::new();
+        self.push_context_with_state(&mut s, uses, scope, state, HookKind::After);
+        if uses.has("response") {
+            s.push_constant_dynamic("response", response_to_dynamic(response));
+        }
+        if uses.has("records") {
+            let array: rhai::Array = records.iter().map(to_dynamic).collect();
+            s.push_dynamic("records", Dynamic::from_array(array));
+        }
+        self.run(hook, HookKind::After, &mut s)?;
+        if uses.has("records") {
+            let d = take_var(&mut s, "records").flatten();
+            let array = d.into_array().map_err(|t| {
+                self.invalid_output(hook, format!("`records` must be an array, found {t}"))
+            })?;
+            let mut out = Vec::with_capacity(array.len());
+            let mut path = String::new();
+            for (i, item) in array.into_iter().enumerate() {
+                let item = item.flatten();
+                if !item.is_map() {
+                    return Err(self.invalid_output(
+                        hook,
+                        format!(
+                            "records[{i}] must be an object map, found {}",
+                            item.type_name()
+                        ),
+                    ));
+                }
+                path.clear();
+                path.push_str(&format!("records[{i}]"));
+                let t = records.get(i).or_else(|| records.last());
+                out.push(
+                    from_dynamic(item, t, &mut path).map_err(|e| self.invalid_output(hook, e))?,
+                );
+            }
+            *records = out;
+        }
+        Ok(HookOutcome {
+            state: self.state_changes(hook, &mut s, uses, state)?,
+            plan: None,
+        })
+    }
+
+    /// Runs an `after` hook with the connector's error mode.
+    ///
+    /// With [`HookErrorMode::Stop`] this is [`HookRuntime::after`]. With
+    /// [`HookErrorMode::SkipRecord`], when the run over the whole page fails, the hook is run
+    /// again once per record (`records` holding that one record, state changes carried from
+    /// one run to the next); the records it fails on are left out and listed in
+    /// [`AfterOutcome::skipped`]. Sandbox limit errors (operations, time, call depth, size) and
+    /// a failure on an empty page still stop: they point at the hook, not at a record.
+    pub fn after_with_mode(
+        &self,
+        hook: &CompiledHook,
+        response: &ResponseView,
+        records: &mut Vec<Value>,
+        scope: &HookScope,
+        mode: HookErrorMode,
+    ) -> Result<AfterOutcome, HookError> {
+        let first = match self.after(hook, response, records, scope) {
+            Ok(outcome) => {
+                return Ok(AfterOutcome {
+                    outcome,
+                    skipped: Vec::new(),
+                });
+            }
+            Err(e) => e,
+        };
+        if mode == HookErrorMode::Stop
+            || records.is_empty()
+            || first.kind.is_limit()
+            || first.kind == HookErrorKind::WrongKind
+        {
+            return Err(first);
+        }
+        let originals = std::mem::take(records);
+        let mut state = scope.state.clone();
+        let mut changes = StateChanges::default();
+        let mut skipped = Vec::new();
+        for (index, record) in originals.into_iter().enumerate() {
+            let mut one = vec![record.clone()];
+            match self.after_inner(hook, response, &mut one, scope, &state) {
+                Ok(o) => {
+                    o.state.apply_to(&mut state);
+                    changes.merge(o.state);
+                    records.extend(one);
+                }
+                Err(error) if error.kind.is_limit() => return Err(error),
+                Err(error) => skipped.push(SkippedRecord {
+                    index,
+                    record,
+                    error,
+                }),
+            }
+        }
+        Ok(AfterOutcome {
+            outcome: HookOutcome {
+                state: changes,
+                plan: None,
+            },
+            skipped,
+        })
+    }
+
+    /// Runs a `before_operation` hook, once before the operation. The script may change
+    /// `plan` (returned in [`HookOutcome::plan`] when changed) and `state`.
+    pub fn before_operation(
+        &self,
+        hook: &CompiledHook,
+        scope: &HookScope,
+    ) -> Result<HookOutcome, HookError> {
+        let uses = hook.inner.uses;
+        let mut s = Scope::new();
+        self.push_context(&mut s, uses, scope, HookKind::BeforeOperation);
+        self.run(hook, HookKind::BeforeOperation, &mut s)?;
+        let plan = if uses.has("plan") {
+            let d = take_var(&mut s, "plan");
+            let plan = from_dynamic(d, Some(&scope.plan), &mut "plan".to_string())
+                .map_err(|e| self.invalid_output(hook, e))?;
+            (plan != scope.plan).then_some(plan)
+        } else {
+            None
+        };
+        Ok(HookOutcome {
+            state: self.state_changes(hook, &mut s, uses, &scope.state)?,
+            plan,
+        })
+    }
+
+    /// Runs an `after_operation` hook, once after the operation. The script sees the
+    /// operation's `result` and may change it (written back): for a write operation the
+    /// object's final state, for an aggregation a summary such as `{"records": 1200}` — the
+    /// caller decides. It may also change `state`.
+    pub fn after_operation(
+        &self,
+        hook: &CompiledHook,
+        result: &mut Value,
+        scope: &HookScope,
+    ) -> Result<HookOutcome, HookError> {
+        let uses = hook.inner.uses;
+        let mut s = Scope::new();
+        self.push_context(&mut s, uses, scope, HookKind::AfterOperation);
+        if uses.has("result") {
+            s.push_dynamic("result", to_dynamic(result));
+        }
+        self.run(hook, HookKind::AfterOperation, &mut s)?;
+        if uses.has("result") {
+            let d = take_var(&mut s, "result");
+            *result = from_dynamic(d, Some(result), &mut "result".to_string())
+                .map_err(|e| self.invalid_output(hook, e))?;
+        }
+        Ok(HookOutcome {
+            state: self.state_changes(hook, &mut s, uses, &scope.state)?,
+            plan: None,
+        })
+    }
+
+    pub(super) fn run(
+        &self,
+        hook: &CompiledHook,
+        kind: HookKind,
+        s: &mut Scope<'_>,
+    ) -> Result<(), HookError> {
+        if hook.inner.kind != kind {
+            return Err(HookError {
+                location: self.hook_location(hook, Position::NONE),
+                kind: HookErrorKind::WrongKind,
+                message: format!(
+                    "the hook was compiled as a `{}` hook and cannot run as `{kind}`",
+                    hook.inner.kind
+                ),
+            });
+        }
+        let _guard = RunGuard::enter(RunCtx {
+            connector: self.connector.clone(),
+            hook: hook.inner.name.clone(),
+            line_offset: if hook.inner.inline {
+                hook.inner.start.line.saturating_sub(1)
+            } else {
+                0
+            },
+            deadline: self.limits.max_duration.map(|d| Instant::now() + d),
+        });
+        self.engine
+            .run_ast_with_scope(s, &hook.inner.ast)
+            .map_err(|e| self.runtime_error(hook, *e))
+    }
+}

@@ -1,0 +1,49 @@
+//! Hook scripts run around requests and operations.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Hook scripts (Rhai) run around an operation.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Hooks {
+    /// Runs before each request; may change method, URL, query, headers and body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<Hook>,
+    /// Runs after each response; may change, drop or add records, and set state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<Hook>,
+    /// Runs once before the operation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before_operation: Option<Hook>,
+    /// Runs once after the operation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_operation: Option<Hook>,
+    /// What a hook error does: `stop` the operation (default) or `skip_record`.
+    #[serde(default)]
+    pub on_error: HookErrorMode,
+}
+
+/// Hook error handling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HookErrorMode {
+    /// Stop the operation with the hook's error.
+    #[default]
+    Stop,
+    /// Skip the record being processed and go on.
+    SkipRecord,
+}
+
+/// A hook script: a file beside the connector, or inline source. Exactly one of `file` and
+/// `script`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Hook {
+    /// A Rhai file, relative to the connector file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// Inline Rhai source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub script: Option<String>,
+}

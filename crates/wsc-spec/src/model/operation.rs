@@ -1,0 +1,354 @@
+//! Operations: the `operations:` mapping, single- and multi-step operations.
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::defaults::is_false;
+use super::hooks::Hooks;
+use super::http::{ErrorRule, RequestSpec};
+use super::key::{OperationKey, OperationKind};
+use super::mapping::{Attribute, Entitlement};
+use super::paging::Paging;
+use crate::values::{JsonPath, StatusPattern, Template};
+
+/// Every operation a connector may define. All are optional.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Operations {
+    /// Checks that the connection and credentials work.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_connection: Option<Operation>,
+    /// Reads every account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_aggregation: Option<Operation>,
+    /// Reads every group, per group type (e.g. `group`, `role`).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub group_aggregation: IndexMap<String, Operation>,
+    /// Reads one object by identity (`plan.identity`), per object type (`account`, or a group
+    /// type).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub get_object: IndexMap<String, Operation>,
+    /// Lists partitions for partitioned aggregation; each record is one partition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub get_partitions: Option<Operation>,
+    /// Creates an account from `plan`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_account: Option<Operation>,
+    /// Updates an account's attributes from `plan`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_account: Option<Operation>,
+    /// Deletes an account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete_account: Option<Operation>,
+    /// Enables an account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enable_account: Option<Operation>,
+    /// Disables an account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disable_account: Option<Operation>,
+    /// Unlocks an account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unlock_account: Option<Operation>,
+    /// Sets an account's password (`plan.password`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change_password: Option<Operation>,
+    /// Adds an account to groups (`plan.value` per value, or `plan.values`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub add_entitlement: Option<Operation>,
+    /// Removes an account from groups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remove_entitlement: Option<Operation>,
+    /// Pass-through authentication: checks `plan.identity` and `plan.password`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authenticate: Option<Operation>,
+}
+
+impl Operations {
+    /// Every defined operation with its key, in the order of the keys under `operations:`
+    /// (group aggregations and get_object after the others, each in file order).
+    pub fn entries(&self) -> Vec<(OperationKey, &Operation)> {
+        use OperationKind as K;
+        let singles: [(K, &Option<Operation>); 13] = [
+            (K::TestConnection, &self.test_connection),
+            (K::AccountAggregation, &self.account_aggregation),
+            (K::GetPartitions, &self.get_partitions),
+            (K::CreateAccount, &self.create_account),
+            (K::UpdateAccount, &self.update_account),
+            (K::DeleteAccount, &self.delete_account),
+            (K::EnableAccount, &self.enable_account),
+            (K::DisableAccount, &self.disable_account),
+            (K::UnlockAccount, &self.unlock_account),
+            (K::ChangePassword, &self.change_password),
+            (K::AddEntitlement, &self.add_entitlement),
+            (K::RemoveEntitlement, &self.remove_entitlement),
+            (K::Authenticate, &self.authenticate),
+        ];
+        let mut out: Vec<(OperationKey, &Operation)> = singles
+            .into_iter()
+            .filter_map(|(k, op)| Some((OperationKey::of_kind(k)?, op.as_ref()?)))
+            .collect();
+        for (t, op) in &self.group_aggregation {
+            out.push((OperationKey::group_aggregation(t), op));
+        }
+        for (t, op) in &self.get_object {
+            out.push((OperationKey::get_object(t), op));
+        }
+        out
+    }
+
+    /// Every defined operation with its key path (e.g. `group_aggregation.role`) and kind.
+    pub fn iter(&self) -> Vec<(String, OperationKind, &Operation)> {
+        self.entries()
+            .into_iter()
+            .map(|(key, op)| {
+                let kind = key.kind();
+                (key.into_string(), kind, op)
+            })
+            .collect()
+    }
+
+    /// The operation a key names, if the connector defines it.
+    pub fn get(&self, key: &OperationKey) -> Option<&Operation> {
+        use OperationKind as K;
+        let single = match key.kind() {
+            K::TestConnection => &self.test_connection,
+            K::AccountAggregation => &self.account_aggregation,
+            K::GroupAggregation => return self.group_aggregation.get(key.object_type()?),
+            K::GetObject => return self.get_object.get(key.object_type()?),
+            K::GetPartitions => &self.get_partitions,
+            K::CreateAccount => &self.create_account,
+            K::UpdateAccount => &self.update_account,
+            K::DeleteAccount => &self.delete_account,
+            K::EnableAccount => &self.enable_account,
+            K::DisableAccount => &self.disable_account,
+            K::UnlockAccount => &self.unlock_account,
+            K::ChangePassword => &self.change_password,
+            K::AddEntitlement => &self.add_entitlement,
+            K::RemoveEntitlement => &self.remove_entitlement,
+            K::Authenticate => &self.authenticate,
+        };
+        single.as_ref()
+    }
+}
+
+/// One operation: a single request, or several `steps`, plus how responses map to records.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Operation {
+    /// What the operation does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The request (single-step operations). Exactly one of `request` and `steps`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<RequestSpec>,
+    /// Paging of `request`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paging: Option<Paging>,
+    /// Multi-step operations: each step is a request; a step may run once per record of an
+    /// earlier step and merge what it reads into that record.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<Step>,
+    /// JSONPath of the records in a response, e.g. `$.items[*]`. Default `$` (the whole body
+    /// is one record) for single-object operations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub records: Option<JsonPath>,
+    /// JSONPath of a record's identity (unique, stable id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<JsonPath>,
+    /// JSONPath of a record's display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<JsonPath>,
+    /// Attributes of each record, by name.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub attributes: IndexMap<String, Attribute>,
+    /// Account attributes that hold group memberships (account aggregation).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub entitlements: Vec<Entitlement>,
+    /// JSONPath of a group's member identities (group aggregation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub members: Option<JsonPath>,
+    /// Partitioned aggregation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partitions: Option<Partitions>,
+    /// Incremental (delta) aggregation: extra query parameters sent when a previous run
+    /// exists (`last_run.*` in templates).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta: Option<Delta>,
+    /// Status codes that count as success. Default: the connector's `http.success`, or 2xx.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub success: Option<Vec<StatusPattern>>,
+    /// Error rules for 2xx bodies, in addition to the connector's `http.errors`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ErrorRule>,
+    /// Hooks run around requests, responses and the whole operation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hooks: Option<Hooks>,
+    /// For add/remove_entitlement: `each` sends one request per value (`plan.value`), `all`
+    /// one request with every value (`plan.values`). Default `each`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<ValuesMode>,
+    /// For write operations: after success, read the object back with `get_object.account`
+    /// and return its final state. Default `false`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub read_back: bool,
+}
+
+/// One step of a multi-step operation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// Step name, unique within the operation; later steps see `steps.<name>`.
+    pub name: String,
+    /// The request.
+    pub request: RequestSpec,
+    /// Paging of the request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paging: Option<Paging>,
+    /// Run once per record of this earlier step (`record.*` is that record).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub for_each: Option<String>,
+    /// Requests run at once in a `for_each` step. Default 4.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<u32>,
+    /// JSONPath of the records in this step's response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub records: Option<JsonPath>,
+    /// Merge this step's records into the `for_each` record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merge: Option<Merge>,
+    /// Values saved for later steps, visible as `saved.<name>` (JSONPaths into the response).
+    /// Values saved by setup steps are also kept as connector state: `state.<name>` in later
+    /// runs (with a state store).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub save: IndexMap<String, JsonPath>,
+    /// Status codes that count as success for this step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub success: Option<Vec<StatusPattern>>,
+    /// Error rules for 2xx bodies.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ErrorRule>,
+    /// Hooks of this step's requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hooks: Option<Hooks>,
+    /// A 404 in a `for_each` step means "nothing" rather than an error. Default `false`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub allow_not_found: bool,
+}
+
+/// How a `for_each` step's records join the parent record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Merge {
+    /// Key set on the parent record, e.g. `groups`.
+    pub into: String,
+    /// JSONPath projected from each step record (default: the whole record).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<JsonPath>,
+    /// `list` (default) keeps all records as a list; `first` keeps the first (or null);
+    /// `object` merges the first record's fields into the parent record itself.
+    #[serde(default)]
+    pub mode: MergeMode,
+}
+
+/// Merge modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MergeMode {
+    /// A list of every step record.
+    #[default]
+    List,
+    /// The first step record, or null.
+    First,
+    /// The first step record's fields merged into the parent record (`into` is ignored).
+    Object,
+}
+
+/// Entitlement request modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ValuesMode {
+    /// One request per value (`plan.value`).
+    Each,
+    /// One request with every value (`plan.values`).
+    All,
+}
+
+/// Partitions of an aggregation: a static list, or the records of `get_partitions`. Each is
+/// visible as `partition.*` in templates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Partitions {
+    /// Static partitions; each needs a `name` and may carry any other fields.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list: Option<Vec<IndexMap<String, serde_json::Value>>>,
+    /// Take partitions from the records of `operations.get_partitions` (identity → `name`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub from_get_partitions: bool,
+    /// Partitions run at once. Default 4.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<u32>,
+}
+
+/// Incremental aggregation.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Delta {
+    /// Query parameters added when a previous run exists (templates over `last_run`).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub query: IndexMap<String, Template>,
+    /// JSONPath that marks a record as deleted in an incremental response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<JsonPath>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_and_get_agree_on_keys() {
+        let op = |d: &str| Operation {
+            description: Some(d.into()),
+            ..Operation::default()
+        };
+        let mut ops = Operations {
+            test_connection: Some(op("test")),
+            account_aggregation: Some(op("accounts")),
+            create_account: Some(op("create")),
+            ..Operations::default()
+        };
+        ops.group_aggregation.insert("role".into(), op("roles"));
+        ops.get_object.insert("account".into(), op("one"));
+        let keys: Vec<String> = ops.entries().iter().map(|(k, _)| k.to_string()).collect();
+        assert_eq!(
+            keys,
+            [
+                "test_connection",
+                "account_aggregation",
+                "create_account",
+                "group_aggregation.role",
+                "get_object.account",
+            ]
+        );
+        for (key, op) in ops.entries() {
+            assert_eq!(ops.get(&key), Some(op), "{key}");
+        }
+        let legacy: Vec<(String, OperationKind)> = ops
+            .iter()
+            .into_iter()
+            .map(|(k, kind, _)| (k, kind))
+            .collect();
+        assert_eq!(
+            legacy[3],
+            (
+                "group_aggregation.role".into(),
+                OperationKind::GroupAggregation
+            )
+        );
+        assert_eq!(ops.get(&OperationKey::aggregation("group")), None);
+        assert_eq!(ops.get(&OperationKey::get_object("role")), None);
+        let roles = ops.get(&OperationKey::aggregation("role")).unwrap();
+        assert_eq!(roles.description.as_deref(), Some("roles"));
+    }
+}

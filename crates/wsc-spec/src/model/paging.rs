@@ -1,0 +1,59 @@
+//! Paging through list responses.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::values::{JsonPath, Template};
+
+/// Paging kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PagingKind {
+    /// Offset and limit: templates see `page.offset` and `page.limit`.
+    Offset,
+    /// Page number: templates see `page.number` and `page.limit`.
+    Page,
+    /// Cursor from the body: templates see `page.cursor` (empty on the first request).
+    Cursor,
+    /// Next URL from the body.
+    NextUrl,
+    /// RFC 8288 `Link` header with `rel="next"`.
+    LinkHeader,
+}
+
+/// How an operation pages through results.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Paging {
+    /// The paging kind.
+    pub kind: PagingKind,
+    /// Page size (`page.limit`). Required for `offset` and `page`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+    /// First offset (default 0) or first page number (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<u64>,
+    /// JSONPath of the total number of records. With it, pages are fetched concurrently.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<JsonPath>,
+    /// JSONPath of the next cursor (`cursor` kind).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<JsonPath>,
+    /// JSONPath of the next URL (`next_url` kind).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_url: Option<JsonPath>,
+    /// Stop after a page with fewer records than `limit`. Default `true` for offset and page.
+    /// With a known `total`, a short page before the total does not stop the run, and a short
+    /// page followed by more records is an error (the API caps its page size below `limit`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_on_short_page: Option<bool>,
+    /// Stop when this template renders `true` (sees `response`, `page`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_when: Option<Template>,
+    /// Pages fetched at once when the total is known. Default 4.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<u32>,
+    /// Safety limit on the number of pages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_pages: Option<u64>,
+}

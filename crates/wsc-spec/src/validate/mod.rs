@@ -1,0 +1,222 @@
+//! Semantic validation: everything serde cannot check, all errors at once.
+//!
+//! Templates parse and read only contexts that exist where they are; JSONPaths compile;
+//! referenced settings exist; hook files exist; each auth grant and paging kind has the keys it
+//! needs; operations are complete and consistent.
+
+use std::path::Path;
+
+use crate::diagnostic::Diagnostic;
+use crate::locate::{LocationIndex, join_index, join_key};
+use crate::model::{Connector, ErrorRule};
+
+mod auth;
+mod leaves;
+mod operations;
+mod paging;
+mod requests;
+mod templates;
+mod validator;
+
+use self::validator::{Ctx, Secrecy, Validator, is_identifier};
+
+/// Validates a deserialised connector. `dir` is the connector's directory (for hook files).
+pub fn validate(c: &Connector, dir: &Path, index: &LocationIndex) -> Vec<Diagnostic> {
+    let mut v = Validator {
+        c,
+        dir,
+        index,
+        diags: Vec::new(),
+    };
+    v.connector();
+    v.diags
+}
+
+impl Validator<'_> {
+    pub(super) fn connector(&mut self) {
+        let c = self.c;
+        let name = &c.connector;
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-' || ch == '_')
+        {
+            self.push(
+                "connector",
+                Diagnostic::error(format!("invalid connector name `{name}`"))
+                    .expected("lower-case letters, digits, `-` and `_`")
+                    .hint(format!("for example `connector: {}`", suggest_name(name))),
+            );
+        }
+        for (sname, s) in &c.settings {
+            let p = join_key("settings", sname);
+            if !is_identifier(sname) {
+                self.error(
+                    &p,
+                    format!("invalid setting name `{sname}`"),
+                    Some("use letters, digits and `_`, starting with a letter; templates read it as `settings.NAME`".into()),
+                );
+            }
+            if s.secret && s.default.is_some() {
+                self.error(
+                    &join_key(&p, "default"),
+                    format!("secret setting `{sname}` has a default value in the file"),
+                    Some(format!(
+                        "secrets never go in connector files: remove `default` and supply it with `--set {sname}=...` or the WSC_{} environment variable",
+                        sname.to_ascii_uppercase()
+                    )),
+                );
+            }
+            if let Some(env) = &s.env
+                && (env.is_empty()
+                    || !env
+                        .chars()
+                        .all(|ch| ch.is_ascii_alphanumeric() || ch == '_'))
+            {
+                self.error(
+                    &join_key(&p, "env"),
+                    format!("invalid environment variable name `{env}`"),
+                    Some("use letters, digits and `_`".into()),
+                );
+            }
+        }
+        if let Some(inst) = &c.instance {
+            for (i, n) in inst.iter().enumerate() {
+                self.setting_ref(&join_index("instance", i), n);
+            }
+        }
+        let base = Ctx::default();
+        self.template("base_url", &c.base_url, base, Secrecy::Plain);
+        if !c.base_url.0.contains("{{") {
+            let b = c.base_url.0.to_ascii_lowercase();
+            if !(b.starts_with("http://") || b.starts_with("https://")) {
+                self.error(
+                    "base_url",
+                    format!(
+                        "`base_url` must be an http:// or https:// URL, found `{}`",
+                        c.base_url
+                    ),
+                    Some("for example `base_url: https://api.example.com/v1`".into()),
+                );
+            }
+        }
+        for (i, h) in c.allowed_hosts.iter().enumerate() {
+            if h.is_empty() || h.contains("://") || h.contains('/') || h.contains(' ') {
+                self.error(
+                    &join_index("allowed_hosts", i),
+                    format!("`{h}` is not a host name"),
+                    Some(
+                        "list bare host names such as `files.example.com` (no scheme, no path)"
+                            .into(),
+                    ),
+                );
+            }
+        }
+        self.http();
+        self.auth();
+        self.operations();
+    }
+
+    pub(super) fn http(&mut self) {
+        let h = &self.c.http;
+        let ctx = Ctx::default();
+        for (k, t) in &h.headers {
+            self.template(&format!("http.headers.{k}"), t, ctx, Secrecy::Plain);
+        }
+        self.error_rules("http.errors", &h.errors);
+        if let Some(n) = h.retry.max_attempts
+            && n == 0
+        {
+            self.error(
+                "http.retry.max_attempts",
+                "`max_attempts` counts the first attempt too, so it must be at least 1",
+                Some("use 1 to disable retries".into()),
+            );
+        }
+        if let Some(r) = h.requests_per_second
+            && (r.is_nan() || r <= 0.0)
+        {
+            self.error(
+                "http.requests_per_second",
+                "`requests_per_second` must be greater than 0",
+                None,
+            );
+        }
+        let t = &h.tls;
+        if t.client_cert.is_some() != t.client_key.is_some() {
+            self.error(
+                "http.tls",
+                "mutual TLS needs both `client_cert` and `client_key`",
+                None,
+            );
+        }
+        for (k, v) in [("ca_file", &t.ca_file), ("client_cert", &t.client_cert)] {
+            if let Some(v) = v {
+                self.template(&format!("http.tls.{k}"), v, ctx, Secrecy::Plain);
+            }
+        }
+        if let Some(k) = &t.client_key {
+            self.template("http.tls.client_key", k, ctx, Secrecy::Plain);
+        }
+        if t.insecure_skip_verify {
+            self.push(
+                "http.tls.insecure_skip_verify",
+                Diagnostic::warning("TLS certificate verification is turned off")
+                    .hint("use `ca_file` to trust a private CA instead"),
+            );
+        }
+    }
+
+    pub(super) fn error_rules(&mut self, path: &str, rules: &[ErrorRule]) {
+        let ctx = Ctx {
+            response: true,
+            ..Ctx::default()
+        };
+        for (i, r) in rules.iter().enumerate() {
+            let p = join_index(path, i);
+            let n = [
+                r.path.is_some(),
+                r.body_contains.is_some(),
+                r.expression.is_some(),
+            ]
+            .iter()
+            .filter(|b| **b)
+            .count();
+            if n != 1 {
+                self.error(
+                    &p,
+                    "an error rule needs exactly one of `path`, `body_contains` and `expression`",
+                    Some("e.g. `{ path: \"$.error\", message: \"$.error.message\" }`".into()),
+                );
+            }
+            if r.equals.is_some() && r.path.is_none() {
+                self.error(&join_key(&p, "equals"), "`equals` needs `path`", None);
+            }
+            if let Some(jp) = &r.path {
+                self.jsonpath(&join_key(&p, "path"), jp);
+            }
+            if let Some(jp) = &r.message {
+                self.jsonpath(&join_key(&p, "message"), jp);
+            }
+            if let Some(t) = &r.expression {
+                self.template(&join_key(&p, "expression"), t, ctx, Secrecy::Plain);
+            }
+        }
+    }
+}
+
+fn suggest_name(name: &str) -> String {
+    let s: String = name
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let s = s.trim_matches('-').to_string();
+    if s.is_empty() { "my-api".into() } else { s }
+}

@@ -1,0 +1,148 @@
+//! Paging: the keys each paging kind needs, and a request that moves with the page.
+
+use crate::locate::join_key;
+use crate::model::{Paging, PagingKind, RequestSpec, Template};
+use crate::template::{self, Context};
+
+use super::validator::{Ctx, Secrecy, Validator};
+
+impl Validator<'_> {
+    pub(super) fn paging(&mut self, path: &str, p: &Paging, req: &RequestSpec) {
+        let kind = p.kind;
+        let kname = match kind {
+            PagingKind::Offset => "offset",
+            PagingKind::Page => "page",
+            PagingKind::Cursor => "cursor",
+            PagingKind::NextUrl => "next_url",
+            PagingKind::LinkHeader => "link_header",
+        };
+        let need = |v: &mut Self, present: bool, key: &str, example: &str| {
+            if !present {
+                v.error(
+                    &join_key(path, "kind"),
+                    format!("paging kind `{kname}` needs `{key}`"),
+                    Some(format!("e.g. `{key}: {example}`")),
+                );
+            }
+        };
+        match kind {
+            PagingKind::Offset | PagingKind::Page => need(self, p.limit.is_some(), "limit", "200"),
+            PagingKind::Cursor => need(self, p.cursor.is_some(), "cursor", "\"$.next_cursor\""),
+            PagingKind::NextUrl => need(self, p.next_url.is_some(), "next_url", "\"$.links.next\""),
+            PagingKind::LinkHeader => {}
+        }
+        let not_for = |v: &mut Self, present: bool, key: &str, kinds: &str| {
+            if present {
+                v.error(
+                    &join_key(path, key),
+                    format!("`{key}` does not apply to paging kind `{kname}`"),
+                    Some(format!("`{key}` is used by {kinds}")),
+                );
+            }
+        };
+        if !matches!(kind, PagingKind::Cursor) {
+            not_for(self, p.cursor.is_some(), "cursor", "`kind: cursor`");
+        }
+        if !matches!(kind, PagingKind::NextUrl) {
+            not_for(self, p.next_url.is_some(), "next_url", "`kind: next_url`");
+        }
+        if !matches!(kind, PagingKind::Offset | PagingKind::Page) {
+            not_for(
+                self,
+                p.total.is_some(),
+                "total",
+                "`kind: offset` and `kind: page`",
+            );
+            not_for(
+                self,
+                p.start.is_some(),
+                "start",
+                "`kind: offset` and `kind: page`",
+            );
+        }
+        if p.limit == Some(0) {
+            self.error(&join_key(path, "limit"), "`limit` must be at least 1", None);
+        }
+        if p.concurrency == Some(0) {
+            self.error(
+                &join_key(path, "concurrency"),
+                "`concurrency` must be at least 1",
+                None,
+            );
+        }
+        for (k, jp) in [
+            ("total", &p.total),
+            ("cursor", &p.cursor),
+            ("next_url", &p.next_url),
+        ] {
+            if let Some(jp) = jp {
+                self.jsonpath(&join_key(path, k), jp);
+            }
+        }
+        if let Some(t) = &p.stop_when {
+            let ctx = Ctx {
+                page: true,
+                response: true,
+                ..Ctx::default()
+            };
+            self.template(&join_key(path, "stop_when"), t, ctx, Secrecy::Plain);
+        }
+        // The request must move with the page, or every page is the same request.
+        let wanted = match kind {
+            PagingKind::Offset => Some("offset"),
+            PagingKind::Page => Some("number"),
+            PagingKind::Cursor => Some("cursor"),
+            PagingKind::NextUrl | PagingKind::LinkHeader => None,
+        };
+        if let Some(field) = wanted
+            && !request_uses_page_field(req, field)
+        {
+            self.error(
+                    &join_key(path, "kind"),
+                    format!("paging kind `{kname}` but the request never uses `page.{field}`, so every page would be the same request"),
+                    Some(format!("put `{{{{page.{field}}}}}` in the request, e.g. `query: {{ {}: \"{{{{page.{field}}}}}\" }}`", match field { "number" => "page", f => f })),
+                );
+        }
+    }
+}
+
+fn request_uses_page_field(r: &RequestSpec, field: &str) -> bool {
+    let uses = |t: &str| {
+        template::analyze(t)
+            .map(|u| {
+                u.paths.iter().any(|p| {
+                    p.context() == Some(Context::Page) && p.rest.split('.').next() == Some(field)
+                })
+            })
+            .unwrap_or(true)
+    };
+    let mut all: Vec<&str> = Vec::new();
+    if let Some(p) = &r.path {
+        all.push(p.as_str());
+    }
+    if let Some(u) = &r.url {
+        all.push(u.as_str());
+    }
+    all.extend(r.query.values().map(Template::as_str));
+    all.extend(r.headers.values().map(Template::as_str));
+    all.extend(r.form.values().map(Template::as_str));
+    all.extend(r.multipart.values().map(Template::as_str));
+    if let Some(raw) = &r.raw {
+        all.push(raw.text.as_str());
+    }
+    let mut body_strings = Vec::new();
+    if let Some(b) = &r.body {
+        collect_strings(b, &mut body_strings);
+    }
+    all.extend(body_strings.iter().map(String::as_str));
+    all.into_iter().any(uses)
+}
+
+fn collect_strings(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::String(s) => out.push(s.clone()),
+        serde_json::Value::Array(a) => a.iter().for_each(|x| collect_strings(x, out)),
+        serde_json::Value::Object(o) => o.values().for_each(|x| collect_strings(x, out)),
+        _ => {}
+    }
+}

@@ -1,0 +1,105 @@
+//! The validator's state and where a template is (which contexts it may read).
+
+use std::path::Path;
+
+use crate::diagnostic::Diagnostic;
+use crate::locate::{LocationIndex, locate};
+use crate::model::Connector;
+use crate::template::Context;
+
+/// Where a template is, and so which contexts it may read.
+#[derive(Clone, Copy, Default)]
+pub(super) struct Ctx {
+    pub(super) page: bool,
+    pub(super) plan: bool,
+    pub(super) record: bool,
+    pub(super) parent: bool,
+    pub(super) response: bool,
+    pub(super) saved: bool,
+    pub(super) auth: bool,
+    pub(super) last_run: bool,
+    pub(super) partition: bool,
+}
+
+impl Ctx {
+    pub(super) fn allows(&self, root: Context) -> Result<(), &'static str> {
+        let (ok, why) = match root {
+            Context::Settings | Context::State | Context::Now => (true, ""),
+            Context::Page => (
+                self.page,
+                "`page` is set only in requests that have `paging`",
+            ),
+            Context::Plan => (
+                self.plan,
+                "`plan` is set only in operations that take a provisioning plan (get_object, the write operations, authenticate)",
+            ),
+            Context::Record => (
+                self.record,
+                "`record` is set only in `for_each` steps, attribute templates and partition requests",
+            ),
+            Context::Parent => (
+                self.parent,
+                "`parent` is set only in nested `for_each` steps",
+            ),
+            Context::Response => (
+                self.response,
+                "`response` is set only in error-rule expressions, `stop_when` and steps after the first",
+            ),
+            Context::Saved => (
+                self.saved,
+                "`saved` is set only in steps after a step with `save`",
+            ),
+            Context::Auth => (
+                self.auth,
+                "`auth` is set only in requests and token refresh requests",
+            ),
+            Context::LastRun => (
+                self.last_run,
+                "`last_run` is set only in aggregations (it is empty on a first run)",
+            ),
+            Context::Partition => (
+                self.partition,
+                "`partition` is set only in aggregations that have `partitions`",
+            ),
+        };
+        if ok { Ok(()) } else { Err(why) }
+    }
+}
+
+/// Fields that carry secrets: a literal value there is a secret written into the file.
+#[derive(Clone, Copy, PartialEq)]
+pub(super) enum Secrecy {
+    Plain,
+    Secret,
+}
+
+pub(super) struct Validator<'a> {
+    pub(super) c: &'a Connector,
+    pub(super) dir: &'a Path,
+    pub(super) index: &'a LocationIndex,
+    pub(super) diags: Vec<Diagnostic>,
+}
+
+impl Validator<'_> {
+    pub(super) fn push(&mut self, path: &str, mut d: Diagnostic) {
+        d.path = path.to_string();
+        if let Some((pos, width)) = locate(self.index, path) {
+            d.line = pos.line;
+            d.column = pos.column;
+            d.width = width;
+        }
+        self.diags.push(d);
+    }
+
+    pub(super) fn error(&mut self, path: &str, msg: impl Into<String>, hint: Option<String>) {
+        let mut d = Diagnostic::error(msg);
+        d.hint = hint;
+        self.push(path, d);
+    }
+}
+
+pub(super) fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
