@@ -18,6 +18,25 @@ pub(super) fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// Switches the database to write-ahead logging. SQLite answers `SQLITE_BUSY` at once, without
+/// the busy handler, when another connection opens the same new file at the same moment (the
+/// switch needs an exclusive lock), so this retries for up to five seconds.
+fn enable_wal(conn: &Connection) -> Result<(), rusqlite::Error> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0)) {
+            Ok(_) => return Ok(()),
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// One open database.
 pub(super) struct Db {
     pub(super) path: PathBuf,
@@ -43,8 +62,7 @@ impl Db {
         let mut conn = Connection::open(path).map_err(|e| StoreError::db(loc, "opening", e))?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(|e| StoreError::db(loc, "busy timeout", e))?;
-        conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0))
-            .map_err(|e| StoreError::db(loc, "enabling WAL", e))?;
+        enable_wal(&conn).map_err(|e| StoreError::db(loc, "enabling WAL", e))?;
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(|e| StoreError::db(loc, "synchronous", e))?;
         migrate(&mut conn, loc)?;
