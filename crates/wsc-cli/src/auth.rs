@@ -1,53 +1,10 @@
-//! `wsc auth status` and `wsc auth logout`, and opening the state store for runs.
+//! `wsc auth status` and `wsc auth logout`.
 
-use std::path::PathBuf;
-use std::sync::Arc;
-
-use wsc_auth::Secret;
-use wsc_spec::Loaded;
 use wsc_spec::model::Auth;
-use wsc_store::{SqliteStore, Store};
 
-use crate::cli::{AuthCommand, ConnectorArgs};
+use crate::cli::AuthCommand;
+use crate::common::{Failed, fail, load, open_store, process_env, resolve_settings, store_path};
 use crate::exit;
-use crate::run::{Failed, fail, load, settings_sources};
-
-/// `--state none` keeps tokens in memory only.
-pub const NO_STORE: &str = "none";
-
-/// The store path for these arguments: `--state`/`WSC_STATE`, else the default.
-pub(crate) fn store_path(args: &ConnectorArgs) -> Option<PathBuf> {
-    match &args.state {
-        Some(p) if p.as_os_str() == NO_STORE => None,
-        Some(p) => Some(p.clone()),
-        None => wsc_store::default_path(),
-    }
-}
-
-pub(crate) fn open(path: &std::path::Path) -> Result<Arc<dyn Store>, Failed> {
-    let key = std::env::var("WSC_STATE_KEY").ok().map(Secret::new);
-    SqliteStore::open(path, key.as_ref().map(Secret::expose))
-        .map(|s| Arc::new(s) as Arc<dyn Store>)
-        .map_err(|e| fail(exit::FAILURE, e))
-}
-
-/// The state store a run of `loaded` uses: only connectors with managed tokens open one.
-pub fn store_for(loaded: &Loaded, args: &ConnectorArgs) -> Result<Option<Arc<dyn Store>>, Failed> {
-    if !matches!(loaded.connector.auth, Auth::OAuth2(_) | Auth::Custom(_)) {
-        return Ok(None);
-    }
-    match store_path(args) {
-        Some(p) => open(&p).map(Some),
-        None => {
-            if args.state.is_none() {
-                tracing::warn!(
-                    "no home or XDG_DATA_HOME directory: tokens are kept in memory only (use --state FILE)"
-                );
-            }
-            Ok(None)
-        }
-    }
-}
 
 /// `ms` since the epoch as `YYYY-MM-DDTHH:MM:SSZ` (whole seconds, UTC).
 pub(crate) fn ms_to_rfc3339(ms: u64) -> String {
@@ -63,20 +20,10 @@ pub fn run(cmd: &AuthCommand) -> Result<(), Failed> {
     let (args, logout) = match cmd {
         AuthCommand::Status(a) => (a, false),
         AuthCommand::Logout(a) => (a, true),
-        AuthCommand::Login(a) => return crate::login::run(a),
+        AuthCommand::Login(_) => unreachable!("main dispatches `auth login` to login.rs"),
     };
     let loaded = load(&args.connector)?;
-    let (explicit, file) = settings_sources(args)?;
-    let settings =
-        wsc_engine::settings::resolve(&loaded.connector, &explicit, &file, &|k: &str| {
-            std::env::var(k).ok()
-        })
-        .map_err(|errs| {
-            for e in &errs {
-                eprintln!("error: {e}");
-            }
-            Failed(exit::INVALID)
-        })?;
+    let settings = resolve_settings(&loaded, args, &process_env)?;
     let grant = match &loaded.connector.auth {
         Auth::OAuth2(o) => o.grant.name(),
         Auth::Custom(_) => "custom",
@@ -96,7 +43,7 @@ pub fn run(cmd: &AuthCommand) -> Result<(), Failed> {
         ));
     };
     let key = wsc_engine::auth::instance_key(&loaded, &settings);
-    let store = open(&path)?;
+    let store = open_store(&path)?;
     if logout {
         let n = store
             .delete_tokens(&key.connector, Some(&key.instance))

@@ -11,8 +11,9 @@ use wsc_fixtures::redact::Secrets;
 use wsc_fixtures::{Operation, case};
 
 use crate::cli::{RecordArgs, TestArgs};
+use crate::common::{Failed, fail, load, process_env, resolve_settings, runtime};
 use crate::exit;
-use crate::run::{Failed, fail, load, runtime};
+use crate::files::write_atomic;
 
 /// `wsc record`.
 pub fn record(args: &RecordArgs) -> Result<(), Failed> {
@@ -33,8 +34,7 @@ pub fn record(args: &RecordArgs) -> Result<(), Failed> {
             "--identity is required with --op get_object.<type> and allowed only there",
         ));
     }
-    let settings =
-        crate::run::resolve_settings(&loaded, &args.connector, &|k| std::env::var(k).ok())?;
+    let settings = resolve_settings(&loaded, &args.connector, &process_env)?;
     let recorder = Arc::new(Recorder::new());
     let wire = Wire {
         tap: Some(recorder.clone()),
@@ -98,8 +98,10 @@ pub fn record(args: &RecordArgs) -> Result<(), Failed> {
     }
     let case_path = args.out.join(format!("{name}{}", case::CASE_SUFFIX));
     let cassette_path = args.out.join(&cassette_rel);
-    write_atomic(&cassette_path, &cassette_text)?;
-    write_atomic(&case_path, &case_text)?;
+    for (path, text) in [(&cassette_path, &cassette_text), (&case_path, &case_text)] {
+        write_atomic(path, text.as_bytes())
+            .map_err(|e| fail(exit::FAILURE, format!("writing {}: {e}", path.display())))?;
+    }
     eprintln!(
         "recorded {} exchange(s): {} and {}\nnext: wsc test {} --fixtures {} --update",
         recorder.len(),
@@ -129,16 +131,6 @@ async fn run_live(
             stream.finish().await.map(|_| ())
         }
     }
-}
-
-fn write_atomic(path: &Path, text: &str) -> Result<(), Failed> {
-    let io = |e: std::io::Error| fail(exit::FAILURE, format!("writing {}: {e}", path.display()));
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io)?;
-    }
-    let tmp = path.with_extension("yaml.tmp");
-    std::fs::write(&tmp, text).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
 }
 
 /// The fixture directory of a connector: `--fixtures`, else `fixtures/<name>` in the current

@@ -6,9 +6,12 @@ use wsc_auth::TokenSet;
 use wsc_auth::login::{CodeLogin, DevicePrompt, LoginError, device_login};
 use wsc_spec::model::{Auth, Grant};
 
+use crate::auth::ms_to_rfc3339;
 use crate::cli::LoginArgs;
+use crate::common::{
+    Failed, fail, load, open_store, process_env, resolve_settings, runtime, store_path,
+};
 use crate::exit;
-use crate::run::{Failed, fail, load, runtime, settings_sources};
 
 fn login_failed(e: LoginError) -> Failed {
     let code = match e {
@@ -63,17 +66,7 @@ fn show_device_prompt(p: &DevicePrompt) {
 pub fn run(args: &LoginArgs) -> Result<(), Failed> {
     let cargs = &args.connector;
     let loaded = load(&cargs.connector)?;
-    let (explicit, file) = settings_sources(cargs)?;
-    let settings =
-        wsc_engine::settings::resolve(&loaded.connector, &explicit, &file, &|k: &str| {
-            std::env::var(k).ok()
-        })
-        .map_err(|errs| {
-            for e in &errs {
-                eprintln!("error: {e}");
-            }
-            Failed(exit::INVALID)
-        })?;
+    let settings = resolve_settings(&loaded, cargs, &process_env)?;
     let grant = match &loaded.connector.auth {
         Auth::OAuth2(o) => Some(o.grant),
         Auth::Custom(_) => None,
@@ -88,13 +81,13 @@ pub fn run(args: &LoginArgs) -> Result<(), Failed> {
             ));
         }
     };
-    let Some(path) = crate::auth::store_path(cargs) else {
+    let Some(path) = store_path(cargs) else {
         return Err(fail(
             exit::INVALID,
             "`wsc auth login` stores the tokens it gets, and there is no state store (`--state none`, or no home directory): pass --state FILE",
         ));
     };
-    let store = crate::auth::open(&path)?;
+    let store = open_store(&path)?;
     let manager = wsc_engine::auth::token_manager(&loaded, &settings, Some(store))
         .map_err(|e| fail(exit::INVALID, e))?
         .ok_or_else(|| fail(exit::INVALID, "this connector has no managed tokens"))?;
@@ -133,7 +126,7 @@ pub fn run(args: &LoginArgs) -> Result<(), Failed> {
         "{}: signed in; token stored in {} (expires {}, {})",
         loaded.connector.connector,
         path.display(),
-        crate::auth::ms_to_rfc3339(token.expires_at_ms),
+        ms_to_rfc3339(token.expires_at_ms),
         if token.refresh_token.is_some() {
             "refresh token held"
         } else {

@@ -7,11 +7,15 @@ use clap::Parser;
 
 mod auth;
 mod cli;
+mod common;
 mod delta;
+mod demo;
+mod files;
 mod fixtures;
 mod login;
+mod progress;
 mod provision;
-mod run;
+mod read;
 mod validate;
 
 /// Exit codes (documented in README.md and `wsc --help`).
@@ -45,15 +49,17 @@ fn main() -> ExitCode {
     let result = match args.command {
         cli::Command::Validate(a) => Ok(validate::run(&a)),
         cli::Command::Schema(a) => Ok(validate::schema(&a)),
-        cli::Command::Aggregate(a) => run::aggregate(&a).map(|()| exit::OK),
-        cli::Command::Get(a) => run::get(&a).map(|()| exit::OK),
-        cli::Command::TestConnection(a) => run::test_connection(&a).map(|()| exit::OK),
-        cli::Command::Partitions(a) => run::partitions(&a.connector, &a.object).map(|()| exit::OK),
-        cli::Command::Demo(a) => run::demo(&a).map(|()| exit::OK),
+        cli::Command::Aggregate(a) if a.delta => delta::aggregate(&a).map(|()| exit::OK),
+        cli::Command::Aggregate(a) => read::aggregate(&a).map(|()| exit::OK),
+        cli::Command::Get(a) => read::get(&a).map(|()| exit::OK),
+        cli::Command::TestConnection(a) => read::test_connection(&a).map(|()| exit::OK),
+        cli::Command::Partitions(a) => read::partitions(&a.connector, &a.object).map(|()| exit::OK),
+        cli::Command::Demo(a) => demo::demo(&a).map(|()| exit::OK),
         cli::Command::Provision(a) => provision::provision(&a).map(|()| exit::OK),
         cli::Command::Record(a) => fixtures::record(&a).map(|()| exit::OK),
         cli::Command::Test(a) => fixtures::test(&a).map(|()| exit::OK),
+        cli::Command::Auth(cli::AuthCommand::Login(a)) => login::run(&a).map(|()| exit::OK),
         cli::Command::Auth(c) => auth::run(&c).map(|()| exit::OK),
     };
-    ExitCode::from(result.unwrap_or_else(|run::Failed(code)| code))
+    ExitCode::from(result.unwrap_or_else(|common::Failed(code)| code))
 }

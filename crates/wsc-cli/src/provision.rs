@@ -9,8 +9,10 @@ use wsc_fixtures::redact::Secrets;
 use wsc_spec::plan::load_plan;
 
 use crate::cli::ProvisionArgs;
+use crate::common::{
+    Failed, fail, load, process_env, resolve_settings, run_context, runtime, token_store,
+};
 use crate::exit;
-use crate::run::{Failed, fail, load, runtime};
 
 /// `wsc provision`.
 pub fn provision(args: &ProvisionArgs) -> Result<(), Failed> {
@@ -57,8 +59,7 @@ pub fn provision(args: &ProvisionArgs) -> Result<(), Failed> {
             ));
         }
     }
-    let settings =
-        crate::run::resolve_settings(&loaded, &args.connector, &|k| std::env::var(k).ok())?;
+    let settings = resolve_settings(&loaded, &args.connector, &process_env)?;
     let recorder = Arc::new(Recorder::new());
     let wire = if args.dry_run {
         Wire {
@@ -73,7 +74,7 @@ pub fn provision(args: &ProvisionArgs) -> Result<(), Failed> {
     let store = if args.dry_run {
         None
     } else {
-        crate::auth::store_for(&loaded, &args.connector)?
+        token_store(&loaded, &args.connector)?
     };
     let auth = wsc_engine::authenticator_with(&loaded, &settings, store, &wire)
         .map_err(|e| fail(exit::INVALID, e))?;
@@ -89,10 +90,10 @@ pub fn provision(args: &ProvisionArgs) -> Result<(), Failed> {
             secrets.add(p, "password");
         }
     }
-    let run = if args.dry_run {
-        RunContext::default()
+    let (run, state) = if args.dry_run {
+        (RunContext::default(), None)
     } else {
-        crate::run::run_context(&loaded, &args.connector, &settings)?
+        run_context(&loaded, &args.connector, &settings)?
     };
     let engine = Engine::new(&loaded, &settings, auth, RunContext { wire, ..run })
         .map_err(|e| fail(exit::INVALID, e))?;
@@ -125,8 +126,8 @@ pub fn provision(args: &ProvisionArgs) -> Result<(), Failed> {
             }
         }
     }
-    if !args.dry_run {
-        crate::run::persist_state(&engine)?;
+    if let Some(target) = &state {
+        target.persist(&engine)?;
     }
     if args.dry_run {
         print!("{}", recorder.render_requests(&secrets));

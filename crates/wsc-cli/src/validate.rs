@@ -6,6 +6,7 @@ use wsc_spec::LoadError;
 
 use crate::cli::{SchemaArgs, ValidateArgs};
 use crate::exit;
+use crate::files::write_atomic;
 
 /// Validates every file; diagnostics go to stderr, one summary line per file to stdout.
 pub fn run(args: &ValidateArgs) -> u8 {
@@ -86,28 +87,4 @@ pub fn schema(args: &SchemaArgs) -> u8 {
             }
         },
     }
-}
-
-/// Writes a file through a temporary file in the same directory and a rename, so a failed
-/// write never leaves a partial file.
-pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }

@@ -83,6 +83,9 @@ pub enum EngineError {
     /// The run was stopped because the output could not be written.
     #[error("writing output: {0}")]
     Output(String),
+    /// The state store failed (delta snapshots, run history).
+    #[error(transparent)]
+    Store(Box<wsc_store::StoreError>),
     /// The run was cancelled before it finished (its records are incomplete).
     #[error("the run was cancelled before it finished")]
     Cancelled,
@@ -91,6 +94,12 @@ pub enum EngineError {
         "internal error in wsc: {0}; this is a bug in wsc, not in the connector: please report it with the command that ran"
     )]
     Internal(String),
+}
+
+impl From<wsc_store::StoreError> for EngineError {
+    fn from(e: wsc_store::StoreError) -> Self {
+        EngineError::Store(Box::new(e))
+    }
 }
 
 impl From<HttpError> for EngineError {

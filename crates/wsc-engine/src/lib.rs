@@ -6,14 +6,17 @@
 //! checks the connection; [`Engine::provision`] runs a write operation.
 //!
 //! Where things are: `engine.rs` (construction, counters), `read.rs` (read operations),
-//! `provision.rs` (write operations), `stream.rs` (the record stream), `exec/` (running one
-//! operation: hooks and setup steps, multi-step, paging, one page, error rules), `compile.rs`
-//! (the connector compiled for execution), `http.rs` (the HTTP client, retries, errors),
-//! `mapping.rs` and `doc.rs` (JSON to records), `template.rs`, `auth.rs`, `hooks.rs`,
-//! `output.rs`, `redact.rs`, `wire.rs` (recording, replay and dry runs).
+//! `provision.rs` (write operations), `delta.rs` (changes since the previous run),
+//! `stream.rs` (the record stream), `exec/` (running one operation: hooks and setup steps,
+//! multi-step, paging, one page, error rules), `compile.rs` (the connector compiled for
+//! execution), `http/` (the HTTP client, retries, errors with their origin), `doc/` and
+//! `mapping/` (JSON to records), `template.rs`, `auth.rs`, `hooks.rs`, `output.rs`,
+//! `redact.rs`, `wire.rs` and `message.rs` (recording, replay and dry runs).
+//! docs/architecture.md has the whole map.
 
 pub mod auth;
 pub(crate) mod compile;
+pub mod delta;
 pub mod doc;
 mod engine;
 pub mod error;

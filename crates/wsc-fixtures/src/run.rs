@@ -53,7 +53,7 @@ pub enum RunError {
         /// The case file.
         case: String,
         /// Why.
-        source: EngineError,
+        source: Box<EngineError>,
     },
     /// The replay server could not start.
     #[error("cannot start the replay server: {0}")]
@@ -93,9 +93,9 @@ pub async fn run_case(loaded: &Loaded, case: &LoadedCase) -> Result<CaseOutput, 
         reroute: Some(Url::parse(&server.base_url()).expect("replay URL")),
         ..Wire::default()
     };
-    let engine_err = |source| RunError::Engine {
+    let engine_err = |source: EngineError| RunError::Engine {
         case: shown.clone(),
-        source,
+        source: Box::new(source),
     };
     let auth =
         wsc_engine::authenticator_with(loaded, &settings, None, &wire).map_err(engine_err)?;

@@ -1,0 +1,288 @@
+//! What every command shares: loading a connector with located errors, resolving settings
+//! (one resolver for every command), opening the state store, building an engine with the
+//! connector state it reads, and failures with their exit codes.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use serde_json::Value;
+use wsc_auth::Secret;
+use wsc_engine::settings::ResolvedSettings;
+use wsc_engine::{Engine, EngineError, RunContext};
+use wsc_spec::model::Auth;
+use wsc_spec::{LoadError, Loaded};
+use wsc_store::{InstanceKey, SqliteStore, Store};
+
+use crate::cli::ConnectorArgs;
+use crate::exit;
+
+/// A failure with its exit code, already explained to the user.
+pub struct Failed(pub u8);
+
+/// Prints `error: MSG` and returns the failure with `code`.
+pub(crate) fn fail(code: u8, msg: impl std::fmt::Display) -> Failed {
+    eprintln!("error: {msg}");
+    Failed(code)
+}
+
+/// An engine error as a failure: exit 2 when the input is wrong (unknown operation or
+/// partition, bad settings), 1 when the run failed.
+pub(crate) fn engine_error(e: EngineError) -> Failed {
+    let code = match e {
+        EngineError::NoOperation { .. }
+        | EngineError::NoPartition { .. }
+        | EngineError::Settings(_) => exit::INVALID,
+        _ => exit::FAILURE,
+    };
+    fail(code, e)
+}
+
+/// A tokio runtime for one command.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime starts")
+}
+
+/// Parses `account`, `group`, `group:TYPE` into an object type.
+pub fn object_type(s: &str) -> String {
+    match s.split_once(':') {
+        Some(("group", t)) => t.to_string(),
+        _ => s.to_string(),
+    }
+}
+
+/// Loads a connector, printing located errors.
+pub fn load(path: &Path) -> Result<Loaded, Failed> {
+    match wsc_spec::load_file(path) {
+        Ok(l) => {
+            if l.warnings.warning_count() > 0 {
+                eprint!("{}", l.warnings.render());
+            }
+            Ok(l)
+        }
+        Err(LoadError::Invalid(report)) => {
+            eprint!("{}", report.render());
+            Err(Failed(exit::INVALID))
+        }
+        Err(e) => Err(fail(exit::INVALID, e)),
+    }
+}
+
+/// Setting values by name.
+type Values = IndexMap<String, Value>;
+
+/// Parses `--set` values and the `--settings` file.
+fn settings_sources(args: &ConnectorArgs) -> Result<(Values, Values), Failed> {
+    let mut explicit = IndexMap::new();
+    for kv in &args.set {
+        let Some((k, v)) = kv.split_once('=') else {
+            return Err(fail(
+                exit::INVALID,
+                format!("`--set {kv}` is not NAME=VALUE"),
+            ));
+        };
+        explicit.insert(k.trim().to_string(), Value::String(v.to_string()));
+    }
+    let mut file = IndexMap::new();
+    if let Some(path) = &args.settings {
+        let bytes = std::fs::read(path).map_err(|e| {
+            fail(
+                exit::INVALID,
+                format!("cannot read settings file {}: {e}", path.display()),
+            )
+        })?;
+        let v =
+            wsc_spec::load::parse_yaml_value(&bytes, &path.display().to_string()).map_err(|r| {
+                eprint!("{}", r.render());
+                Failed(exit::INVALID)
+            })?;
+        match v {
+            Value::Object(m) => file.extend(m),
+            Value::Null => {}
+            _ => {
+                return Err(fail(
+                    exit::INVALID,
+                    format!(
+                        "settings file {} must be a mapping of NAME: VALUE",
+                        path.display()
+                    ),
+                ));
+            }
+        }
+    }
+    Ok((explicit, file))
+}
+
+/// The process environment, where settings come from after `--set` and `--settings`.
+pub(crate) fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// Resolves the connector's settings from `--set`, `--settings`, the environment (`env`) and
+/// defaults, printing every problem.
+pub(crate) fn resolve_settings(
+    loaded: &Loaded,
+    args: &ConnectorArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<ResolvedSettings, Failed> {
+    let (explicit, file) = settings_sources(args)?;
+    wsc_engine::settings::resolve(&loaded.connector, &explicit, &file, env).map_err(|errs| {
+        for e in &errs {
+            eprintln!("error: {e}");
+        }
+        Failed(exit::INVALID)
+    })
+}
+
+/// `--state none` keeps tokens in memory only.
+pub const NO_STORE: &str = "none";
+
+/// The store path for these arguments: `--state`/`WSC_STATE`, else the default.
+pub(crate) fn store_path(args: &ConnectorArgs) -> Option<PathBuf> {
+    match &args.state {
+        Some(p) if p.as_os_str() == NO_STORE => None,
+        Some(p) => Some(p.clone()),
+        None => wsc_store::default_path(),
+    }
+}
+
+/// Opens the state store at `path` (key from `WSC_STATE_KEY`, else the key file beside it).
+pub(crate) fn open_store(path: &Path) -> Result<Arc<dyn Store>, Failed> {
+    let key = std::env::var("WSC_STATE_KEY").ok().map(Secret::new);
+    SqliteStore::open(path, key.as_ref().map(Secret::expose))
+        .map(|s| Arc::new(s) as Arc<dyn Store>)
+        .map_err(|e| fail(exit::FAILURE, e))
+}
+
+/// The token store a run of `loaded` uses: only connectors with managed tokens open one.
+pub fn token_store(
+    loaded: &Loaded,
+    args: &ConnectorArgs,
+) -> Result<Option<Arc<dyn Store>>, Failed> {
+    if !matches!(loaded.connector.auth, Auth::OAuth2(_) | Auth::Custom(_)) {
+        return Ok(None);
+    }
+    match store_path(args) {
+        Some(p) => open_store(&p).map(Some),
+        None => {
+            if args.state.is_none() {
+                tracing::warn!(
+                    "no home or XDG_DATA_HOME directory: tokens are kept in memory only (use --state FILE)"
+                );
+            }
+            Ok(None)
+        }
+    }
+}
+
+/// Where the connector-state changes of a run are kept: the store and the instance.
+pub(crate) struct StateTarget {
+    /// The state store.
+    pub(crate) store: Arc<dyn Store>,
+    /// The connector instance.
+    pub(crate) key: InstanceKey,
+}
+
+impl StateTarget {
+    /// Persists the connector-state changes hooks and saving steps made during `engine`'s
+    /// runs (call after a successful run).
+    pub(crate) fn persist(&self, engine: &Engine) -> Result<(), Failed> {
+        let changes = engine.state_changes();
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let mut values = changes.set.clone();
+        for k in &changes.removed {
+            values.insert(k.clone(), Value::Null);
+        }
+        self.store
+            .save_state(&self.key, &values)
+            .map_err(|e| fail(exit::FAILURE, e))
+    }
+}
+
+fn has_hooks(loaded: &Loaded) -> bool {
+    loaded.connector.operations.iter().iter().any(|(_, _, op)| {
+        op.hooks.is_some()
+            || op
+                .steps
+                .iter()
+                .any(|s| s.hooks.is_some() || !s.save.is_empty())
+    })
+}
+
+/// The run context: for a connector with hooks or steps that `save`, the connector state
+/// (`state.*`) of this instance from the state store (unless `--state none`), and where its
+/// changes go.
+pub(crate) fn run_context(
+    loaded: &Loaded,
+    args: &ConnectorArgs,
+    settings: &ResolvedSettings,
+) -> Result<(RunContext, Option<StateTarget>), Failed> {
+    if !has_hooks(loaded) {
+        return Ok((RunContext::default(), None));
+    }
+    let Some(path) = store_path(args) else {
+        return Ok((RunContext::default(), None));
+    };
+    let store = open_store(&path)?;
+    let key = wsc_engine::auth::instance_key(loaded, settings);
+    let state = store.load_state(&key).map_err(|e| fail(exit::FAILURE, e))?;
+    let run = RunContext {
+        state: Value::Object(state),
+        ..RunContext::default()
+    };
+    Ok((run, Some(StateTarget { store, key })))
+}
+
+/// An engine ready to run, and where its connector-state changes go.
+pub(crate) struct Session {
+    /// The engine.
+    pub(crate) engine: Engine,
+    /// Where state changes are persisted (`None`: not kept).
+    pub(crate) state: Option<StateTarget>,
+}
+
+impl Session {
+    /// Loads the connector, resolves settings from the process environment and builds the
+    /// engine.
+    pub(crate) fn open(args: &ConnectorArgs) -> Result<Session, Failed> {
+        let loaded = load(&args.connector)?;
+        Session::for_loaded(&loaded, args, &process_env)
+    }
+
+    /// Builds the engine of a loaded connector, with settings from `env` after the
+    /// arguments.
+    pub(crate) fn for_loaded(
+        loaded: &Loaded,
+        args: &ConnectorArgs,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Session, Failed> {
+        let settings = resolve_settings(loaded, args, env)?;
+        let store = token_store(loaded, args)?;
+        let auth = wsc_engine::authenticator(loaded, &settings, store)
+            .map_err(|e| fail(exit::INVALID, e))?;
+        let (run, state) = run_context(loaded, args, &settings)?;
+        let engine =
+            Engine::new(loaded, &settings, auth, run).map_err(|e| fail(exit::INVALID, e))?;
+        Ok(Session { engine, state })
+    }
+
+    /// Persists the connector-state changes of the runs so far (after success).
+    pub(crate) fn persist_state(&self) -> Result<(), Failed> {
+        match &self.state {
+            Some(t) => t.persist(&self.engine),
+            None => {
+                if !self.engine.state_changes().is_empty() {
+                    tracing::warn!(
+                        "hooks changed the connector state, but there is no state store to keep it (--state none)"
+                    );
+                }
+                Ok(())
+            }
+        }
+    }
+}

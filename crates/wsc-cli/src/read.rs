@@ -1,0 +1,176 @@
+//! `wsc aggregate`, `wsc get`, `wsc test-connection`, `wsc partitions`.
+
+use std::io::Write;
+use std::time::Instant;
+
+use wsc_engine::output::{self, Format};
+use wsc_engine::{Engine, EngineError};
+
+use crate::cli::{AggregateArgs, ConnectorArgs, GetArgs, OutputFormat};
+use crate::common::{Failed, Session, engine_error, fail, object_type, runtime};
+use crate::exit;
+use crate::files::Destination;
+use crate::progress::Progress;
+
+/// The sink for `format`. CSV gets its header up front, so a run without records still
+/// writes the columns.
+fn open_sink(
+    engine: &Engine,
+    object: &str,
+    format: OutputFormat,
+    writer: Box<dyn Write + Send>,
+) -> Box<dyn output::Sink + Send> {
+    let key = Engine::aggregation_key(object);
+    match (
+        format,
+        engine.attribute_names(&key),
+        engine.has_members(&key),
+    ) {
+        (OutputFormat::Csv, Ok(names), Ok(members)) => {
+            Box::new(output::Csv::with_header(writer, &names, members))
+        }
+        // An unknown object type: the run reports it.
+        _ => output::sink(format_of(format), writer),
+    }
+}
+
+pub(crate) fn format_of(f: OutputFormat) -> Format {
+    match f {
+        OutputFormat::Jsonl => Format::JsonLines,
+        OutputFormat::Json => Format::JsonPretty,
+        OutputFormat::Csv => Format::Csv,
+    }
+}
+
+/// Aggregates into a sink; returns the record count.
+pub(crate) async fn aggregate_into(
+    engine: &Engine,
+    object: &str,
+    partition: Option<&str>,
+    sink: &mut dyn output::Sink,
+) -> Result<u64, EngineError> {
+    let key = Engine::aggregation_key(object);
+    let names = engine.attribute_names(&key)?;
+    let mut stream = engine.aggregate(object, partition).await?;
+    let mut n = 0u64;
+    while let Some(batch) = stream.next_batch().await {
+        let batch = batch?;
+        for r in &batch {
+            sink.write(r, &names)
+                .map_err(|e| EngineError::Output(e.to_string()))?;
+        }
+        n += batch.len() as u64;
+    }
+    stream.finish().await?;
+    Ok(n)
+}
+
+fn summary_line(engine: &Engine, what: &str, n: u64, started: Instant) -> String {
+    let s = engine.summary();
+    let secs = started.elapsed().as_secs_f64();
+    format!(
+        "{what}: {n} records, {} pages, {} requests, {} retries, {} token requests in {secs:.2}s ({:.0} records/s)",
+        s.pages,
+        s.requests,
+        s.retries,
+        s.token_requests,
+        n as f64 / secs.max(0.000_001)
+    )
+}
+
+/// `wsc aggregate`.
+pub fn aggregate(args: &AggregateArgs) -> Result<(), Failed> {
+    let rt = runtime();
+    let session = Session::open(&args.connector)?;
+    let engine = &session.engine;
+    let object = object_type(&args.object);
+    let (dest, writer) = Destination::open(&args.out)?;
+    let mut sink = open_sink(engine, &object, args.format, writer);
+    let started = Instant::now();
+    let result = rt.block_on(async {
+        let progress = Progress::start(engine, &format!("aggregating {object}"));
+        // Ctrl-C ends the run like a failure: the temporary file is removed, `--out` is left
+        // as it was.
+        let r = tokio::select! {
+            biased;
+            _ = tokio::signal::ctrl_c() => None,
+            r = aggregate_into(engine, &object, args.partition.as_deref(), sink.as_mut()) => Some(r),
+        };
+        progress.finish();
+        r
+    });
+    match result {
+        Some(Ok(n)) => {
+            sink.finish()
+                .map_err(|e| fail(exit::FAILURE, format!("writing output: {e}")))?;
+            dest.commit()?;
+            session.persist_state()?;
+            eprintln!("{}", summary_line(engine, &object, n, started));
+            Ok(())
+        }
+        Some(Err(e)) => {
+            drop(sink);
+            dest.abandon();
+            Err(engine_error(e))
+        }
+        None => {
+            drop(sink);
+            dest.abandon();
+            let kept = match &args.out {
+                Some(path) => format!("; {} was left as it was", path.display()),
+                None => String::new(),
+            };
+            Err(fail(exit::FAILURE, format!("interrupted{kept}")))
+        }
+    }
+}
+
+/// `wsc get`.
+pub fn get(args: &GetArgs) -> Result<(), Failed> {
+    let rt = runtime();
+    let session = Session::open(&args.connector)?;
+    let engine = &session.engine;
+    let object = object_type(&args.object);
+    let key = wsc_spec::model::OperationKey::get_object(&object).into_string();
+    let names = engine.attribute_names(&key).map_err(engine_error)?;
+    let rec = rt
+        .block_on(engine.get_object(&object, &args.identity))
+        .map_err(engine_error)?;
+    session.persist_state()?;
+    let v = rec.to_json(&names);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&v).unwrap_or_else(|_| v.to_string())
+    );
+    Ok(())
+}
+
+/// `wsc test-connection`.
+pub fn test_connection(args: &ConnectorArgs) -> Result<(), Failed> {
+    let rt = runtime();
+    let session = Session::open(args)?;
+    let engine = &session.engine;
+    let started = Instant::now();
+    rt.block_on(engine.test_connection())
+        .map_err(engine_error)?;
+    session.persist_state()?;
+    println!(
+        "ok: connection works ({} ms)",
+        started.elapsed().as_millis()
+    );
+    Ok(())
+}
+
+/// `wsc partitions`.
+pub fn partitions(args: &ConnectorArgs, object: &str) -> Result<(), Failed> {
+    let rt = runtime();
+    let session = Session::open(args)?;
+    let engine = &session.engine;
+    let parts = rt
+        .block_on(engine.partitions(&object_type(object)))
+        .map_err(engine_error)?;
+    for p in parts {
+        println!("{p}");
+    }
+    Ok(())
+}

@@ -1,0 +1,211 @@
+//! Delta aggregation: the changes since the previous complete run of an aggregation.
+//!
+//! With API-side filters (`delta:` on the aggregation) the previous run's start time is
+//! `last_run.*` in templates and every record the API returns is a `changed` record, or a
+//! `deleted` one when the aggregation's `delta.deleted` path matches it. Without them, each
+//! record's content hash is compared with the snapshot of the previous complete run in the
+//! state store: `created`, `updated` and `deleted` changes come out, nothing for unchanged
+//! records. The snapshot and the run history move only in [`Delta::commit`], which the caller
+//! calls once the whole run succeeded and its output is safe: a failed or interrupted run leaves
+//! the previous baseline in place.
+//!
+//! The flow: [`Delta::open`] (reads the last run, before the engine is built, since
+//! `last_run` is part of its [`crate::RunContext`]), [`Delta::start`] (with the engine), then
+//! [`Delta::change`] per record, [`Delta::deleted`] at the end, and [`Delta::commit`].
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+use wsc_store::{InstanceKey, Store, StoreError};
+
+use crate::engine::Engine;
+use crate::error::EngineError;
+use crate::mapping::Record;
+use crate::time::rfc3339;
+
+/// Counts of one delta run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeltaCounts {
+    /// Records read from the API.
+    pub read: u64,
+    /// New since the baseline (snapshot comparison).
+    pub created: u64,
+    /// Changed since the baseline (snapshot comparison).
+    pub updated: u64,
+    /// Gone since the baseline, or marked deleted by the API.
+    pub deleted: u64,
+    /// Returned by an API-side filter.
+    pub changed: u64,
+}
+
+/// A delta run of one aggregation in progress.
+#[derive(Debug)]
+pub struct Delta {
+    store: Arc<dyn Store>,
+    key: InstanceKey,
+    object: String,
+    run_name: String,
+    last_run: Value,
+    started_ms: u64,
+    api_side: bool,
+    names: Arc<[Arc<str>]>,
+    previous: HashMap<String, Vec<u8>>,
+    seen: HashSet<String>,
+    snapshot: Vec<(String, Vec<u8>)>,
+    counts: DeltaCounts,
+}
+
+fn store_err(e: StoreError) -> EngineError {
+    e.into()
+}
+
+impl Delta {
+    /// Opens a delta run of `object` for the connector instance `key`: reads the previous
+    /// complete run from the store. Build the engine with [`Delta::last_run`] as
+    /// `RunContext::last_run`, then call [`Delta::start`].
+    pub fn open(
+        store: Arc<dyn Store>,
+        key: InstanceKey,
+        object: &str,
+    ) -> Result<Delta, EngineError> {
+        let run_name = format!("aggregate:{object}");
+        let last_run = match store.last_run(&key, &run_name).map_err(store_err)? {
+            Some((started, finished, records)) => json!({
+                "started_at": rfc3339((started / 1000) as i64),
+                "finished_at": rfc3339((finished / 1000) as i64),
+                "records": records,
+            }),
+            None => Value::Null,
+        };
+        Ok(Delta {
+            store,
+            key,
+            object: object.to_string(),
+            run_name,
+            last_run,
+            started_ms: now_ms(),
+            api_side: false,
+            names: Arc::from(Vec::new()),
+            previous: HashMap::new(),
+            seen: HashSet::new(),
+            snapshot: Vec::new(),
+            counts: DeltaCounts::default(),
+        })
+    }
+
+    /// `last_run.*` for the engine's run context (`null` before the first complete run).
+    pub fn last_run(&self) -> Value {
+        self.last_run.clone()
+    }
+
+    /// Whether the aggregation filters on the API side (known after [`Delta::start`]).
+    pub fn api_side(&self) -> bool {
+        self.api_side
+    }
+
+    /// Prepares the comparison with `engine`'s aggregation of the object: its attribute names
+    /// and, without an API-side filter, the previous snapshot.
+    pub fn start(&mut self, engine: &Engine) -> Result<(), EngineError> {
+        let op_key = Engine::aggregation_key(&self.object);
+        self.api_side = engine.has_api_delta(&op_key)?;
+        self.names = engine.attribute_names(&op_key)?;
+        if !self.api_side {
+            self.previous = self
+                .store
+                .load_snapshot(&self.key, &self.object)
+                .map_err(store_err)?;
+        }
+        Ok(())
+    }
+
+    /// The change line for one record, or `None` when it did not change.
+    pub fn change(&mut self, r: &Record) -> Option<Value> {
+        self.counts.read += 1;
+        if self.api_side {
+            if r.deleted {
+                self.counts.deleted += 1;
+                return Some(
+                    json!({"change": "deleted", "type": self.object, "identity": r.identity}),
+                );
+            }
+            self.counts.changed += 1;
+            return Some(with_change("changed", r.to_json(&self.names)));
+        }
+        let v = r.to_json(&self.names);
+        let h = hash(&v);
+        let change = match self.previous.get(&r.identity) {
+            None => Some("created"),
+            Some(old) if *old != h => Some("updated"),
+            Some(_) => None,
+        };
+        self.seen.insert(r.identity.clone());
+        self.snapshot.push((r.identity.clone(), h));
+        let c = change?;
+        if c == "created" {
+            self.counts.created += 1;
+        } else {
+            self.counts.updated += 1;
+        }
+        Some(with_change(c, v))
+    }
+
+    /// After the last record: the `deleted` lines of identities in the baseline that this run
+    /// did not return (none with an API-side filter), sorted.
+    pub fn deleted(&mut self) -> Vec<Value> {
+        if self.api_side {
+            return Vec::new();
+        }
+        let mut gone: Vec<&String> = self
+            .previous
+            .keys()
+            .filter(|id| !self.seen.contains(*id))
+            .collect();
+        gone.sort();
+        self.counts.deleted += gone.len() as u64;
+        gone.into_iter()
+            .map(|id| json!({"change": "deleted", "type": self.object, "identity": id}))
+            .collect()
+    }
+
+    /// Counts so far.
+    pub fn counts(&self) -> &DeltaCounts {
+        &self.counts
+    }
+
+    /// Moves the baseline: the new snapshot (without an API-side filter) and the run history.
+    /// Call only after the whole run succeeded and its output was written.
+    pub fn commit(self) -> Result<DeltaCounts, EngineError> {
+        if !self.api_side {
+            self.store
+                .replace_snapshot(&self.key, &self.object, &self.snapshot, self.started_ms)
+                .map_err(store_err)?;
+        }
+        self.store
+            .record_run(&self.key, &self.run_name, self.started_ms, self.counts.read)
+            .map_err(store_err)?;
+        Ok(self.counts)
+    }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn hash(v: &Value) -> Vec<u8> {
+    Sha256::digest(v.to_string().as_bytes()).to_vec()
+}
+
+fn with_change(change: &str, mut record: Value) -> Value {
+    if let Value::Object(m) = &mut record {
+        let mut out = Map::with_capacity(m.len() + 1);
+        out.insert("change".into(), Value::String(change.into()));
+        out.append(m);
+        return Value::Object(out);
+    }
+    record
+}
