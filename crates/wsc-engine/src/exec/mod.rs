@@ -1,11 +1,12 @@
 //! Running one operation: its hooks and setup steps (`operation.rs`), `for_each` steps that
 //! read per record of another step (`multistep.rs`), the paging drivers (`paging.rs`), one
 //! page from request to records (`page.rs`) and the error rules applied to response bodies
-//! (`rules.rs`).
+//! (`rules.rs`); `head.rs` holds what paging knows of a page.
 //!
 //! Everything here is internal: callers go through [`crate::Engine`] and read records from a
 //! [`crate::RecordStream`].
 
+pub(crate) mod head;
 pub(crate) mod multistep;
 pub(crate) mod operation;
 pub(crate) mod page;

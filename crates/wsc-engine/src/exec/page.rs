@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use tokio::sync::oneshot;
 use wsc_spec::model::PagingKind;
 
-use super::paging::{Head, PageState, link_next};
+use super::head::{Head, PageState, link_next};
 use super::{Items, Mode, StepRun, rules};
 use crate::doc::Doc;
 use crate::error::EngineError;

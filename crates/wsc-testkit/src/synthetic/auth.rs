@@ -9,7 +9,7 @@ use hyper::{Method, Request, StatusCode};
 
 use super::data::mix64;
 use super::json::{push_str, push_u64};
-use super::server::{Reply, State, param};
+use super::state::{Reply, State, param};
 use super::stats::inc;
 use super::{AuthMode, ExpiresInStyle, TokenLocation};
 
@@ -78,8 +78,8 @@ fn basic_credentials(
     };
     Some(Ok(if form_decode {
         (
-            super::server::percent_decode(user, true).into_owned(),
-            super::server::percent_decode(pass, true).into_owned(),
+            super::state::percent_decode(user, true).into_owned(),
+            super::state::percent_decode(pass, true).into_owned(),
         )
     } else {
         (user.to_owned(), pass.to_owned())

@@ -130,6 +130,7 @@ mod config;
 mod data;
 mod json;
 mod server;
+mod state;
 mod stats;
 mod words;
 
@@ -150,7 +151,7 @@ pub use data::{
 };
 pub use stats::{FaultCounts, PageCounts, StatsSnapshot};
 
-use server::State;
+use state::State;
 
 /// Errors starting a [`SyntheticApi`].
 #[derive(Debug, thiserror::Error)]

@@ -1,158 +1,27 @@
 //! The HTTP/1.1 server: accept loop, routing, paging and fault injection.
 
-use std::borrow::Cow;
-use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
-use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{self, HeaderName, HeaderValue};
+use hyper::header::{self};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::data::{
-    Shape, all_members, hash3, mix64, parse_group_id, parse_user_id, push_group_id, push_user_id,
-    user_group_indices, write_group, write_group_summary, write_user,
+    mix64, parse_group_id, parse_user_id, push_group_id, push_user_id, user_group_indices,
+    write_group, write_group_summary, write_user,
 };
-use super::json::{http_date, push_str, push_u64};
-use super::stats::{InFlight, Stats, add, fault_slot, inc};
-use super::{FaultKind, RetryAfter, SyntheticConfig, auth};
-
-/// Shared state of one running server.
-pub(crate) struct State {
-    pub config: SyntheticConfig,
-    pub shape: Shape,
-    pub base_url: String,
-    pub stats: Stats,
-    /// Issued OAuth2 access tokens and when they expire.
-    pub tokens: Mutex<HashMap<String, Instant>>,
-    /// Seed and counter of generated tokens.
-    pub token_seed: u64,
-    pub token_counter: AtomicU64,
-    /// Sequence number of the next data request (drives fault injection).
-    data_seq: AtomicU64,
-    /// Members of each group, built on first use.
-    members: OnceLock<Vec<Vec<u32>>>,
-}
-
-impl State {
-    pub(crate) fn new(config: SyntheticConfig, addr: SocketAddr) -> Self {
-        let token_seed = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0)
-            ^ u64::from(addr.port()).rotate_left(40);
-        State {
-            shape: Shape::of(&config),
-            config,
-            base_url: format!("http://{addr}"),
-            stats: Stats::default(),
-            tokens: Mutex::new(HashMap::new()),
-            token_seed,
-            token_counter: AtomicU64::new(0),
-            data_seq: AtomicU64::new(0),
-            members: OnceLock::new(),
-        }
-    }
-
-    pub(crate) fn members(&self) -> &[Vec<u32>] {
-        self.members.get_or_init(|| all_members(&self.shape))
-    }
-
-    fn pick_fault(&self, seq: u64) -> Option<FaultKind> {
-        let f = &self.config.faults;
-        if seq < f.fail_first as u64 {
-            return Some(f.fail_first_kind);
-        }
-        let r = (hash3(f.seed, seq, 0xfa17) >> 11) as f64 * (1.0 / (1u64 << 53) as f64);
-        let kinds = [
-            (FaultKind::TooManyRequests, f.rate_429),
-            (FaultKind::ServerError, f.rate_500),
-            (FaultKind::Reset, f.rate_reset),
-            (FaultKind::Slow, f.rate_slow),
-            (FaultKind::Malformed, f.rate_malformed),
-            (FaultKind::ErrorInBody, f.rate_error_in_body),
-        ];
-        let mut acc = 0.0;
-        for (kind, rate) in kinds {
-            acc += rate;
-            if r < acc {
-                return Some(kind);
-            }
-        }
-        None
-    }
-}
-
-/// The error a handler returns to make hyper drop the connection without answering.
-#[derive(Debug)]
-pub(crate) struct InjectedReset;
-
-impl std::fmt::Display for InjectedReset {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("synthetic fault: connection reset")
-    }
-}
-
-impl std::error::Error for InjectedReset {}
-
-/// A response before it becomes a hyper `Response`.
-pub(crate) struct Reply {
-    pub status: StatusCode,
-    pub body: Vec<u8>,
-    pub headers: Vec<(HeaderName, String)>,
-}
-
-impl Reply {
-    pub(crate) fn json(status: StatusCode, body: Vec<u8>) -> Self {
-        Reply {
-            status,
-            body,
-            headers: Vec::new(),
-        }
-    }
-
-    pub(crate) fn header(mut self, name: HeaderName, value: impl Into<String>) -> Self {
-        self.headers.push((name, value.into()));
-        self
-    }
-
-    /// `{"error": {"code": code, "message": message}}`.
-    pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> Self {
-        let mut body = Vec::with_capacity(48 + message.len());
-        body.extend_from_slice(b"{\"error\":{\"code\":");
-        push_str(&mut body, code);
-        body.extend_from_slice(b",\"message\":");
-        push_str(&mut body, message);
-        body.extend_from_slice(b"}}");
-        Reply::json(status, body)
-    }
-
-    fn into_response(self) -> Response<Full<Bytes>> {
-        let mut resp = Response::new(Full::new(Bytes::from(self.body)));
-        *resp.status_mut() = self.status;
-        let headers = resp.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        for (name, value) in self.headers {
-            if let Ok(value) = HeaderValue::try_from(value) {
-                headers.append(name, value);
-            }
-        }
-        resp
-    }
-}
+use super::json::{http_date, push_u64};
+use super::state::{InjectedReset, Reply, State, param};
+use super::stats::{InFlight, add, fault_slot, inc};
+use super::{FaultKind, RetryAfter, auth};
 
 /// Accepts connections until `shutdown` changes or its sender is dropped.
 pub(crate) async fn accept_loop(
@@ -348,45 +217,6 @@ fn not_found(message: &str) -> Reply {
 
 fn bad_request(message: &str) -> Reply {
     Reply::error(StatusCode::BAD_REQUEST, "invalid_parameter", message)
-}
-
-/// Percent-decodes `s`; `+` becomes a space when `plus_is_space` (form encoding).
-pub(crate) fn percent_decode(s: &str, plus_is_space: bool) -> Cow<'_, str> {
-    if !s.bytes().any(|b| b == b'%' || (plus_is_space && b == b'+')) {
-        return Cow::Borrowed(s);
-    }
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' if plus_is_space => out.push(b' '),
-            b'%' => {
-                let hex = |b: u8| (b as char).to_digit(16);
-                match (
-                    bytes.get(i + 1).and_then(|&b| hex(b)),
-                    bytes.get(i + 2).and_then(|&b| hex(b)),
-                ) {
-                    (Some(h), Some(l)) => {
-                        out.push((h * 16 + l) as u8);
-                        i += 2;
-                    }
-                    _ => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
-}
-
-/// The first value of `key` in an `a=b&c=d` string, decoded.
-pub(crate) fn param<'a>(query: &'a str, key: &str) -> Option<Cow<'a, str>> {
-    query.split('&').find_map(|pair| {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        (percent_decode(k, true) == key).then(|| percent_decode(v, true))
-    })
 }
 
 fn uint_param(query: &str, key: &str) -> Result<Option<u64>, Reply> {
@@ -650,6 +480,7 @@ fn user_groups(state: &State, id: &str) -> Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::synthetic::state::{param, percent_decode};
 
     #[test]
     fn cursors_round_trip_and_reject_garbage() {
