@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde_json::{Map, Value, json};
 use url::Url;
 use wsc_auth::Authenticator;
-use wsc_spec::model::{Auth, OperationKind};
+use wsc_spec::model::{Auth, OperationKey, OperationKind};
 use wsc_spec::{Loaded, StatusPattern};
 
 use crate::compile::{CompiledOperation, compile_rules};
@@ -24,6 +24,7 @@ use crate::redact::Redactor;
 use crate::settings::ResolvedSettings;
 use crate::template::{Escape, Template, Templates};
 use crate::time::now_rfc3339;
+use wsc_spec::template::Context;
 
 /// Counters of a run, readable while it runs (for progress bars).
 #[derive(Debug, Default)]
@@ -90,15 +91,11 @@ impl std::fmt::Debug for Engine {
 }
 
 /// The object type of the records an operation produces.
-fn object_type_of(key: &str, kind: OperationKind) -> String {
-    match kind {
-        OperationKind::GroupAggregation | OperationKind::GetObject => key
-            .split_once('.')
-            .map(|x| x.1)
-            .unwrap_or("account")
-            .to_string(),
-        OperationKind::GetPartitions => "partition".into(),
-        _ => "account".into(),
+fn object_type_of(key: &OperationKey) -> &str {
+    match (key.kind(), key.object_type()) {
+        (OperationKind::GetPartitions, _) => "partition",
+        (_, Some(t)) => t,
+        (_, None) => "account",
     }
 }
 
@@ -158,7 +155,7 @@ impl Engine {
         let mut ops = HashMap::new();
         // Incremental aggregation: with a previous run, `delta.query` joins the request.
         let has_last_run = run.last_run.as_object().is_some_and(|m| !m.is_empty());
-        for (key, kind, op) in c.operations.iter() {
+        for (key, op) in c.operations.entries() {
             let with_delta;
             let op = match (&op.delta, &op.request) {
                 (Some(d), Some(_)) if has_last_run && !d.query.is_empty() => {
@@ -173,17 +170,17 @@ impl Engine {
                 }
                 _ => op,
             };
-            let object_type = object_type_of(&key, kind);
+            let object_type = object_type_of(&key).to_string();
             let compiled = CompiledOperation::compile(
                 &mut t,
-                &key,
+                key.as_str(),
                 &object_type,
                 op,
                 &default_headers,
                 &success,
                 &rules,
             )?;
-            ops.insert(key, Arc::new(compiled));
+            ops.insert(key.into_string(), Arc::new(compiled));
         }
         let tls = read_tls(&loaded.dir, c, &mut t, &setup_ctx)?;
         let mut secrets: Vec<String> = settings.secrets().to_vec();
@@ -259,11 +256,7 @@ impl Engine {
     /// The operation key that aggregates an object type: `account` → `account_aggregation`,
     /// `group` → `group_aggregation.group`.
     pub fn aggregation_key(object: &str) -> String {
-        if object == "account" {
-            "account_aggregation".into()
-        } else {
-            format!("group_aggregation.{object}")
-        }
+        OperationKey::aggregation(object).into_string()
     }
 
     /// Connector-state changes made by hooks during this engine's runs (persist them after a
@@ -300,16 +293,16 @@ impl Engine {
         partition: Option<Value>,
     ) -> Map<String, Value> {
         let mut m = Map::new();
-        m.insert("settings".into(), self.inner.settings.clone());
-        m.insert("state".into(), self.inner.run.state.clone());
-        m.insert("last_run".into(), self.inner.run.last_run.clone());
-        m.insert("now".into(), Value::String(now_rfc3339()));
-        m.insert("auth".into(), json!({}));
+        m.insert(Context::Settings.into(), self.inner.settings.clone());
+        m.insert(Context::State.into(), self.inner.run.state.clone());
+        m.insert(Context::LastRun.into(), self.inner.run.last_run.clone());
+        m.insert(Context::Now.into(), Value::String(now_rfc3339()));
+        m.insert(Context::Auth.into(), json!({}));
         if let Some(p) = plan {
-            m.insert("plan".into(), p);
+            m.insert(Context::Plan.into(), p);
         }
         if let Some(p) = partition {
-            m.insert("partition".into(), p);
+            m.insert(Context::Partition.into(), p);
         }
         m
     }

@@ -7,6 +7,8 @@ use serde_json::{Value, json};
 use wsc_spec::model::ValuesMode;
 use wsc_spec::plan::{PlanOperation, PlanRequest};
 
+use wsc_spec::model::OperationKey;
+
 use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::mapping::Record;
@@ -84,7 +86,7 @@ impl Engine {
         let read_back =
             op.spec.read_back && !dry_run && req.operation != PlanOperation::DeleteAccount;
         if read_back && let Some(id) = &identity {
-            let get_key = format!("get_object.{}", req.object);
+            let get_key = OperationKey::get_object(&req.object).into_string();
             let names = self.attribute_names(&get_key)?;
             let obj = self.get_object(&req.object, id).await?;
             return Ok(Provisioned {

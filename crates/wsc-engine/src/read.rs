@@ -7,6 +7,8 @@ use std::sync::Arc;
 use serde_json::{Map, Value, json};
 use tokio::sync::{Semaphore, mpsc};
 
+use wsc_spec::model::OperationKey;
+
 use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::exec::operation::run_operation;
@@ -103,7 +105,7 @@ impl Engine {
 
     /// Reads one object (`account` or a group type) by identity.
     pub async fn get_object(&self, object: &str, identity: &str) -> Result<Record, EngineError> {
-        let key = format!("get_object.{object}");
+        let key = OperationKey::get_object(object).into_string();
         let ctx = self.base_ctx(Some(json!({ "identity": identity })), None);
         let mut stream = self.run_once(&key, ctx, true)?;
         let mut found = Vec::new();

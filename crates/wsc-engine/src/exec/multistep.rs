@@ -12,6 +12,7 @@ use super::{Items, Mode, StepRun};
 use crate::doc::Doc;
 use crate::error::EngineError;
 use crate::stream::join;
+use wsc_spec::template::Context;
 
 /// Runs a step to the end and collects its raw records and saved values.
 pub(crate) async fn collect_step(
@@ -42,9 +43,9 @@ pub(crate) async fn run_for_each(
     let mut jobs = futures_util::stream::iter(records.into_iter().map(|rec| {
         let mut c = (*run.ctx).clone();
         if let Some(prev) = c.get("record").cloned() {
-            c.insert("parent".into(), prev);
+            c.insert(Context::Parent.into(), prev);
         }
-        c.insert("record".into(), rec.clone());
+        c.insert(Context::Record.into(), rec.clone());
         let child = StepRun {
             inner: run.inner.clone(),
             op: run.op.clone(),

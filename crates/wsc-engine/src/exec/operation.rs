@@ -16,6 +16,7 @@ use crate::doc::Doc;
 use crate::engine::Inner;
 use crate::error::EngineError;
 use crate::stream::{Batch, join};
+use wsc_spec::template::Context;
 
 /// Runs an operation to its end, sending mapped record batches in order on `tx`; an error
 /// is sent as the last message. `emit` false runs the requests and checks without mapping
@@ -59,7 +60,7 @@ async fn run_hooked(
             .before_operation(h, &op.key, &inner.settings, &ctx)?
     {
         let mut c = (*ctx).clone();
-        c.insert("plan".into(), plan);
+        c.insert(Context::Plan.into(), plan);
         ctx = Arc::new(c);
     }
     let before = inner.stats.records.load(Ordering::Relaxed);
@@ -92,7 +93,7 @@ async fn run_steps(run: StepRun, tx: &mpsc::Sender<Batch>, emit: bool) -> Result
         if step.for_each.is_some() {
             continue;
         }
-        ctx.insert("saved".into(), Value::Object(saved.clone()));
+        ctx.insert(Context::Saved.into(), Value::Object(saved.clone()));
         let setup = StepRun {
             inner: inner.clone(),
             op: op.clone(),
@@ -102,13 +103,13 @@ async fn run_steps(run: StepRun, tx: &mpsc::Sender<Batch>, emit: bool) -> Result
         let (items, s) = collect_step(setup).await?;
         saved.extend(s);
         if let Some(last) = items.last() {
-            ctx.insert("response".into(), last.clone());
+            ctx.insert(Context::Response.into(), last.clone());
         }
     }
     if !saved.is_empty() {
         // What steps `save` also becomes connector state (`state.<name>` on later runs).
         inner.hooks.save_values(&saved);
-        ctx.insert("saved".into(), Value::Object(saved));
+        ctx.insert(Context::Saved.into(), Value::Object(saved));
     }
     let primary = StepRun {
         inner: inner.clone(),

@@ -18,6 +18,7 @@ use crate::hooks::HookSet;
 use crate::http::{HttpError, Origin, PreparedRequest, Response, Verdict};
 use crate::mapping::Record;
 use crate::path::{CompiledPath, Selection};
+use wsc_spec::template::Context;
 
 /// A page's request, ready to send.
 struct Prepared {
@@ -106,7 +107,7 @@ fn prepare(run: &StepRun, st: &PageState) -> Result<Prepared, EngineError> {
     let paging = run.step().paging.as_ref();
     let origin = run.origin(paging.map(|_| st.index + 1));
     let mut c = (*run.ctx).clone();
-    c.insert("page".into(), st.to_value(paging));
+    c.insert(Context::Page.into(), st.to_value(paging));
     let ctx = Value::Object(c);
     let mut request = run
         .step()
@@ -210,7 +211,7 @@ fn read_head(
                 Value::Object(m) => m.clone(),
                 _ => Map::new(),
             };
-            c.insert("response".into(), doc.to_value());
+            c.insert(Context::Response.into(), doc.to_value());
             let r = run.inner.templates.render(sw, &Value::Object(c))?;
             head.stop = r.trim() == "true";
         }
