@@ -179,33 +179,24 @@ pub fn case_name(path: &Path) -> String {
 
 /// Decodes an operation key.
 pub fn parse_operation(s: &str) -> Result<Operation, String> {
-    match s {
-        "test_connection" => return Ok(Operation::TestConnection),
-        "account_aggregation" => {
-            return Ok(Operation::Aggregate {
-                object: "account".into(),
-            });
-        }
-        "get_partitions" => return Ok(Operation::Partitions),
-        "create_account" | "update_account" | "delete_account" | "enable_account"
-        | "disable_account" | "unlock_account" | "change_password" | "add_entitlement"
-        | "remove_entitlement" => return Ok(Operation::Provision),
-        _ => {}
-    }
-    if let Some(t) = s
-        .strip_prefix("group_aggregation.")
-        .filter(|t| !t.is_empty())
-    {
-        return Ok(Operation::Aggregate { object: t.into() });
-    }
-    if let Some(t) = s.strip_prefix("get_object.").filter(|t| !t.is_empty()) {
-        return Ok(Operation::GetObject { object: t.into() });
-    }
-    Err(
+    use wsc_spec::model::{OperationKey, OperationKind as K};
+    let expected = || {
         "expected test_connection, account_aggregation, group_aggregation.<type>, \
-         get_object.<type> or get_partitions"
-            .into(),
-    )
+         get_object.<type>, get_partitions, or a write operation (create_account, \
+         update_account, delete_account, enable_account, disable_account, unlock_account, \
+         change_password, add_entitlement, remove_entitlement)"
+            .to_string()
+    };
+    let key = OperationKey::parse(s).map_err(|_| expected())?;
+    let object = key.object_type().unwrap_or("account").to_string();
+    Ok(match key.kind() {
+        K::TestConnection => Operation::TestConnection,
+        K::AccountAggregation | K::GroupAggregation => Operation::Aggregate { object },
+        K::GetObject => Operation::GetObject { object },
+        K::GetPartitions => Operation::Partitions,
+        K::Authenticate => return Err(expected()),
+        _ => Operation::Provision,
+    })
 }
 
 /// Every case file in `dir`, sorted by name.
