@@ -357,6 +357,9 @@ pub struct CompiledStep {
     pub errors: Vec<ErrorRule>,
     /// 404 means "nothing".
     pub allow_not_found: bool,
+    /// What must be present on every page for `records` to have found nothing honestly (see
+    /// [`records_container`]); `None` when the records path is `$` or may be absent.
+    pub records_container: Option<CompiledPath>,
 }
 
 /// A compiled operation.
@@ -370,6 +373,8 @@ pub struct CompiledOperation {
     pub primary: usize,
     /// Record mapper.
     pub mapper: Arc<RecordMapper>,
+    /// [`CompiledStep::records_container`] of the mapper's records path.
+    pub records_container: Option<CompiledPath>,
     /// The spec.
     pub spec: Operation,
 }
@@ -454,6 +459,7 @@ impl CompiledOperation {
                 success: success.clone(),
                 errors: op_rules.clone(),
                 allow_not_found: false,
+                records_container: None,
             });
         }
         for (i, s) in op.steps.iter().enumerate() {
@@ -482,16 +488,23 @@ impl CompiledOperation {
             }
             _ => op,
         };
+        let optional_records = op.records_optional
+            || (op.request.is_none()
+                && op.records.is_none()
+                && op.steps.get(primary).is_some_and(|s| s.records_optional));
         let mapper = RecordMapper::new(object_type, mapped, &AttrTemplates)
             .map_err(|e| EngineError::Config(format!("{loc}: {e}")))?;
         if op.request.is_some() {
             // The operation's `records` path selects the records of its single request.
             steps[0].records = mapper.records_path().clone();
+            steps[0].records_container =
+                records_container(mapper.records_path(), op.records_optional);
         }
         Ok(CompiledOperation {
             key: key.to_string(),
             steps,
             primary,
+            records_container: records_container(mapper.records_path(), optional_records),
             mapper: Arc::new(mapper),
             spec: op.clone(),
         })
@@ -555,5 +568,38 @@ fn compile_step(
         success: s.success.clone().unwrap_or_else(|| success.to_vec()),
         errors,
         allow_not_found: s.allow_not_found,
+        records_container: match &s.records {
+            Some(p) => records_container(
+                &compile_path(&format!("{loc}.records"), p)?,
+                s.records_optional,
+            ),
+            None => None,
+        },
     })
+}
+
+/// The part of a records path that must exist on a page when the path selects nothing: the
+/// array a trailing `[*]`, `.*` or filter iterates (`$.Resources[*]` → `$.Resources`), or the
+/// path itself. A page where it is missing did not say "no records": the key is absent (a
+/// typo in the connector, or an API that leaves out empty lists, which `records_optional`
+/// declares). `None` for `$` and for optional records.
+pub(crate) fn records_container(records: &CompiledPath, optional: bool) -> Option<CompiledPath> {
+    if optional || records.is_root() {
+        return None;
+    }
+    let src = records.as_str().trim();
+    let container = if let Some(s) = src.strip_suffix("[*]") {
+        s
+    } else if let Some(s) = src.strip_suffix(".*") {
+        s
+    } else if src.ends_with(')') || src.ends_with("]") && src.contains("[?") {
+        src.rfind("[?").map(|i| &src[..i]).unwrap_or(src)
+    } else {
+        src
+    };
+    let container = container.trim_end_matches('.');
+    if container.is_empty() || container == "$" {
+        return None;
+    }
+    CompiledPath::compile(container).ok()
 }

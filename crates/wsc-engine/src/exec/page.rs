@@ -92,12 +92,64 @@ pub(crate) async fn fetch_page(
             Mode::Raw => select_all(&step.records, &doc),
         };
         let head = read_head(&run, &page, &resp, &doc, records.len())?;
+        let container = match mode {
+            Mode::Map => run.op.records_container.as_ref(),
+            Mode::Raw => step.records_container.as_ref(),
+        };
+        if records.is_empty()
+            && head.total != Some(0)
+            && let Some(c) = container
+            && c.first(&doc).is_none()
+        {
+            return Err(missing_records(&page, &doc, c, mode, &run));
+        }
         let _ = head_tx.send(head);
         // Let the driver request the next page before this one is mapped, so fetching page
         // n+1 overlaps mapping page n (without this the driver waits in the same worker's slot
         // until the mapping is done).
         tokio::task::yield_now().await;
         return map_page(&run, &page, &resp, records, mode);
+    }
+}
+
+/// A page without the key its records are read from: never read as "no records".
+fn missing_records(
+    page: &Prepared,
+    doc: &Doc<'_>,
+    container: &CompiledPath,
+    mode: Mode,
+    run: &StepRun,
+) -> EngineError {
+    let records = match mode {
+        Mode::Map => run.op.mapper.records_path().as_str().to_string(),
+        Mode::Raw => run.step().records.as_str().to_string(),
+    };
+    let wanted = container
+        .as_str()
+        .rsplit(['.', '['])
+        .next()
+        .unwrap_or("")
+        .trim_matches(|c| matches!(c, '\'' | '"' | ']'));
+    let keys: Vec<&str> = match doc {
+        Doc::Object(fields) => fields.iter().map(|(k, _)| k.as_ref()).collect(),
+        _ => Vec::new(),
+    };
+    let present = match doc {
+        Doc::Object(_) if keys.is_empty() => " (the response is an empty object)".to_string(),
+        Doc::Object(_) => format!(" (the response has: {})", keys.join(", ")),
+        Doc::Array(_) => " (the response is an array)".to_string(),
+        Doc::Null => " (the response body is empty)".to_string(),
+        _ => " (the response is a single value)".to_string(),
+    };
+    let guess = wsc_spec::diagnostic::did_you_mean(wanted, keys.iter().copied())
+        .map(|k| format!("; did you mean `{k}`"))
+        .unwrap_or_default();
+    EngineError::Map {
+        origin: page.origin.clone(),
+        message: format!(
+            "`records: {records}` found nothing: `{}` is not in the response{present}{guess}. A missing key is not an empty list, so the run stops instead of reporting no records; if this API leaves the key out when there are none, set `records_optional: true`",
+            container.as_str()
+        ),
     }
 }
 

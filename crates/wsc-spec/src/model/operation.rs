@@ -153,6 +153,12 @@ pub struct Operation {
     /// is one record) for single-object operations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub records: Option<JsonPath>,
+    /// The API leaves the records key out of a page that has no records. By default a page
+    /// without the key that `records` selects from fails the run (a missing key is not an
+    /// empty list, and a typo in `records` must not read as zero records), unless the page's
+    /// `paging.total` says 0.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub records_optional: bool,
     /// JSONPath of a record's identity (unique, stable id).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<JsonPath>,
@@ -214,6 +220,10 @@ pub struct Step {
     /// JSONPath of the records in this step's response.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub records: Option<JsonPath>,
+    /// The API leaves this step's records key out when there are no records (see the
+    /// operation's `records_optional`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub records_optional: bool,
     /// Merge this step's records into the `for_each` record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merge: Option<Merge>,

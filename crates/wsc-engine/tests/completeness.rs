@@ -1,0 +1,97 @@
+//! Completeness: a page without the key its records are read from is an error, never "no
+//! records" (a typo in `records`, or an API that changed its shape); `records_optional` and a
+//! total of 0 are the ways a page may leave the key out. Against the replay server.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+use wsc_engine::EngineError;
+use wsc_testkit::replay::{Cassette, ReplayServer};
+
+fn connector(records: &str, extra: &str) -> String {
+    format!(
+        r#"{HEADER}operations:
+  account_aggregation:
+    request: {{ path: /Users }}
+    records: "{records}"
+    identity: "$.id"
+{extra}"#
+    )
+}
+
+async fn serve(body: serde_json::Value) -> ReplayServer {
+    let cassette: Cassette = serde_json::from_value(json!({
+        "interactions": [ { "request": { "path": "/api/Users" }, "response": { "body": body }, "times": 5 } ]
+    }))
+    .unwrap();
+    ReplayServer::start(cassette, std::path::PathBuf::from("."))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_typo_in_records_is_an_error_with_a_suggestion_not_zero_records() {
+    let server = serve(json!({
+        "totalResults": 2, "startIndex": 1,
+        "Resources": [ { "id": "a" }, { "id": "b" } ]
+    }))
+    .await;
+    let typo = engine(&connector("$.Resource[*]", ""), &server.base_url());
+    let err = aggregate(&typo, "account", None).await.unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, EngineError::Map { .. }), "{err:?}");
+    for want in [
+        "connector `it`, operation `account_aggregation`",
+        "`records: $.Resource[*]` found nothing: `$.Resource` is not in the response",
+        "the response has: totalResults, startIndex, Resources",
+        "did you mean `Resources`",
+        "records_optional: true",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in: {text}");
+    }
+    // The right path reads both records.
+    let engine = engine(&connector("$.Resources[*]", ""), &server.base_url());
+    assert_eq!(aggregate(&engine, "account", None).await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn an_empty_list_is_no_records_but_a_missing_one_is_an_error() {
+    let server = serve(json!({ "items": [] })).await;
+    let e = engine(&connector("$.items[*]", ""), &server.base_url());
+    assert!(aggregate(&e, "account", None).await.unwrap().is_empty());
+
+    let server = serve(json!({ "other": 1 })).await;
+    let e = engine(&connector("$.items[*]", ""), &server.base_url());
+    let err = aggregate(&e, "account", None).await.unwrap_err();
+    assert!(
+        err.to_string().contains("`$.items` is not in the response"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn records_optional_and_a_zero_total_allow_a_missing_key() {
+    let server = serve(json!({ "totalResults": 0 })).await;
+    let optional = engine(
+        &connector("$.Resources[*]", "    records_optional: true\n"),
+        &server.base_url(),
+    );
+    assert!(
+        aggregate(&optional, "account", None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // SCIM leaves `Resources` out when totalResults is 0: a total of 0 says "no records".
+    let paged = connector(
+        "$.Resources[*]",
+        "    paging: { kind: offset, limit: 10, total: \"$.totalResults\" }\n",
+    )
+    .replace(
+        "request: { path: /Users }",
+        "request: { path: /Users, query: { startIndex: \"{{page.offset}}\" } }",
+    );
+    let e = engine(&paged, &server.base_url());
+    assert!(aggregate(&e, "account", None).await.unwrap().is_empty());
+}
