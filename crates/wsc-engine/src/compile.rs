@@ -293,6 +293,8 @@ pub struct CompiledPaging {
     pub concurrency: usize,
     /// Page limit.
     pub max_pages: Option<u64>,
+    /// What a delivered count that differs from the total does.
+    pub on_total_mismatch: wsc_spec::model::TotalMismatch,
 }
 
 /// Compiles the JSONPath at `location`.
@@ -328,6 +330,7 @@ impl CompiledPaging {
                 .transpose()?,
             concurrency: p.concurrency.unwrap_or(4).max(1) as usize,
             max_pages: p.max_pages,
+            on_total_mismatch: p.on_total_mismatch.unwrap_or_default(),
         })
     }
 }

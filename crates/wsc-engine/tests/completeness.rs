@@ -95,3 +95,68 @@ async fn records_optional_and_a_zero_total_allow_a_missing_key() {
     let e = engine(&paged, &server.base_url());
     assert!(aggregate(&e, "account", None).await.unwrap().is_empty());
 }
+
+/// Offset pages of 2 that deliver 4 records while reporting a total of 5 (a record was
+/// removed while the listing ran).
+async fn short_of_its_total() -> ReplayServer {
+    let page = |offset: &str, ids: &[&str]| {
+        json!({
+            "request": { "path": "/api/Users", "query": { "offset": offset } },
+            "response": { "body": { "total": 5, "items": ids.iter().map(|i| json!({ "id": i })).collect::<Vec<_>>() } },
+            "times": 0
+        })
+    };
+    let cassette: Cassette = serde_json::from_value(json!({
+        "interactions": [ page("0", &["a", "b"]), page("2", &["c", "d"]), page("4", &[]) ]
+    }))
+    .unwrap();
+    ReplayServer::start(cassette, std::path::PathBuf::from("."))
+        .await
+        .unwrap()
+}
+
+fn offset_connector(concurrency: u32, extra: &str) -> String {
+    connector(
+        "$.items[*]",
+        &format!(
+            "    paging: {{ kind: offset, limit: 2, total: \"$.total\", concurrency: {concurrency}{extra} }}\n"
+        ),
+    )
+    .replace(
+        "request: { path: /Users }",
+        "request: { path: /Users, query: { offset: \"{{page.offset}}\" } }",
+    )
+}
+
+#[tokio::test]
+async fn records_delivered_must_match_the_reported_total() {
+    let server = short_of_its_total().await;
+    for concurrency in [1, 3] {
+        let e = engine(&offset_connector(concurrency, ""), &server.base_url());
+        let err = aggregate(&e, "account", None).await.unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, EngineError::Paging { .. }), "{err:?}");
+        assert!(
+            text.contains("reported a total of 5 records, but the listing delivered 4"),
+            "concurrency {concurrency}: {text}"
+        );
+        assert!(text.contains("on_total_mismatch: warn"), "{text}");
+    }
+    // A source that changes while it is read may say so: the run finishes with a warning.
+    let e = engine(
+        &offset_connector(1, ", on_total_mismatch: warn"),
+        &server.base_url(),
+    );
+    assert_eq!(aggregate(&e, "account", None).await.unwrap().len(), 4);
+}
+
+#[tokio::test]
+async fn a_matching_total_passes_with_concurrent_pages() {
+    // The synthetic API's totals are exact: offset paging with 4 pages in flight.
+    let api = start(config(57)).await;
+    let e = engine(
+        &users_connector(FAST_HTTP, &users_request("offset", 10, true, 4)),
+        &api.base_url(),
+    );
+    assert_eq!(aggregate(&e, "account", None).await.unwrap().len(), 57);
+}

@@ -13,7 +13,7 @@ use futures_util::stream::FuturesOrdered;
 use serde_json::{Map, Value};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
-use wsc_spec::model::PagingKind;
+use wsc_spec::model::{PagingKind, TotalMismatch};
 
 use super::head::{Head, PageState};
 use super::page::fetch_page;
@@ -68,6 +68,7 @@ async fn drive_pages(
     let (mut handle, mut head_rx) = spawn_page(run, state.clone(), mode);
     let mut seen: HashSet<String> = HashSet::new();
     let mut short: Option<ShortPage> = None;
+    let mut tally = Tally::default();
     loop {
         let head = match head_rx.await {
             Ok(h) => h,
@@ -87,6 +88,7 @@ async fn drive_pages(
             return Ok(());
         };
         check_short_page(run, p, &mut short, state.index + 1, head.count)?;
+        tally.page(&head);
         if state.index == 0 && matches!(p.kind, PagingKind::Offset | PagingKind::Page) {
             check_capped_first_page(run, p, &head)?;
             if let Some(total) = head.total
@@ -94,7 +96,14 @@ async fn drive_pages(
                 && p.concurrency > 1
             {
                 send(tx, join(handle).await?).await?;
-                return drive_window(run, p, mode, tx, &state, total, &mut short).await;
+                drive_window(run, p, mode, tx, &state, total, &mut short, &mut tally).await?;
+                if p.max_pages
+                    .is_some_and(|m| m.saturating_mul(p.limit) < total)
+                {
+                    // The connector capped the listing on purpose.
+                    return Ok(());
+                }
+                return tally.check(run, p);
             }
         }
         // Sequential: decide the next page from this one's head, start it, then hand over
@@ -103,7 +112,13 @@ async fn drive_pages(
         let upcoming = next.clone().map(|st| spawn_page(run, st, mode));
         send(tx, join(handle).await?).await?;
         match upcoming {
-            None => return Ok(()),
+            None => {
+                if p.max_pages.is_some_and(|m| state.index + 1 >= m) {
+                    // The connector capped the listing on purpose.
+                    return Ok(());
+                }
+                return tally.check(run, p);
+            }
             Some((h, hrx)) => {
                 handle = h;
                 head_rx = hrx;
@@ -113,8 +128,61 @@ async fn drive_pages(
     }
 }
 
+/// Records a listing delivered against the total its pages reported.
+#[derive(Debug, Default)]
+struct Tally {
+    /// Records on the pages so far (before hooks).
+    delivered: u64,
+    /// The last total a page reported.
+    total: Option<u64>,
+}
+
+impl Tally {
+    fn page(&mut self, head: &Head) {
+        self.delivered += head.count as u64;
+        if head.total.is_some() {
+            self.total = head.total;
+        }
+    }
+
+    /// At the end of a listing: the records delivered must be the total reported.
+    fn check(&self, run: &StepRun, p: &CompiledPaging) -> Result<(), EngineError> {
+        let Some(total) = self.total else {
+            return Ok(());
+        };
+        if self.delivered == total {
+            return Ok(());
+        }
+        let message = format!(
+            "the API reported a total of {total} records, but the listing delivered {}: records were {} while the listing ran, or the API's paging {} records; set `paging.on_total_mismatch: warn` if this source changes while it is read",
+            self.delivered,
+            if self.delivered < total {
+                "removed"
+            } else {
+                "added"
+            },
+            if self.delivered < total {
+                "skips"
+            } else {
+                "repeats"
+            },
+        );
+        match p.on_total_mismatch {
+            TotalMismatch::Error => Err(EngineError::Paging {
+                origin: run.origin(None),
+                message,
+            }),
+            TotalMismatch::Warn => {
+                tracing::warn!(target: "wsc::engine", origin = %run.origin(None), "{message}");
+                Ok(())
+            }
+        }
+    }
+}
+
 /// Known total: fetches the pages after the first `concurrency` at a time and sends them in
 /// order.
+#[allow(clippy::too_many_arguments)]
 async fn drive_window(
     run: &StepRun,
     p: &CompiledPaging,
@@ -123,6 +191,7 @@ async fn drive_window(
     first: &PageState,
     total: u64,
     short: &mut Option<ShortPage>,
+    tally: &mut Tally,
 ) -> Result<(), EngineError> {
     let mut states = Vec::new();
     let mut st = first.clone();
@@ -143,16 +212,22 @@ async fn drive_window(
         while window.len() < p.concurrency {
             match pending.next() {
                 Some(st) => {
-                    let (h, _head) = spawn_page(run, st, mode);
-                    window.push_back(join(h));
+                    let (h, head) = spawn_page(run, st, mode);
+                    window.push_back(async move {
+                        let head = head.await;
+                        (head, join(h).await)
+                    });
                 }
                 None => break,
             }
         }
         match window.next().await {
-            Some(items) => {
+            Some((head, items)) => {
                 run.inner.stats.pages.fetch_add(1, Ordering::Relaxed);
                 let items = items?;
+                if let Ok(head) = head {
+                    tally.page(&head);
+                }
                 page += 1;
                 check_short_page(run, p, short, page, items.len())?;
                 send(tx, items).await?;

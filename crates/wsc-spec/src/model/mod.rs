@@ -35,7 +35,7 @@ pub use self::mapping::{Attribute, AttributeDef, AttributeType, Entitlement};
 pub use self::operation::{
     Delta, Merge, MergeMode, Operation, Operations, Partitions, Step, ValuesMode,
 };
-pub use self::paging::{Paging, PagingKind};
+pub use self::paging::{Paging, PagingKind, TotalMismatch};
 pub use self::settings::{ScalarValue, Setting};
 pub use crate::values::{Duration, JsonPath, StatusPattern, Template};
 

@@ -21,6 +21,17 @@ pub enum PagingKind {
     LinkHeader,
 }
 
+/// What a listing whose record count differs from its reported total does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TotalMismatch {
+    /// Fail the run: records were skipped or counted twice.
+    #[default]
+    Error,
+    /// Log a warning and finish (for sources that change while they are read).
+    Warn,
+}
+
 /// How an operation pages through results.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -56,4 +67,9 @@ pub struct Paging {
     /// Safety limit on the number of pages.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_pages: Option<u64>,
+    /// When the records a listing delivered differ from the `total` its pages reported (the
+    /// last one read): `error` (default) fails the run, `warn` logs and finishes. Not checked
+    /// when `max_pages` ended the listing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_total_mismatch: Option<TotalMismatch>,
 }
