@@ -287,6 +287,8 @@ pub struct CompiledPaging {
     pub next_url: Option<CompiledPath>,
     /// Stop after a short page.
     pub stop_on_short_page: bool,
+    /// Confirm the end of a listing without a total by one more request.
+    pub confirm_end: bool,
     /// Stop expression.
     pub stop_when: Option<Template>,
     /// Pages at once when the total is known.
@@ -323,6 +325,7 @@ impl CompiledPaging {
             cursor: opt_path(&format!("{location}.cursor"), &p.cursor)?,
             next_url: opt_path(&format!("{location}.next_url"), &p.next_url)?,
             stop_on_short_page: p.stop_on_short_page.unwrap_or(offset_like),
+            confirm_end: p.confirm_end.unwrap_or(true),
             stop_when: p
                 .stop_when
                 .as_ref()

@@ -160,3 +160,65 @@ async fn a_matching_total_passes_with_concurrent_pages() {
     );
     assert_eq!(aggregate(&e, "account", None).await.unwrap().len(), 57);
 }
+
+/// An offset API over 12 records that returns at most `cap` per page whatever `limit` asks.
+async fn capped_api(cap: usize) -> ReplayServer {
+    let ids: Vec<String> = (0..12).map(|i| format!("u{i:02}")).collect();
+    let page = |offset: usize| {
+        let items: Vec<_> = ids
+            .iter()
+            .skip(offset)
+            .take(cap)
+            .map(|id| json!({ "id": id }))
+            .collect();
+        json!({
+            "request": { "path": "/api/Users", "query": { "offset": offset.to_string() } },
+            "response": { "body": { "items": items } },
+            "times": 0
+        })
+    };
+    let cassette: Cassette = serde_json::from_value(json!({
+        "interactions": [ page(0), page(10), page(20) ]
+    }))
+    .unwrap();
+    ReplayServer::start(cassette, std::path::PathBuf::from("."))
+        .await
+        .unwrap()
+}
+
+fn no_total_connector(extra: &str) -> String {
+    connector(
+        "$.items[*]",
+        &format!("    paging: {{ kind: offset, limit: 10{extra} }}\n"),
+    )
+    .replace(
+        "request: { path: /Users }",
+        "request: { path: /Users, query: { offset: \"{{page.offset}}\" } }",
+    )
+}
+
+#[tokio::test]
+async fn without_a_total_a_short_page_is_confirmed_by_one_more_request() {
+    // The API caps pages at 5 although `limit` asks for 10: page 1 is short, and the
+    // confirming request finds more records, so records 5..10 were skipped.
+    let capped = capped_api(5).await;
+    let e = engine(&no_total_connector(""), &capped.base_url());
+    let err = aggregate(&e, "account", None).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("page 1 held 5 records, fewer than the page size 10, yet page 2 holds more"),
+        "{err}"
+    );
+    // An honest API: the short page 2 is confirmed as the end by an empty page 3.
+    let honest = capped_api(10).await;
+    let e = engine(&no_total_connector(""), &honest.base_url());
+    assert_eq!(aggregate(&e, "account", None).await.unwrap().len(), 12);
+    assert_eq!(e.summary().requests, 3);
+    // `confirm_end: false` states the API never caps: the short page ends the listing.
+    let e = engine(
+        &no_total_connector(", confirm_end: false"),
+        &honest.base_url(),
+    );
+    assert_eq!(aggregate(&e, "account", None).await.unwrap().len(), 12);
+    assert_eq!(e.summary().requests, 2);
+}

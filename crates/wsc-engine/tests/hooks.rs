@@ -56,9 +56,10 @@ async fn after_hook_drops_records_adds_attributes_and_sets_state() {
             &json!(initials)
         );
     }
-    // 35 users, 10 per page: 4 pages (the last short).
+    // 35 users, 10 per page, no total: 4 pages (the last short) and the empty page that
+    // confirms the end (`paging.confirm_end`).
     let changes = engine.state_changes();
-    assert_eq!(changes.set.get("pages"), Some(&json!(4)), "{changes:?}");
+    assert_eq!(changes.set.get("pages"), Some(&json!(5)), "{changes:?}");
 }
 
 #[tokio::test]

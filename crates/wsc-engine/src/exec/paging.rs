@@ -331,7 +331,12 @@ fn next_state(
                 .total
                 .is_some_and(|t| next.index.saturating_mul(p.limit) < t);
             if p.stop_on_short_page && (head.count as u64) < p.limit && !more_by_total {
-                return Ok(None);
+                // Without a total, a short page is the end only if the API never caps its
+                // page size below `limit`; one more request confirms it (a confirming page
+                // with records fails in `check_short_page`).
+                if head.total.is_some() || !p.confirm_end {
+                    return Ok(None);
+                }
             }
             if let Some(total) = head.total
                 && next.index.saturating_mul(p.limit) >= total

@@ -58,6 +58,13 @@ pub struct Paging {
     /// page followed by more records is an error (the API caps its page size below `limit`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_on_short_page: Option<bool>,
+    /// Without a `total`, a short page ends an `offset` or `page` listing only once one more
+    /// request finds no records: an API that caps its page size below `limit` would otherwise
+    /// end the run early, silently (the confirming page holding records is an error that
+    /// says so). Costs one request per run. `false` states the API never returns fewer
+    /// records than `limit` before the last page. Default `true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirm_end: Option<bool>,
     /// Stop when this template renders `true` (sees `response`, `page`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_when: Option<Template>,
