@@ -222,3 +222,31 @@ async fn without_a_total_a_short_page_is_confirmed_by_one_more_request() {
     assert_eq!(aggregate(&e, "account", None).await.unwrap().len(), 12);
     assert_eq!(e.summary().requests, 2);
 }
+
+#[tokio::test]
+async fn an_empty_page_with_a_next_cursor_does_not_end_the_listing() {
+    let cassette: Cassette = serde_json::from_value(json!({
+        "interactions": [
+            { "request": { "path": "/api/Users", "query": {}, "query_match": "exact" },
+              "response": { "body": { "items": [], "next": "c2" } } },
+            { "request": { "path": "/api/Users", "query": { "cursor": "c2" }, "query_match": "exact" },
+              "response": { "body": { "items": [ { "id": "a" } ], "next": null } } }
+        ]
+    }))
+    .unwrap();
+    let server = ReplayServer::start(cassette, std::path::PathBuf::from("."))
+        .await
+        .unwrap();
+    let yaml = connector(
+        "$.items[*]",
+        "    paging: { kind: cursor, cursor: \"$.next\" }\n",
+    )
+    .replace(
+        "request: { path: /Users }",
+        "request: { path: /Users, query: { cursor: \"{{page.cursor}}\" } }",
+    );
+    let e = engine(&yaml, &server.base_url());
+    let records = aggregate(&e, "account", None).await.unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].identity, "a");
+}

@@ -318,7 +318,13 @@ fn next_state(
         cursor: None,
         next: None,
     };
-    if head.stop || head.count == 0 || p.max_pages.is_some_and(|m| next.index >= m) {
+    if head.stop || p.max_pages.is_some_and(|m| next.index >= m) {
+        return Ok(None);
+    }
+    // An empty page ends offset and page-number listings. A cursor, next URL or Link header
+    // on an empty page says there is more (APIs that return an empty page while they catch
+    // up): only their absence ends those listings, and `stop_when` can end them earlier.
+    if head.count == 0 && matches!(p.kind, PagingKind::Offset | PagingKind::Page) {
         return Ok(None);
     }
     let page_origin = || run.origin(Some(state.index + 1));

@@ -146,6 +146,21 @@ impl Validator<'_> {
                     Some(hint),
                 );
             }
+            if let Some(a) = op.attributes.get(&e.attribute)
+                && !matches!(a, crate::model::Attribute::Full(d) if d.multi)
+            {
+                self.error(
+                    &join_key(&p, "attribute"),
+                    format!(
+                        "entitlement attribute `{}` is not multi-valued: an account's entitlements are a list, and a single value would keep only the first",
+                        e.attribute
+                    ),
+                    Some(format!(
+                        "declare it with `multi: true`, e.g. `{}: {{ path: \"$.groups[*].id\", multi: true }}`",
+                        e.attribute
+                    )),
+                );
+            }
             if e.group_type != "group"
                 && !self
                     .c
@@ -278,6 +293,40 @@ impl Validator<'_> {
                     &join_key(&p, "for_each"),
                     format!("`for_each: {fe}` does not name an earlier step"),
                     Some(hint),
+                );
+            }
+            if let Some(fe) = &s.for_each
+                && seen.contains(&fe.as_str())
+                && let Some(parent) = op.steps.iter().find(|x| &x.name == fe)
+                && parent.for_each.is_some()
+            {
+                self.error(
+                    &join_key(&p, "for_each"),
+                    format!(
+                        "`for_each: {fe}` names a step that itself runs `for_each`: nested `for_each` steps are not run yet, so this step's records would never appear"
+                    ),
+                    Some(
+                        "run `for_each` over the operation's primary step (the last step without `for_each`), or read the nested level in a hook".into(),
+                    ),
+                );
+            }
+            if let Some(fe) = &s.for_each
+                && let Some(parent) = op.steps.iter().find(|x| &x.name == fe)
+                && parent.for_each.is_none()
+                && op
+                    .steps
+                    .iter()
+                    .rev()
+                    .find(|x| x.for_each.is_none())
+                    .map(|x| &x.name)
+                    != Some(fe)
+            {
+                self.error(
+                    &join_key(&p, "for_each"),
+                    format!(
+                        "`for_each: {fe}` names a setup step: `for_each` steps run per record of the operation's primary step (the last step without `for_each`), so this step would never run"
+                    ),
+                    Some("name the primary step, or move this step after it".into()),
                 );
             }
             if s.merge.is_some() && s.for_each.is_none() {
