@@ -67,6 +67,7 @@ impl Validator<'_> {
         if let Some(r) = &op.request {
             let ctx = Ctx {
                 page: op.paging.is_some(),
+                paging_kind: op.paging.as_ref().map(|p| p.kind),
                 ..base
             };
             self.request(&join_key(path, "request"), r, ctx);
@@ -345,6 +346,7 @@ impl Validator<'_> {
             }
             let ctx = Ctx {
                 page: s.paging.is_some(),
+                paging_kind: s.paging.as_ref().map(|p| p.kind),
                 record: s.for_each.is_some(),
                 parent: s.for_each.is_some() && i > 1,
                 response: i > 0,

@@ -82,6 +82,7 @@ impl Validator<'_> {
         if let Some(t) = &p.stop_when {
             let ctx = Ctx {
                 page: true,
+                paging_kind: Some(p.kind),
                 response: true,
                 ..Ctx::default()
             };

@@ -79,6 +79,11 @@ impl Validator<'_> {
                 );
                 continue;
             }
+            if context == Context::Page
+                && let Some(kind) = ctx.paging_kind
+            {
+                self.page_variable(path, src, u.rest.as_str(), kind);
+            }
             if context == Context::Settings {
                 let name = u.rest.split(['.', '[', '/']).next().unwrap_or("");
                 if name.is_empty() {
@@ -137,5 +142,54 @@ fn shorten(s: &str) -> String {
         format!("{}…", s.chars().take(60).collect::<String>())
     } else {
         s.to_string()
+    }
+}
+
+impl Validator<'_> {
+    /// `page.<name>` must be a variable the paging kind sets: the others render empty, and a
+    /// query parameter built from one silently disappears.
+    fn page_variable(&mut self, path: &str, src: &str, rest: &str, kind: crate::model::PagingKind) {
+        use crate::model::PagingKind as K;
+        let name = rest.split(['.', '[', '/']).next().unwrap_or("");
+        let set: &[&str] = match kind {
+            K::Offset => &["index", "offset", "limit"],
+            K::Page => &["index", "number", "limit"],
+            K::Cursor => &["index", "cursor", "limit"],
+            K::NextUrl | K::LinkHeader => &["index", "limit"],
+        };
+        if name.is_empty() || set.contains(&name) {
+            return;
+        }
+        let kind_name = serde_json::to_value(kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let known = ["index", "offset", "number", "limit", "cursor"].contains(&name);
+        let message = if known {
+            format!(
+                "`page.{name}` has no value with `paging.kind: {kind_name}` (in `{}`): it would render empty and the parameter would disappear",
+                shorten(src)
+            )
+        } else {
+            format!(
+                "`page.{name}` is not a page variable (in `{}`)",
+                shorten(src)
+            )
+        };
+        self.push(
+            path,
+            Diagnostic::error(message)
+                .expected(format!(
+                    "one of {}",
+                    set.iter()
+                        .map(|v| format!("page.{v}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+                .hint(format!(
+                    "`paging.kind: {kind_name}` sets {}",
+                    set.join(", ")
+                )),
+        );
     }
 }

@@ -11,6 +11,8 @@ use crate::template::Context;
 #[derive(Clone, Copy, Default)]
 pub(super) struct Ctx {
     pub(super) page: bool,
+    /// The paging kind, when `page` is set: which `page.*` variables have values.
+    pub(super) paging_kind: Option<crate::model::PagingKind>,
     pub(super) plan: bool,
     pub(super) record: bool,
     pub(super) parent: bool,
