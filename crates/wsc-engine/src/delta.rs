@@ -85,7 +85,7 @@ impl Delta {
             object: object.to_string(),
             run_name,
             last_run,
-            started_ms: now_ms(),
+            started_ms: wsc_auth::token::now_ms(),
             api_side: false,
             names: Arc::from(Vec::new()),
             previous: HashMap::new(),
@@ -187,13 +187,6 @@ impl Delta {
             .map_err(store_err)?;
         Ok(self.counts)
     }
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 fn hash(v: &Value) -> Vec<u8> {

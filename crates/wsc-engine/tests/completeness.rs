@@ -250,3 +250,45 @@ async fn an_empty_page_with_a_next_cursor_does_not_end_the_listing() {
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].identity, "a");
 }
+
+#[tokio::test]
+async fn a_dry_run_does_not_check_the_records_key_of_its_stand_in_responses() {
+    let yaml = format!(
+        r#"{HEADER}operations:
+  create_account:
+    request: {{ method: POST, path: /Users, body: {{ userName: "{{{{plan.attributes.userName}}}}" }} }}
+    records: "$.data"
+    identity: "$.id"
+"#
+    );
+    let loaded = load(&yaml);
+    let settings: indexmap::IndexMap<String, serde_json::Value> = [
+        ("base_url".to_string(), json!("http://127.0.0.1:9")),
+        ("token".to_string(), json!(TOKEN)),
+    ]
+    .into_iter()
+    .collect();
+    let settings = wsc_engine::settings::resolve(
+        &loaded.connector,
+        &settings,
+        &indexmap::IndexMap::new(),
+        &|_| None,
+    )
+    .unwrap();
+    let auth = wsc_engine::static_authenticator(&loaded, &settings).unwrap();
+    let run = wsc_engine::RunContext {
+        wire: wsc_engine::Wire {
+            dry_run: true,
+            ..wsc_engine::Wire::default()
+        },
+        ..wsc_engine::RunContext::default()
+    };
+    let engine = wsc_engine::Engine::new(&loaded, &settings, auth, run).unwrap();
+    let plan = wsc_spec::plan::load_plan(
+        b"operation: create_account\nattributes: { userName: ann }\n",
+        std::path::Path::new("plan.yaml"),
+    )
+    .unwrap();
+    let done = engine.provision(&plan.requests[0]).await.unwrap();
+    assert_eq!(done.operation, "create_account");
+}
