@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use serde_json::Value;
-use wsc_spec::model::{Method, Operation, Paging, PagingKind, RequestSpec, Step};
+use wsc_spec::model::{Method, Operation, PageValue, Paging, PagingKind, RequestSpec, Step};
 use wsc_spec::{JsonPath, StatusPattern};
 
 use crate::error::EngineError;
@@ -279,12 +279,12 @@ pub struct CompiledPaging {
     pub limit: u64,
     /// First offset or page number.
     pub start: u64,
-    /// Total path.
-    pub total: Option<CompiledPath>,
-    /// Cursor path.
-    pub cursor: Option<CompiledPath>,
-    /// Next URL path.
-    pub next_url: Option<CompiledPath>,
+    /// Where the total is.
+    pub total: Option<CompiledValue>,
+    /// Where the next cursor is.
+    pub cursor: Option<CompiledValue>,
+    /// Where the next URL is.
+    pub next_url: Option<CompiledValue>,
     /// Stop after a short page.
     pub stop_on_short_page: bool,
     /// Confirm the end of a listing without a total by one more request.
@@ -308,6 +308,36 @@ fn opt_path(location: &str, p: &Option<JsonPath>) -> Result<Option<CompiledPath>
     p.as_ref().map(|p| compile_path(location, p)).transpose()
 }
 
+/// Where paging reads a value of a response, compiled.
+#[derive(Debug, Clone)]
+pub enum CompiledValue {
+    /// A JSONPath into the body.
+    Body(CompiledPath),
+    /// A response header.
+    Header(reqwest::header::HeaderName),
+}
+
+impl CompiledValue {
+    /// How the connector names it, for messages: `$.total`, `header X-Total-Count`.
+    pub fn describe(&self) -> String {
+        match self {
+            CompiledValue::Body(p) => format!("`{}`", p.as_str()),
+            CompiledValue::Header(h) => format!("header `{h}`"),
+        }
+    }
+}
+
+fn opt_value(location: &str, v: &Option<PageValue>) -> Result<Option<CompiledValue>, EngineError> {
+    v.as_ref()
+        .map(|v| match v {
+            PageValue::Body(p) => compile_path(location, p).map(CompiledValue::Body),
+            PageValue::Header { header } => reqwest::header::HeaderName::from_bytes(header.as_bytes())
+                .map(CompiledValue::Header)
+                .map_err(|e| EngineError::Config(format!("{location}.header: `{header}`: {e}"))),
+        })
+        .transpose()
+}
+
 impl CompiledPaging {
     fn compile(
         t: &mut Templates,
@@ -321,9 +351,9 @@ impl CompiledPaging {
             start: p
                 .start
                 .unwrap_or(if p.kind == PagingKind::Page { 1 } else { 0 }),
-            total: opt_path(&format!("{location}.total"), &p.total)?,
-            cursor: opt_path(&format!("{location}.cursor"), &p.cursor)?,
-            next_url: opt_path(&format!("{location}.next_url"), &p.next_url)?,
+            total: opt_value(&format!("{location}.total"), &p.total)?,
+            cursor: opt_value(&format!("{location}.cursor"), &p.cursor)?,
+            next_url: opt_value(&format!("{location}.next_url"), &p.next_url)?,
             stop_on_short_page: p.stop_on_short_page.unwrap_or(offset_like),
             confirm_end: p.confirm_end.unwrap_or(true),
             stop_when: p

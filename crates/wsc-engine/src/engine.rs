@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{Map, Value, json};
@@ -19,7 +19,7 @@ use wsc_spec::{Loaded, StatusPattern};
 use crate::compile::{CompiledOperation, compile_rules};
 use crate::error::EngineError;
 use crate::hooks::EngineHooks;
-use crate::http::{HostPolicy, HttpClient, TlsFiles};
+use crate::http::{HostPolicy, HttpClient, Origin, TlsFiles};
 use crate::redact::Redactor;
 use crate::settings::ResolvedSettings;
 use crate::template::{Escape, Template, Templates};
@@ -33,6 +33,32 @@ pub struct Stats {
     pub pages: AtomicU64,
     /// Records emitted.
     pub records: AtomicU64,
+    /// Repeated identities dropped (`on_duplicate: warn`).
+    pub duplicates: AtomicU64,
+    /// Warnings of the run, in order (at most [`MAX_WARNINGS`] kept).
+    warnings: Mutex<Vec<String>>,
+}
+
+/// Warnings a [`Summary`] keeps; later ones are still logged.
+pub const MAX_WARNINGS: usize = 100;
+
+impl Stats {
+    /// Records a warning (and logs it).
+    pub(crate) fn warn(&self, origin: &Origin, message: &str) {
+        tracing::warn!(target: "wsc::engine", origin = %origin, "{message}");
+        let mut w = self.warnings.lock().unwrap_or_else(|p| p.into_inner());
+        if w.len() < MAX_WARNINGS {
+            w.push(format!("{origin}: {message}"));
+        }
+    }
+
+    /// The warnings so far.
+    pub fn warnings(&self) -> Vec<String> {
+        self.warnings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
 }
 
 /// A summary of a finished run.
@@ -48,6 +74,11 @@ pub struct Summary {
     pub retries: u64,
     /// Token requests made by the authenticator.
     pub token_requests: u64,
+    /// Repeated identities dropped (`on_duplicate: warn`).
+    pub duplicates: u64,
+    /// What the run warned about (completeness checks the connector relaxed, attribute paths
+    /// that matched nothing), at most [`MAX_WARNINGS`].
+    pub warnings: Vec<String>,
 }
 
 /// Values a run starts from besides settings: persisted state and the last run.
@@ -233,6 +264,8 @@ impl Engine {
             requests,
             retries,
             token_requests: self.inner.http.auth().token_requests(),
+            duplicates: self.inner.stats.duplicates.load(Ordering::Relaxed),
+            warnings: self.inner.stats.warnings(),
         }
     }
 

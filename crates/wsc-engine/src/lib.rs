@@ -16,6 +16,7 @@
 
 pub mod auth;
 pub(crate) mod compile;
+mod dedup;
 pub mod delta;
 pub mod doc;
 mod engine;

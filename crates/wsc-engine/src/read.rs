@@ -11,7 +11,9 @@ use wsc_spec::model::OperationKey;
 
 use crate::engine::Engine;
 use crate::error::EngineError;
+use crate::dedup::Dedup;
 use crate::exec::operation::run_operation;
+use crate::exec::origin;
 use crate::mapping::Record;
 use crate::stream::{Batch, RecordStream, join};
 
@@ -80,6 +82,10 @@ impl Engine {
         let key = Self::aggregation_key(object);
         let op = self.op(&key)?;
         let parts = self.partitions(object).await?;
+        let dedup = Dedup::new(
+            op.spec.on_duplicate.unwrap_or_default(),
+            origin(&self.inner, &op, None, None),
+        );
         if parts.is_empty() {
             if let Some(name) = partition {
                 return Err(EngineError::NoPartition {
@@ -87,7 +93,9 @@ impl Engine {
                     known: "none: this aggregation is not partitioned".into(),
                 });
             }
-            return self.run_once(&key, self.base_ctx(None, None), true);
+            return Ok(self
+                .run_once(&key, self.base_ctx(None, None), true)?
+                .with_dedup(dedup));
         }
         let selected = select_partitions(parts, partition)?;
         let concurrency = op
@@ -100,7 +108,8 @@ impl Engine {
         let engine = self.clone();
         Ok(RecordStream::spawn(self.clone(), 8, move |tx| {
             run_partitions(engine, key, selected, concurrency, tx)
-        }))
+        })
+        .with_dedup(dedup))
     }
 
     /// Reads one object (`account` or a group type) by identity.

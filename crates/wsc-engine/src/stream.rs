@@ -14,6 +14,7 @@
 use tokio::sync::mpsc;
 use tokio::task::{JoinError, JoinHandle};
 
+use crate::dedup::Dedup;
 use crate::engine::{Engine, Summary};
 use crate::error::EngineError;
 use crate::mapping::Record;
@@ -31,6 +32,8 @@ pub struct RecordStream {
     error: Option<EngineError>,
     /// The run reached its end (all batches read, or an error).
     ended: bool,
+    /// Checks identities for repeats (aggregations).
+    dedup: Option<Dedup>,
 }
 
 impl RecordStream {
@@ -52,7 +55,14 @@ impl RecordStream {
             engine,
             error: None,
             ended: false,
+            dedup: None,
         }
+    }
+
+    /// Checks the records for repeated identities as they are read.
+    pub(crate) fn with_dedup(mut self, dedup: Dedup) -> Self {
+        self.dedup = Some(dedup);
+        self
     }
 
     /// The next batch of records, in order; `Some(Err)` once when the run fails; `None` after
@@ -66,7 +76,17 @@ impl RecordStream {
             return Some(Err(e.clone()));
         }
         match self.rx.recv().await {
-            Some(Ok(batch)) => Some(Ok(batch)),
+            Some(Ok(mut batch)) => {
+                if let Some(d) = &mut self.dedup
+                    && let Err(e) = d.check(&mut batch, &self.engine.inner.stats)
+                {
+                    self.ended = true;
+                    self.error = Some(e.clone());
+                    self.stop();
+                    return Some(Err(e));
+                }
+                Some(Ok(batch))
+            }
             Some(Err(e)) => {
                 self.ended = true;
                 self.error = Some(e.clone());

@@ -292,3 +292,173 @@ async fn a_dry_run_does_not_check_the_records_key_of_its_stand_in_responses() {
     let done = engine.provision(&plan.requests[0]).await.unwrap();
     assert_eq!(done.operation, "create_account");
 }
+
+/// Offset pages of 2 over 5 records in a bare JSON array, the total in `X-Total-Count`
+/// (as json-server, PostgREST and many Rails APIs do), the next cursor in `X-Next`.
+async fn header_api(total: &str) -> ReplayServer {
+    let ids = ["a", "b", "c", "d", "e"];
+    let page = |offset: usize| {
+        let items: Vec<_> = ids
+            .iter()
+            .skip(offset)
+            .take(2)
+            .map(|id| json!({ "id": id }))
+            .collect();
+        let mut headers = json!({ "X-Total-Count": total });
+        if offset + 2 < ids.len() {
+            headers["X-Next"] = json!((offset + 2).to_string());
+        }
+        json!({
+            "request": { "path": "/api/Users", "query": { "offset": offset.to_string() } },
+            "response": { "headers": headers, "body": items },
+            "times": 0
+        })
+    };
+    let cassette: Cassette = serde_json::from_value(json!({
+        "interactions": [ page(0), page(2), page(4), page(6) ]
+    }))
+    .unwrap();
+    ReplayServer::start(cassette, std::path::PathBuf::from("."))
+        .await
+        .unwrap()
+}
+
+fn header_connector(paging: &str) -> String {
+    connector("$[*]", &format!("    paging: {paging}\n")).replace(
+        "request: { path: /Users }",
+        "request: { path: /Users, query: { offset: \"{{page.offset}}\" } }",
+    )
+}
+
+#[tokio::test]
+async fn a_total_in_a_response_header_is_read_and_pages_run_concurrently() {
+    let server = header_api("5").await;
+    let e = engine(
+        &header_connector(
+            "{ kind: offset, limit: 2, concurrency: 3, total: { header: X-Total-Count } }",
+        ),
+        &server.base_url(),
+    );
+    let records = aggregate(&e, "account", None).await.unwrap();
+    let ids: Vec<&str> = records.iter().map(|r| r.identity.as_str()).collect();
+    assert_eq!(ids, ["a", "b", "c", "d", "e"]);
+    // The total ends the listing: 3 pages, no confirming request for the short last page.
+    assert_eq!(e.summary().requests, 3);
+
+    // The header's total is checked like a body total.
+    let lying = header_api("6").await;
+    let e = engine(
+        &header_connector("{ kind: offset, limit: 2, total: { header: x-total-count } }"),
+        &lying.base_url(),
+    );
+    let err = aggregate(&e, "account", None).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("reported a total of 6 records, but the listing delivered 5"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_cursor_in_a_response_header_is_followed() {
+    let server = header_api("5").await;
+    let yaml = header_connector("{ kind: cursor, cursor: { header: X-Next } }").replace(
+        "offset: \"{{page.offset}}\"",
+        "offset: \"{{#if page.cursor}}{{page.cursor}}{{else}}0{{/if}}\"",
+    );
+    let e = engine(&yaml, &server.base_url());
+    let records = aggregate(&e, "account", None).await.unwrap();
+    assert_eq!(records.len(), 5);
+}
+
+#[tokio::test]
+async fn a_declared_total_missing_from_the_first_page_is_an_error() {
+    let server = header_api("5").await;
+    // The total is in a header, but the connector reads the body.
+    let e = engine(
+        &header_connector(
+            "{ kind: offset, limit: 2, total: \"$.headers['x-total-count']\" }",
+        ),
+        &server.base_url(),
+    );
+    let err = aggregate(&e, "account", None).await.unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, EngineError::Paging { .. }), "{err:?}");
+    assert!(text.contains("found nothing on the first page"), "{text}");
+    assert!(
+        text.contains("total: { header: x-total-count }"),
+        "the hint names the header: {text}"
+    );
+    // A misspelt header.
+    let e = engine(
+        &header_connector("{ kind: offset, limit: 2, total: { header: X-Total-Counts } }"),
+        &server.base_url(),
+    );
+    let text = aggregate(&e, "account", None).await.unwrap_err().to_string();
+    assert!(text.contains("did you mean `x-total-count`"), "{text}");
+    // A misspelt body path, with the keys the page has.
+    let body = serve(json!({ "totalResults": 1, "Resources": [ { "id": "a" } ] })).await;
+    let yaml = connector(
+        "$.Resources[*]",
+        "    paging: { kind: offset, limit: 10, total: \"$.totalResult\" }\n",
+    )
+    .replace(
+        "request: { path: /Users }",
+        "request: { path: /Users, query: { startIndex: \"{{page.offset}}\" } }",
+    );
+    let e = engine(&yaml, &body.base_url());
+    let text = aggregate(&e, "account", None).await.unwrap_err().to_string();
+    assert!(text.contains("did you mean `totalResults`"), "{text}");
+}
+
+/// Offset pages of 2 over a list that gained a record at its front while it was read: `b`
+/// comes again at the start of page 2.
+async fn shifting_list() -> ReplayServer {
+    let page = |offset: &str, ids: &[&str]| {
+        json!({
+            "request": { "path": "/api/Users", "query": { "offset": offset } },
+            "response": { "body": { "items": ids.iter().map(|i| json!({ "id": i })).collect::<Vec<_>>() } },
+            "times": 0
+        })
+    };
+    let cassette: Cassette = serde_json::from_value(json!({
+        "interactions": [ page("0", &["a", "b"]), page("2", &["b", "c"]), page("4", &["d"]), page("6", &[]) ]
+    }))
+    .unwrap();
+    ReplayServer::start(cassette, std::path::PathBuf::from("."))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_identity_delivered_twice_fails_the_run_or_is_dropped_with_a_warning() {
+    let server = shifting_list().await;
+    let yaml = connector("$.items[*]", "    paging: { kind: offset, limit: 2 }\n").replace(
+        "request: { path: /Users }",
+        "request: { path: /Users, query: { offset: \"{{page.offset}}\" } }",
+    );
+    let e = engine(&yaml, &server.base_url());
+    let err = aggregate(&e, "account", None).await.unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("account `b` was delivered twice in one run"),
+        "{text}"
+    );
+    assert!(text.contains("on_duplicate: warn"), "{text}");
+
+    let e = engine(
+        &yaml.replace("    paging:", "    on_duplicate: warn\n    paging:"),
+        &server.base_url(),
+    );
+    let records = aggregate(&e, "account", None).await.unwrap();
+    let ids: Vec<&str> = records.iter().map(|r| r.identity.as_str()).collect();
+    assert_eq!(ids, ["a", "b", "c", "d"], "the first copy is kept");
+    let summary = e.summary();
+    assert_eq!(summary.duplicates, 1);
+    assert_eq!(summary.warnings.len(), 1, "{:?}", summary.warnings);
+    assert!(
+        summary.warnings[0].contains("account `b` was delivered twice; the first copy is kept"),
+        "{:?}",
+        summary.warnings
+    );
+}

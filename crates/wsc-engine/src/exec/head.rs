@@ -4,7 +4,10 @@
 use serde_json::{Map, Value, json};
 use url::Url;
 
-use crate::compile::CompiledPaging;
+use crate::compile::{CompiledPaging, CompiledValue};
+use crate::doc::Doc;
+use crate::error::EngineError;
+use crate::http::{Origin, Response};
 
 /// What the driver needs from a page before its records are mapped.
 #[derive(Debug, Default)]
@@ -76,6 +79,114 @@ pub(crate) fn link_next(header: &str) -> Option<String> {
         }
     }
     None
+}
+
+/// A paging value as text: from the body (a string, number or boolean) or a header.
+pub(crate) fn read_text(v: &CompiledValue, doc: &Doc<'_>, resp: &Response) -> Option<String> {
+    match v {
+        CompiledValue::Body(p) => p.first(doc).and_then(|d| match d {
+            Doc::String(s) => Some(s.to_string()),
+            Doc::Number(n) => Some(n.as_str().to_string()),
+            Doc::Bool(b) => Some(b.to_string()),
+            _ => None,
+        }),
+        CompiledValue::Header(h) => resp
+            .headers
+            .get(h)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
+    }
+}
+
+/// The total a page reports. Absent: `None`, or an error when it `must` be there (the first
+/// page with records). Present but not a whole number: an error.
+pub(crate) fn read_total(
+    v: &CompiledValue,
+    doc: &Doc<'_>,
+    resp: &Response,
+    must: bool,
+    origin: &Origin,
+) -> Result<Option<u64>, EngineError> {
+    let error = |message: String| EngineError::Paging {
+        origin: origin.clone(),
+        message,
+    };
+    let found = match v {
+        CompiledValue::Body(p) => p.first(doc).and_then(|d| match d {
+            Doc::Null => None,
+            d => Some(
+                d.as_u64()
+                    .or_else(|| d.as_str().and_then(|s| s.trim().parse().ok()))
+                    .ok_or_else(|| d.snippet(60)),
+            ),
+        }),
+        CompiledValue::Header(h) => resp.headers.get(h).map(|raw| {
+            let text = String::from_utf8_lossy(raw.as_bytes());
+            text.trim().parse().map_err(|_| format!("\"{text}\""))
+        }),
+    };
+    match found {
+        Some(Ok(n)) => Ok(Some(n)),
+        Some(Err(shown)) => Err(error(format!(
+            "`paging.total` {} is {shown}, not a whole number of records",
+            v.describe()
+        ))),
+        None if must => Err(error(missing_total(v, doc, resp))),
+        None => Ok(None),
+    }
+}
+
+/// Why a declared total was not found on the first page, with a hint.
+fn missing_total(v: &CompiledValue, doc: &Doc<'_>, resp: &Response) -> String {
+    match v {
+        CompiledValue::Body(p) => {
+            let path = p.as_str();
+            let keys: Vec<&str> = match doc {
+                Doc::Object(fields) => fields.iter().map(|(k, _)| k.as_ref()).collect(),
+                _ => Vec::new(),
+            };
+            let wanted = last_key(path);
+            let guess = wsc_spec::diagnostic::did_you_mean(wanted, keys.iter().copied())
+                .map(|k| format!("; did you mean `{k}`?"))
+                .unwrap_or_default();
+            let header = resp
+                .headers
+                .keys()
+                .find(|h| h.as_str().eq_ignore_ascii_case(wanted))
+                .or_else(|| {
+                    resp.headers
+                        .keys()
+                        .find(|h| h.as_str().contains("total") || h.as_str().contains("count"))
+                });
+            let header_hint = header
+                .map(|h| format!(" The response has a header `{h}`: a total in a header is `total: {{ header: {h} }}`."))
+                .unwrap_or_default();
+            format!(
+                "`paging.total: {path}` found nothing on the first page (the response has: {}){guess}. Without the total the listing cannot be checked for completeness, so the run stops.{header_hint}",
+                if keys.is_empty() { "no keys".to_string() } else { keys.join(", ") }
+            )
+        }
+        CompiledValue::Header(h) => {
+            let names: Vec<&str> = resp.headers.keys().map(|k| k.as_str()).collect();
+            let guess = wsc_spec::diagnostic::did_you_mean(h.as_str(), names.iter().copied())
+                .map(|k| format!("; did you mean `{k}`?"))
+                .unwrap_or_default();
+            format!(
+                "`paging.total: {{ header: {h} }}`: the first page has no such header (it has: {}){guess}. Without the total the listing cannot be checked for completeness, so the run stops.",
+                names.join(", ")
+            )
+        }
+    }
+}
+
+/// The last name in a JSONPath: `total` of `$.meta.total`, `x` of `$['x']`.
+pub(crate) fn last_key(path: &str) -> &str {
+    path.rsplit(['.', '['])
+        .next()
+        .unwrap_or("")
+        .trim_matches(|c| matches!(c, '\'' | '"' | ']'))
 }
 
 #[cfg(test)]

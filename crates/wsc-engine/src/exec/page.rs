@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use tokio::sync::oneshot;
 use wsc_spec::model::PagingKind;
 
-use super::head::{Head, PageState, link_next};
+use super::head::{Head, PageState, last_key, link_next, read_text, read_total};
 use super::{Items, Mode, StepRun, rules};
 use crate::doc::Doc;
 use crate::error::EngineError;
@@ -27,6 +27,8 @@ struct Prepared {
     ctx: Value,
     hooks: Option<Arc<HookSet>>,
     origin: Origin,
+    /// Pages of the listing before this one.
+    index: u64,
 }
 
 /// Fetches, checks, parses and maps one page. Reports the head on `head_tx` as soon as the
@@ -126,12 +128,7 @@ fn missing_records(
         Mode::Map => run.op.mapper.records_path().as_str().to_string(),
         Mode::Raw => run.step().records.as_str().to_string(),
     };
-    let wanted = container
-        .as_str()
-        .rsplit(['.', '['])
-        .next()
-        .unwrap_or("")
-        .trim_matches(|c| matches!(c, '\'' | '"' | ']'));
+    let wanted = last_key(container.as_str());
     let keys: Vec<&str> = match doc {
         Doc::Object(fields) => fields.iter().map(|(k, _)| k.as_ref()).collect(),
         _ => Vec::new(),
@@ -183,6 +180,7 @@ fn prepare(run: &StepRun, st: &PageState) -> Result<Prepared, EngineError> {
         ctx,
         hooks,
         origin,
+        index: st.index,
     })
 }
 
@@ -248,10 +246,17 @@ fn read_head(
         ..Head::default()
     };
     if let Some(p) = &step.paging {
-        let first = |path: &Option<CompiledPath>| path.as_ref().and_then(|t| t.first(doc));
-        head.total = first(&p.total).and_then(as_u64);
-        head.cursor = first(&p.cursor).and_then(as_text);
-        head.next_url = first(&p.next_url).and_then(as_text);
+        // A declared total must be on the first page that has records: a typo in its path
+        // is an error, not a listing that quietly runs one page at a time.
+        let must = page.index == 0 && count > 0 && !run.inner.run.wire.dry_run;
+        head.total = p
+            .total
+            .as_ref()
+            .map(|v| read_total(v, doc, resp, must, &page.origin))
+            .transpose()?
+            .flatten();
+        head.cursor = p.cursor.as_ref().and_then(|v| read_text(v, doc, resp));
+        head.next_url = p.next_url.as_ref().and_then(|v| read_text(v, doc, resp));
         if p.kind == PagingKind::LinkHeader {
             head.link_next = resp
                 .headers
@@ -352,20 +357,5 @@ fn select_all<'d, 'a>(p: &CompiledPath, doc: &'d Doc<'a>) -> Vec<&'d Doc<'a>> {
         Selection::None => Vec::new(),
         Selection::One(Doc::Array(items)) if !p.is_root() => items.iter().collect(),
         s => s.into_vec(),
-    }
-}
-
-fn as_u64(d: &Doc<'_>) -> Option<u64> {
-    d.as_u64()
-        .or_else(|| d.as_str().and_then(|s| s.trim().parse().ok()))
-}
-
-fn as_text(d: &Doc<'_>) -> Option<String> {
-    match d {
-        Doc::Null => None,
-        Doc::String(s) => Some(s.to_string()),
-        Doc::Number(n) => Some(n.as_str().to_string()),
-        Doc::Bool(b) => Some(b.to_string()),
-        _ => None,
     }
 }

@@ -173,7 +173,7 @@ impl Tally {
                 message,
             }),
             TotalMismatch::Warn => {
-                tracing::warn!(target: "wsc::engine", origin = %run.origin(None), "{message}");
+                run.inner.stats.warn(&run.origin(None), &message);
                 Ok(())
             }
         }

@@ -33,9 +33,9 @@ pub use self::http::{
 pub use self::key::{OperationKey, OperationKind, ParseOperationKeyError};
 pub use self::mapping::{Attribute, AttributeDef, AttributeType, Entitlement};
 pub use self::operation::{
-    Delta, Merge, MergeMode, Operation, Operations, Partitions, Step, ValuesMode,
+    Delta, Merge, MergeMode, OnDuplicate, Operation, Operations, Partitions, Step, ValuesMode,
 };
-pub use self::paging::{Paging, PagingKind, TotalMismatch};
+pub use self::paging::{PageValue, Paging, PagingKind, TotalMismatch};
 pub use self::settings::{ScalarValue, Setting};
 pub use crate::values::{Duration, JsonPath, StatusPattern, Template};
 

@@ -159,6 +159,17 @@ pub struct Operation {
     /// `paging.total` says 0.
     #[serde(default, skip_serializing_if = "is_false")]
     pub records_optional: bool,
+    /// What an identity delivered twice in one aggregation run does: `error` (default)
+    /// fails the run, `warn` keeps the first copy and finishes with a warning and a count in
+    /// the summary. Aggregations only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_duplicate: Option<OnDuplicate>,
+    /// The largest drop, in percent, in the records of an aggregation against the previous
+    /// complete run of the same instance (from the state store) before the run fails, so a
+    /// broken source cannot feed a mass deletion downstream. Default 10; 100 turns the guard
+    /// off. `wsc aggregate --max-shrink PCT` overrides it. Aggregations only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_shrink: Option<u8>,
     /// JSONPath of a record's identity (unique, stable id).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<JsonPath>,
@@ -361,4 +372,15 @@ mod tests {
         let roles = ops.get(&OperationKey::aggregation("role")).unwrap();
         assert_eq!(roles.description.as_deref(), Some("roles"));
     }
+}
+
+/// What an identity delivered twice in one aggregation run does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OnDuplicate {
+    /// Fail the run: it cannot be shown complete.
+    #[default]
+    Error,
+    /// Keep the first copy, drop the repeat, warn and count it in the summary.
+    Warn,
 }

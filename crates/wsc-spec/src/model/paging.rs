@@ -1,6 +1,10 @@
 //! Paging through list responses.
 
-use schemars::JsonSchema;
+use std::borrow::Cow;
+use std::fmt;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 use crate::values::{JsonPath, Template};
@@ -44,15 +48,16 @@ pub struct Paging {
     /// First offset (default 0) or first page number (default 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start: Option<u64>,
-    /// JSONPath of the total number of records. With it, pages are fetched concurrently.
+    /// The total number of records: a JSONPath into the body, or `{ header: NAME }`. With
+    /// it, pages are fetched concurrently. Declared, it must be on the first page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub total: Option<JsonPath>,
-    /// JSONPath of the next cursor (`cursor` kind).
+    pub total: Option<PageValue>,
+    /// The next cursor (`cursor` kind): a JSONPath into the body, or `{ header: NAME }`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cursor: Option<JsonPath>,
-    /// JSONPath of the next URL (`next_url` kind).
+    pub cursor: Option<PageValue>,
+    /// The next URL (`next_url` kind): a JSONPath into the body, or `{ header: NAME }`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub next_url: Option<JsonPath>,
+    pub next_url: Option<PageValue>,
     /// Stop after a page with fewer records than `limit`. Default `true` for offset and page.
     /// With a known `total`, a short page before the total does not stop the run, and a short
     /// page followed by more records is an error (the API caps its page size below `limit`).
@@ -79,4 +84,89 @@ pub struct Paging {
     /// when `max_pages` ended the listing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_total_mismatch: Option<TotalMismatch>,
+}
+
+/// Where paging reads a value of a response: a JSONPath into the body (`"$.total"`), or a
+/// response header (`{ header: X-Total-Count }`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum PageValue {
+    /// A JSONPath into the body.
+    Body(JsonPath),
+    /// A response header, by name (case-insensitive).
+    Header {
+        /// The header name.
+        header: String,
+    },
+}
+
+impl PageValue {
+    /// The JSONPath, for a value read from the body.
+    pub fn body_path(&self) -> Option<&JsonPath> {
+        match self {
+            PageValue::Body(p) => Some(p),
+            PageValue::Header { .. } => None,
+        }
+    }
+}
+
+impl fmt::Display for PageValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PageValue::Body(p) => write!(f, "{p}"),
+            PageValue::Header { header } => write!(f, "header {header}"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for PageValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = PageValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSONPath such as \"$.total\", or `{ header: NAME }` for a response header")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<PageValue, E> {
+                Ok(PageValue::Body(JsonPath(v.to_string())))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<PageValue, A::Error> {
+                let mut header: Option<String> = None;
+                while let Some(k) = m.next_key::<String>()? {
+                    if k != "header" {
+                        return Err(de::Error::unknown_field(&k, &["header"]));
+                    }
+                    if header.is_some() {
+                        return Err(de::Error::duplicate_field("header"));
+                    }
+                    header = Some(m.next_value()?);
+                }
+                header
+                    .map(|header| PageValue::Header { header })
+                    .ok_or_else(|| de::Error::missing_field("header"))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl JsonSchema for PageValue {
+    fn schema_name() -> Cow<'static, str> {
+        "PageValue".into()
+    }
+    fn json_schema(g: &mut SchemaGenerator) -> Schema {
+        let path = g.subschema_for::<JsonPath>();
+        json_schema!({
+            "description": "A JSONPath into the body, or `{ header: NAME }` for a response header.",
+            "oneOf": [
+                path,
+                {
+                    "type": "object",
+                    "properties": { "header": { "type": "string", "description": "Response header name (case-insensitive)." } },
+                    "required": ["header"],
+                    "additionalProperties": false
+                }
+            ]
+        })
+    }
 }

@@ -181,6 +181,29 @@ impl Validator<'_> {
         if let Some(parts) = &op.partitions {
             self.partitions(&join_key(path, "partitions"), kind, parts);
         }
+        if !kind.is_aggregation() {
+            for (present, key) in [
+                (op.on_duplicate.is_some(), "on_duplicate"),
+                (op.max_shrink.is_some(), "max_shrink"),
+            ] {
+                if present {
+                    self.error(
+                        &join_key(path, key),
+                        format!("`{key}` applies to aggregations only"),
+                        None,
+                    );
+                }
+            }
+        }
+        if let Some(m) = op.max_shrink
+            && m > 100
+        {
+            self.error(
+                &join_key(path, "max_shrink"),
+                format!("`max_shrink` is a percentage from 0 to 100, not {m}"),
+                Some("100 turns the guard off".into()),
+            );
+        }
         if let Some(delta) = &op.delta {
             let dp = join_key(path, "delta");
             if !kind.is_aggregation() {

@@ -1,7 +1,7 @@
 //! Paging: the keys each paging kind needs, and a request that moves with the page.
 
 use crate::locate::join_key;
-use crate::model::{Paging, PagingKind, RequestSpec, Template};
+use crate::model::{PageValue, Paging, PagingKind, RequestSpec, Template};
 use crate::template::{self, Context};
 
 use super::validator::{Ctx, Secrecy, Validator};
@@ -75,8 +75,18 @@ impl Validator<'_> {
             ("cursor", &p.cursor),
             ("next_url", &p.next_url),
         ] {
-            if let Some(jp) = jp {
-                self.jsonpath(&join_key(path, k), jp);
+            match jp {
+                Some(PageValue::Body(jp)) => self.jsonpath(&join_key(path, k), jp),
+                Some(PageValue::Header { header }) => {
+                    if !is_header_name(header) {
+                        self.error(
+                            &join_key(&join_key(path, k), "header"),
+                            format!("`{header}` is not an HTTP header name"),
+                            Some("a header name is letters, digits and `-`, e.g. `X-Total-Count`".into()),
+                        );
+                    }
+                }
+                None => {}
             }
         }
         if let Some(t) = &p.stop_when {
@@ -146,4 +156,12 @@ fn collect_strings(v: &serde_json::Value, out: &mut Vec<String>) {
         serde_json::Value::Object(o) => o.values().for_each(|x| collect_strings(x, out)),
         _ => {}
     }
+}
+
+/// An RFC 9110 field name: one or more token characters.
+fn is_header_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+        })
 }
