@@ -133,6 +133,12 @@ pub struct AggregateArgs {
     /// against the snapshot kept in the state store (committed only when the run completes).
     #[arg(long)]
     pub delta: bool,
+    /// The shrink guard: fail when this run delivers more than PCT percent fewer records than
+    /// the previous complete run of the same aggregation (kept in the state store), leaving
+    /// `--out` as it was. Overrides the aggregation's `max_shrink` (default 10); 100 turns the
+    /// guard off.
+    #[arg(long, value_name = "PCT", value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub max_shrink: Option<u8>,
 }
 
 /// `wsc get`.

@@ -9,6 +9,7 @@ use indexmap::IndexMap;
 use serde_json::Value;
 use wsc_auth::Secret;
 use wsc_engine::settings::ResolvedSettings;
+use wsc_engine::history::RunHistory;
 use wsc_engine::{Engine, EngineError, RunContext};
 use wsc_spec::model::Auth;
 use wsc_spec::{LoadError, Loaded};
@@ -244,6 +245,10 @@ pub(crate) struct Session {
     pub(crate) engine: Engine,
     /// Where state changes are persisted (`None`: not kept).
     pub(crate) state: Option<StateTarget>,
+    /// The connector instance (tokens, state and run history are kept per instance).
+    pub(crate) instance: InstanceKey,
+    /// The state store's path (`None`: `--state none`, or no home directory).
+    pub(crate) store: Option<PathBuf>,
 }
 
 impl Session {
@@ -268,7 +273,37 @@ impl Session {
         let (run, state) = run_context(loaded, args, &settings)?;
         let engine =
             Engine::new(loaded, &settings, auth, run).map_err(|e| fail(exit::INVALID, e))?;
-        Ok(Session { engine, state })
+        Ok(Session {
+            engine,
+            state,
+            instance: wsc_engine::auth::instance_key(loaded, &settings),
+            store: store_path(args),
+        })
+    }
+
+    /// The run history of aggregating `object` (the shrink guard), when there is a state
+    /// store.
+    pub(crate) fn history(
+        &self,
+        object: &str,
+        partition: Option<&str>,
+        max_shrink: Option<u8>,
+    ) -> Result<Option<RunHistory>, Failed> {
+        let Some(path) = &self.store else {
+            tracing::info!("no state store (--state none): the shrink guard has no run history to compare with");
+            return Ok(None);
+        };
+        let store = open_store(path)?;
+        RunHistory::open(
+            store,
+            self.instance.clone(),
+            &self.engine,
+            object,
+            partition,
+            max_shrink,
+        )
+        .map(Some)
+        .map_err(engine_error)
     }
 
     /// Persists the connector-state changes of the runs so far (after success).

@@ -72,6 +72,8 @@ pub fn aggregate(args: &AggregateArgs) -> Result<(), Failed> {
             }
         }
         stream.finish().await?;
+        // The shrink guard, before deletions are written.
+        delta.check_shrink(engine.max_shrink(&object, args.max_shrink)?)?;
         for line in delta.deleted() {
             writeln!(out, "{line}").map_err(output)?;
         }

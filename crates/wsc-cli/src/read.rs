@@ -68,8 +68,15 @@ pub(crate) async fn aggregate_into(
 fn summary_line(engine: &Engine, what: &str, n: u64, started: Instant) -> String {
     let s = engine.summary();
     let secs = started.elapsed().as_secs_f64();
+    let mut extra = String::new();
+    if s.duplicates > 0 {
+        extra.push_str(&format!(", {} duplicates dropped", s.duplicates));
+    }
+    if !s.warnings.is_empty() {
+        extra.push_str(&format!(", {} warnings", s.warnings.len()));
+    }
     format!(
-        "{what}: {n} records, {} pages, {} requests, {} retries, {} token requests in {secs:.2}s ({:.0} records/s)",
+        "{what}: {n} records, {} pages, {} requests, {} retries, {} token requests{extra} in {secs:.2}s ({:.0} records/s)",
         s.pages,
         s.requests,
         s.retries,
@@ -84,6 +91,7 @@ pub fn aggregate(args: &AggregateArgs) -> Result<(), Failed> {
     let session = Session::open(&args.connector)?;
     let engine = &session.engine;
     let object = object_type(&args.object);
+    let history = session.history(&object, args.partition.as_deref(), args.max_shrink)?;
     let (dest, writer) = Destination::open(&args.out)?;
     let mut sink = open_sink(engine, &object, args.format, writer);
     let started = Instant::now();
@@ -101,10 +109,21 @@ pub fn aggregate(args: &AggregateArgs) -> Result<(), Failed> {
     });
     match result {
         Some(Ok(n)) => {
+            // The shrink guard, before anything is committed.
+            if let Some(h) = &history
+                && let Err(e) = h.check(n)
+            {
+                drop(sink);
+                dest.abandon();
+                return Err(engine_error(e));
+            }
             sink.finish()
                 .map_err(|e| fail(exit::FAILURE, format!("writing output: {e}")))?;
             dest.commit()?;
             session.persist_state()?;
+            if let Some(h) = &history {
+                h.record(n).map_err(engine_error)?;
+            }
             eprintln!("{}", summary_line(engine, &object, n, started));
             Ok(())
         }

@@ -151,6 +151,23 @@ impl Delta {
         Some(with_change(c, v))
     }
 
+    /// The shrink guard of a snapshot comparison: fails when this run read more than
+    /// `max_shrink` percent fewer records than the previous snapshot holds (call before
+    /// [`Delta::deleted`]; see [`crate::history`]). API-side deltas read changes only and are
+    /// not checked.
+    pub fn check_shrink(&self, max_shrink: u8) -> Result<(), EngineError> {
+        if self.api_side {
+            return Ok(());
+        }
+        crate::history::check_shrink(
+            &self.object,
+            self.previous.len() as u64,
+            self.seen.len() as u64,
+            max_shrink,
+            "the previous snapshot",
+        )
+    }
+
     /// After the last record: the `deleted` lines of identities in the baseline that this run
     /// did not return (none with an API-side filter), sorted.
     pub fn deleted(&mut self) -> Vec<Value> {

@@ -86,6 +86,10 @@ pub enum EngineError {
     /// The state store failed (delta snapshots, run history).
     #[error(transparent)]
     Store(Box<wsc_store::StoreError>),
+    /// An aggregation delivered far fewer records than its previous complete run (the shrink
+    /// guard).
+    #[error("{0}")]
+    Shrink(String),
     /// The run was cancelled before it finished (its records are incomplete).
     #[error("the run was cancelled before it finished")]
     Cancelled,

@@ -22,6 +22,7 @@ pub mod doc;
 mod engine;
 pub mod error;
 pub(crate) mod exec;
+pub mod history;
 pub mod hooks;
 pub mod http;
 pub mod mapping;

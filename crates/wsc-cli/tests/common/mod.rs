@@ -13,10 +13,14 @@ pub fn root() -> PathBuf {
 }
 
 /// The `wsc` binary, run from the workspace root, without WSC_* (or RUST_LOG, BROWSER)
-/// variables from outside.
+/// variables from outside, and with a data directory of this test binary's own (the default
+/// state store: tokens, connector state and run history), never the user's.
 pub fn wsc() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_wsc"));
     c.current_dir(root());
+    let data = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("data-{}-{}", env!("CARGO_CRATE_NAME"), std::process::id()));
+    c.env("XDG_DATA_HOME", data);
     for (k, _) in std::env::vars() {
         if k.starts_with("WSC_") || k == "RUST_LOG" || k == "BROWSER" {
             c.env_remove(k);
