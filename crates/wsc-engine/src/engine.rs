@@ -111,6 +111,8 @@ pub(crate) struct Inner {
     pub(crate) stats: Arc<Stats>,
     pub(crate) run: RunContext,
     pub(crate) hooks: Arc<EngineHooks>,
+    /// Operations whose attribute paths were checked against a first page.
+    pub(crate) checked_paths: Mutex<std::collections::HashSet<String>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -232,6 +234,7 @@ impl Engine {
                 ops,
                 stats: Arc::new(Stats::default()),
                 run,
+                checked_paths: Mutex::default(),
             }),
         })
     }

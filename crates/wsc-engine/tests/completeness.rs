@@ -462,3 +462,37 @@ async fn an_identity_delivered_twice_fails_the_run_or_is_dropped_with_a_warning(
         summary.warnings
     );
 }
+
+#[tokio::test]
+async fn an_attribute_path_no_record_matches_is_one_warning_with_a_suggestion() {
+    let server = serve(json!({
+        "items": [
+            { "id": "a", "email": "a@x", "manager": null, "groups": [] },
+            { "id": "b", "email": "b@x", "groups": [] }
+        ]
+    }))
+    .await;
+    let yaml = connector(
+        "$.items[*]",
+        r#"    attributes:
+      mail: "$.emial"
+      email: "$.email"
+      manager: "$.manager.id"
+      groups: { path: "$.groups[*]", multi: true }
+"#,
+    );
+    let e = engine(&yaml, &server.base_url());
+    let records = aggregate(&e, "account", None).await.unwrap();
+    assert_eq!(records.len(), 2, "a warning, not an error");
+    let warnings = e.summary().warnings;
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    for want in [
+        "operation `account_aggregation`",
+        "`mail: $.emial` matched nothing on the first page: none of its 2 records has `emial` (did you mean `email`?)",
+    ] {
+        assert!(warnings[0].contains(want), "missing {want:?} in {warnings:?}");
+    }
+    // Once per operation: a second run of the same engine does not repeat it.
+    aggregate(&e, "account", None).await.unwrap();
+    assert_eq!(e.summary().warnings.len(), 1);
+}

@@ -13,6 +13,7 @@ use super::paging::drive;
 use super::{Items, Mode, StepRun, origin};
 use crate::compile::CompiledOperation;
 use crate::doc::Doc;
+use crate::mapping::unmatched;
 use crate::engine::Inner;
 use crate::error::EngineError;
 use crate::stream::{Batch, join};
@@ -127,6 +128,7 @@ async fn run_steps(run: StepRun, tx: &mpsc::Sender<Batch>, emit: bool) -> Result
     };
     let (ptx, mut prx) = mpsc::channel::<Result<Items, EngineError>>(4);
     let driver = tokio::spawn(drive(primary.clone(), mode, ptx, None));
+    let mut first = true;
     while let Some(page) = prx.recv().await {
         let records = match page? {
             Items::Records(r) => r,
@@ -137,6 +139,11 @@ async fn run_steps(run: StepRun, tx: &mpsc::Sender<Batch>, emit: bool) -> Result
                 let mut raw = raw;
                 for &si in &for_each {
                     raw = run_for_each(&primary, si, raw).await?;
+                }
+                if first && !raw.is_empty() {
+                    first = false;
+                    let docs: Vec<Doc<'_>> = raw.iter().map(Doc::from_value).collect();
+                    check_paths(&inner, &op, &docs.iter().collect::<Vec<_>>());
                 }
                 let origin = origin(&inner, &op, None, None);
                 raw.iter()
@@ -162,4 +169,37 @@ async fn run_steps(run: StepRun, tx: &mpsc::Sender<Batch>, emit: bool) -> Result
         }
     }
     join(driver).await
+}
+
+/// Warns, once per operation and engine, about the paths records are read through that no
+/// record of the first page with records matched (see [`crate::mapping::unmatched`]).
+pub(crate) fn check_paths(inner: &Inner, op: &CompiledOperation, records: &[&Doc<'_>]) {
+    if records.is_empty() || inner.run.wire.dry_run {
+        return;
+    }
+    {
+        let mut done = inner
+            .checked_paths
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if !done.insert(op.key.clone()) {
+            return;
+        }
+    }
+    for u in unmatched(op.mapper.read_paths(), records) {
+        let guess = u
+            .suggestion
+            .map(|s| format!(" (did you mean `{s}`?)"))
+            .unwrap_or_default();
+        inner.stats.warn(
+            &origin(inner, op, None, None),
+            &format!(
+                "`{}: {}` matched nothing on the first page: none of its {} records has `{}`{guess}. Every record gets no value for it; check the path against the API's responses",
+                u.attribute,
+                u.path,
+                records.len(),
+                u.missing
+            ),
+        );
+    }
 }

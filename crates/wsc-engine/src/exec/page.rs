@@ -108,6 +108,9 @@ pub(crate) async fn fetch_page(
             return Err(missing_records(&page, &doc, c, mode, &run));
         }
         let _ = head_tx.send(head);
+        if page.index == 0 && mode == Mode::Map {
+            super::operation::check_paths(&run.inner, &run.op, &records);
+        }
         // Let the driver request the next page before this one is mapped, so fetching page
         // n+1 overlaps mapping page n (without this the driver waits in the same worker's slot
         // until the mapping is done).

@@ -124,6 +124,24 @@ impl RecordMapper {
         &self.names
     }
 
+    /// The paths records are read through, by what they fill: `name`, `members` and the
+    /// attributes read by a path (for [`super::unmatched`]).
+    pub fn read_paths(&self) -> Vec<(&str, &str)> {
+        let mut out = Vec::new();
+        if let Some(p) = &self.name {
+            out.push(("name", p.as_str()));
+        }
+        if let Some(p) = &self.members {
+            out.push(("members", p.as_str()));
+        }
+        for a in &self.attrs {
+            if let Source::Path(p) = &a.source {
+                out.push((a.name.as_ref(), p.as_str()));
+            }
+        }
+        out
+    }
+
     /// Whether records carry `members`.
     pub fn has_members(&self) -> bool {
         self.members.is_some()

@@ -24,10 +24,12 @@ mod error;
 mod mapper;
 mod record;
 mod types;
+mod unmatched;
 
 pub use error::MapError;
 pub use mapper::RecordMapper;
 pub use record::Record;
+pub use unmatched::{Unmatched, unmatched};
 
 use serde_json::Value;
 
