@@ -8,8 +8,8 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 use serde_json::Value;
 use wsc_auth::Secret;
-use wsc_engine::settings::ResolvedSettings;
 use wsc_engine::history::RunHistory;
+use wsc_engine::settings::ResolvedSettings;
 use wsc_engine::{Engine, EngineError, RunContext};
 use wsc_spec::model::Auth;
 use wsc_spec::{LoadError, Loaded};
@@ -290,7 +290,9 @@ impl Session {
         max_shrink: Option<u8>,
     ) -> Result<Option<RunHistory>, Failed> {
         let Some(path) = &self.store else {
-            tracing::info!("no state store (--state none): the shrink guard has no run history to compare with");
+            tracing::info!(
+                "no state store (--state none): the shrink guard has no run history to compare with"
+            );
             return Ok(None);
         };
         let store = open_store(path)?;

@@ -111,7 +111,11 @@ fn a_run_that_shrinks_past_the_limit_fails_and_keeps_the_previous_output() {
     assert_eq!(code(&half), 0, "{}", show(&half));
     let bad = aggregate(&dir, 15, &["--out", out_arg]);
     assert_eq!(code(&bad), 1, "{}", show(&bad));
-    assert!(text(&bad.stderr).contains("more than the 50%"), "{}", show(&bad));
+    assert!(
+        text(&bad.stderr).contains("more than the 50%"),
+        "{}",
+        show(&bad)
+    );
 
     // Out of range on the command line.
     let range = aggregate(&dir, 15, &["--max-shrink", "101"]);
@@ -136,7 +140,11 @@ fn a_delta_whose_source_shrank_writes_no_deletions() {
         show(&shrunk)
     );
     assert_eq!(lines(&out_file), 50, "--out was left as it was");
-    let allowed = aggregate(&dir, 20, &["--delta", "--out", out_arg, "--max-shrink", "100"]);
+    let allowed = aggregate(
+        &dir,
+        20,
+        &["--delta", "--out", out_arg, "--max-shrink", "100"],
+    );
     assert_eq!(code(&allowed), 0, "{}", show(&allowed));
     assert_eq!(lines(&out_file), 30, "30 deletions");
 }

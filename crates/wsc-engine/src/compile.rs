@@ -331,9 +331,11 @@ fn opt_value(location: &str, v: &Option<PageValue>) -> Result<Option<CompiledVal
     v.as_ref()
         .map(|v| match v {
             PageValue::Body(p) => compile_path(location, p).map(CompiledValue::Body),
-            PageValue::Header { header } => reqwest::header::HeaderName::from_bytes(header.as_bytes())
-                .map(CompiledValue::Header)
-                .map_err(|e| EngineError::Config(format!("{location}.header: `{header}`: {e}"))),
+            PageValue::Header { header } => {
+                reqwest::header::HeaderName::from_bytes(header.as_bytes())
+                    .map(CompiledValue::Header)
+                    .map_err(|e| EngineError::Config(format!("{location}.header: `{header}`: {e}")))
+            }
         })
         .transpose()
 }

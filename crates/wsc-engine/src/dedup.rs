@@ -43,7 +43,11 @@ impl Dedup {
     /// Checks a batch: a repeated identity is an error (`on_duplicate: error`), or is dropped
     /// from the batch, counted and warned about (`warn`: the first copy is kept). Records
     /// marked deleted are not counted.
-    pub(crate) fn check(&mut self, batch: &mut Vec<Record>, stats: &Stats) -> Result<(), EngineError> {
+    pub(crate) fn check(
+        &mut self,
+        batch: &mut Vec<Record>,
+        stats: &Stats,
+    ) -> Result<(), EngineError> {
         let mut repeated = Vec::new();
         for (i, r) in batch.iter().enumerate() {
             if r.deleted {

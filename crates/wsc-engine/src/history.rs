@@ -56,8 +56,7 @@ impl RunHistory {
     /// Checks a complete run's record count against the previous complete run. Call before
     /// the output is committed.
     pub fn check(&self, records: u64) -> Result<(), EngineError> {
-        let Some((started, _, previous)) = self.store.last_run(&self.key, &self.run_name)?
-        else {
+        let Some((started, _, previous)) = self.store.last_run(&self.key, &self.run_name)? else {
             return Ok(());
         };
         check_shrink(

@@ -9,9 +9,9 @@ use tokio::sync::{Semaphore, mpsc};
 
 use wsc_spec::model::OperationKey;
 
+use crate::dedup::Dedup;
 use crate::engine::Engine;
 use crate::error::EngineError;
-use crate::dedup::Dedup;
 use crate::exec::operation::run_operation;
 use crate::exec::origin;
 use crate::mapping::Record;

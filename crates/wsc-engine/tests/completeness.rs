@@ -376,9 +376,7 @@ async fn a_declared_total_missing_from_the_first_page_is_an_error() {
     let server = header_api("5").await;
     // The total is in a header, but the connector reads the body.
     let e = engine(
-        &header_connector(
-            "{ kind: offset, limit: 2, total: \"$.headers['x-total-count']\" }",
-        ),
+        &header_connector("{ kind: offset, limit: 2, total: \"$.headers['x-total-count']\" }"),
         &server.base_url(),
     );
     let err = aggregate(&e, "account", None).await.unwrap_err();
@@ -394,7 +392,10 @@ async fn a_declared_total_missing_from_the_first_page_is_an_error() {
         &header_connector("{ kind: offset, limit: 2, total: { header: X-Total-Counts } }"),
         &server.base_url(),
     );
-    let text = aggregate(&e, "account", None).await.unwrap_err().to_string();
+    let text = aggregate(&e, "account", None)
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(text.contains("did you mean `x-total-count`"), "{text}");
     // A misspelt body path, with the keys the page has.
     let body = serve(json!({ "totalResults": 1, "Resources": [ { "id": "a" } ] })).await;
@@ -407,7 +408,10 @@ async fn a_declared_total_missing_from_the_first_page_is_an_error() {
         "request: { path: /Users, query: { startIndex: \"{{page.offset}}\" } }",
     );
     let e = engine(&yaml, &body.base_url());
-    let text = aggregate(&e, "account", None).await.unwrap_err().to_string();
+    let text = aggregate(&e, "account", None)
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(text.contains("did you mean `totalResults`"), "{text}");
 }
 
@@ -490,7 +494,10 @@ async fn an_attribute_path_no_record_matches_is_one_warning_with_a_suggestion() 
         "operation `account_aggregation`",
         "`mail: $.emial` matched nothing on the first page: none of its 2 records has `emial` (did you mean `email`?)",
     ] {
-        assert!(warnings[0].contains(want), "missing {want:?} in {warnings:?}");
+        assert!(
+            warnings[0].contains(want),
+            "missing {want:?} in {warnings:?}"
+        );
     }
     // Once per operation: a second run of the same engine does not repeat it.
     aggregate(&e, "account", None).await.unwrap();

@@ -52,13 +52,15 @@ pub fn reference_tables() -> Vec<ReferenceTable> {
                     markdown: values_table(variants),
                 });
             } else {
-                for v in variants {
-                    let tag = v
-                        .pointer("/properties/type/const")
-                        .and_then(|c| c.as_str())
-                        .unwrap_or("?");
+                // Mappings only: a variant that is a plain value (`PageValue`'s JSONPath
+                // string) has no keys to document. Tagged variants are `Name.tag`.
+                for v in variants.iter().filter(|v| v.get("properties").is_some()) {
+                    let id = match v.pointer("/properties/type/const").and_then(|c| c.as_str()) {
+                        Some(tag) => format!("{name}.{tag}"),
+                        None => name.clone(),
+                    };
                     out.push(ReferenceTable {
-                        id: format!("{name}.{tag}"),
+                        id,
                         markdown: keys_table(v),
                     });
                 }

@@ -18,8 +18,11 @@ pub fn root() -> PathBuf {
 pub fn wsc() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_wsc"));
     c.current_dir(root());
-    let data = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("data-{}-{}", env!("CARGO_CRATE_NAME"), std::process::id()));
+    let data = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "data-{}-{}",
+        env!("CARGO_CRATE_NAME"),
+        std::process::id()
+    ));
     c.env("XDG_DATA_HOME", data);
     for (k, _) in std::env::vars() {
         if k.starts_with("WSC_") || k == "RUST_LOG" || k == "BROWSER" {

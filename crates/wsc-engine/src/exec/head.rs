@@ -165,7 +165,11 @@ fn missing_total(v: &CompiledValue, doc: &Doc<'_>, resp: &Response) -> String {
                 .unwrap_or_default();
             format!(
                 "`paging.total: {path}` found nothing on the first page (the response has: {}){guess}. Without the total the listing cannot be checked for completeness, so the run stops.{header_hint}",
-                if keys.is_empty() { "no keys".to_string() } else { keys.join(", ") }
+                if keys.is_empty() {
+                    "no keys".to_string()
+                } else {
+                    keys.join(", ")
+                }
             )
         }
         CompiledValue::Header(h) => {

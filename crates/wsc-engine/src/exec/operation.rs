@@ -13,9 +13,9 @@ use super::paging::drive;
 use super::{Items, Mode, StepRun, origin};
 use crate::compile::CompiledOperation;
 use crate::doc::Doc;
-use crate::mapping::unmatched;
 use crate::engine::Inner;
 use crate::error::EngineError;
+use crate::mapping::unmatched;
 use crate::stream::{Batch, join};
 use wsc_spec::template::Context;
 

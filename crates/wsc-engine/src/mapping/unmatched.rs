@@ -125,7 +125,10 @@ mod tests {
     fn leading_names_stop_at_the_first_non_name() {
         assert_eq!(leading_names("$.name.givenName"), ["name", "givenName"]);
         assert_eq!(leading_names("$.emails[0].value"), ["emails"]);
-        assert_eq!(leading_names("$['urn:x:User'].manager"), ["urn:x:User", "manager"]);
+        assert_eq!(
+            leading_names("$['urn:x:User'].manager"),
+            ["urn:x:User", "manager"]
+        );
         assert_eq!(leading_names("$..id"), Vec::<String>::new());
         assert_eq!(leading_names("$.*"), Vec::<String>::new());
         assert_eq!(leading_names("$"), Vec::<String>::new());
@@ -149,12 +152,21 @@ mod tests {
         );
         let got: Vec<(&str, &str, Option<&str>)> = found
             .iter()
-            .map(|u| (u.attribute.as_str(), u.missing.as_str(), u.suggestion.as_deref()))
+            .map(|u| {
+                (
+                    u.attribute.as_str(),
+                    u.missing.as_str(),
+                    u.suggestion.as_deref(),
+                )
+            })
             .collect();
         // `manager` is null on a and missing on b: not reported (a has the key).
         assert_eq!(
             got,
-            [("mail", "emial", Some("email")), ("given", "givn", Some("given"))]
+            [
+                ("mail", "emial", Some("email")),
+                ("given", "givn", Some("given"))
+            ]
         );
     }
 }

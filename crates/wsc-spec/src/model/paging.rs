@@ -125,7 +125,9 @@ impl<'de> Deserialize<'de> for PageValue {
         impl<'de> Visitor<'de> for V {
             type Value = PageValue;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSONPath such as \"$.total\", or `{ header: NAME }` for a response header")
+                f.write_str(
+                    "a JSONPath such as \"$.total\", or `{ header: NAME }` for a response header",
+                )
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<PageValue, E> {
                 Ok(PageValue::Body(JsonPath(v.to_string())))

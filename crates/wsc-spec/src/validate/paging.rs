@@ -82,7 +82,10 @@ impl Validator<'_> {
                         self.error(
                             &join_key(&join_key(path, k), "header"),
                             format!("`{header}` is not an HTTP header name"),
-                            Some("a header name is letters, digits and `-`, e.g. `X-Total-Count`".into()),
+                            Some(
+                                "a header name is letters, digits and `-`, e.g. `X-Total-Count`"
+                                    .into(),
+                            ),
                         );
                     }
                 }
@@ -161,7 +164,6 @@ fn collect_strings(v: &serde_json::Value, out: &mut Vec<String>) {
 /// An RFC 9110 field name: one or more token characters.
 fn is_header_name(s: &str) -> bool {
     !s.is_empty()
-        && s.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-        })
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
