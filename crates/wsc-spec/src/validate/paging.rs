@@ -77,19 +77,16 @@ impl Validator<'_> {
         ] {
             match jp {
                 Some(PageValue::Body(jp)) => self.jsonpath(&join_key(path, k), jp),
-                Some(PageValue::Header { header }) => {
-                    if !is_header_name(header) {
-                        self.error(
-                            &join_key(&join_key(path, k), "header"),
-                            format!("`{header}` is not an HTTP header name"),
-                            Some(
-                                "a header name is letters, digits and `-`, e.g. `X-Total-Count`"
-                                    .into(),
-                            ),
-                        );
-                    }
+                Some(PageValue::Header { header }) if !is_header_name(header) => {
+                    self.error(
+                        &join_key(&join_key(path, k), "header"),
+                        format!("`{header}` is not an HTTP header name"),
+                        Some(
+                            "a header name is letters, digits and `-`, e.g. `X-Total-Count`".into(),
+                        ),
+                    );
                 }
-                None => {}
+                _ => {}
             }
         }
         if let Some(t) = &p.stop_when {
