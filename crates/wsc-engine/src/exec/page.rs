@@ -39,7 +39,7 @@ pub(crate) async fn fetch_page(
     let page = prepare(&run, &st)?;
     let max_attempts = run.inner.http.retry_config().max_attempts;
     // Attempts of this page so far: status retries (in `send_counted`) and body retries
-    // (below) share the budget.
+    // (below) share `max_attempts`, and both draw on the run's retry budget.
     let mut attempt = 0;
     loop {
         let Some(resp) = send(&run, &page, &mut attempt).await? else {

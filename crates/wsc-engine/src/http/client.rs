@@ -202,7 +202,7 @@ impl HttpClient {
     }
 
     /// Like [`send`](Self::send) for a caller that retries on its own as well (a body that
-    /// does not parse, an error rule with `retry`): `used` attempts of the request's budget
+    /// does not parse, an error rule with `retry`): `used` of the request's attempts
     /// are already spent, and the attempts spent after this call come back with the response,
     /// so `http.retry.max_attempts` bounds all the attempts of the request together. A call
     /// with `used == 0` is a new request: it adds to the run's retry budget

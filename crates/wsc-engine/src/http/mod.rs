@@ -4,7 +4,7 @@
 //! Body-level checks (a 2xx body that does not parse, an error reported inside a 2xx body) are
 //! made by the caller, which parses the body once and retries on its own; it passes the
 //! attempts spent so far to [`HttpClient::send_counted`], so status retries and body retries
-//! share one budget (`http.retry.max_attempts` requests in all) and the same backoff.
+//! share one limit (`http.retry.max_attempts` requests in all) and the same backoff.
 //!
 //! Every retry, whichever kind, also draws on the run's retry budget (`http.retry.budget`),
 //! held by the client and so shared by all the requests of one engine: a retry it does not

@@ -128,7 +128,8 @@ pub struct ErrorRule {
     /// JSONPath of a message to report.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<JsonPath>,
-    /// Retry the request (within the retry budget) instead of failing.
+    /// Retry the request (within `http.retry.max_attempts` and the run's retry budget) instead
+    /// of failing.
     #[serde(default, skip_serializing_if = "is_false")]
     pub retry: bool,
 }
