@@ -51,7 +51,6 @@ pub(crate) async fn fetch_page(
             Ok(d) => d,
             Err(e) => {
                 if attempt < max_attempts {
-                    tracing::warn!(target: "wsc::engine", origin = %page.origin, attempt, error = %e, "response body is not valid JSON, retrying");
                     backoff(&run, &page, attempt, resp.status, &|| {
                         format!(
                             "HTTP {} with a body that is not valid JSON ({e})",
@@ -248,6 +247,7 @@ async fn backoff(
     let http = &run.inner.http;
     http.take_retry(&page.request, &page.origin, attempt, Some(status), failure)
         .map_err(EngineError::Http)?;
+    tracing::warn!(target: "wsc::engine", origin = %page.origin, attempt, failure = %failure(), "unusable response body, retrying");
     tokio::time::sleep(http.retry_config().backoff(attempt)).await;
     Ok(())
 }

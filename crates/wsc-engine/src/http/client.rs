@@ -293,9 +293,9 @@ impl HttpClient {
                 Err(e) => {
                     let message = self.redactor.text(&describe_reqwest_error(&e));
                     if self.retry.connection_errors && !last {
-                        tracing::warn!(target: "wsc::http", url = %shown_url(), attempt, error = %message, "transport error, retrying");
                         self.take_retry(req, origin, attempt, None, &|| message.clone())
                             .map_err(|e| *e)?;
+                        tracing::warn!(target: "wsc::http", url = %shown_url(), attempt, error = %message, "transport error, retrying");
                         tokio::time::sleep(self.retry.backoff(attempt)).await;
                         continue;
                     }
@@ -406,11 +406,11 @@ impl HttpClient {
                                         attempts: attempt,
                                     });
                                 }
-                                tracing::warn!(target: "wsc::http", url = %shown_url(), attempt, %reason, "unusable response body, retrying");
                                 self.take_retry(req, origin, attempt, Some(status), &|| {
                                     format!("HTTP {status} with an unusable body: {reason}")
                                 })
                                 .map_err(|e| *e)?;
+                                tracing::warn!(target: "wsc::http", url = %shown_url(), attempt, %reason, "unusable response body, retrying");
                                 tokio::time::sleep(self.retry.backoff(attempt)).await;
                                 continue;
                             }
@@ -422,11 +422,11 @@ impl HttpClient {
                             .retry
                             .retry_after(&response)
                             .unwrap_or_else(|| self.retry.backoff(attempt));
-                        tracing::warn!(target: "wsc::http", url = %shown_url(), attempt, status, wait_ms = wait.as_millis() as u64, "retrying");
                         self.take_retry(req, origin, attempt, Some(status), &|| {
                             format!("HTTP {status}{}", self.body_part(&response.body))
                         })
                         .map_err(|e| *e)?;
+                        tracing::warn!(target: "wsc::http", url = %shown_url(), attempt, status, wait_ms = wait.as_millis() as u64, "retrying");
                         tokio::time::sleep(wait).await;
                         continue;
                     }
