@@ -118,6 +118,7 @@ impl EngineError {
         match self {
             EngineError::Http(h) => match h.as_ref() {
                 HttpError::Status { status, .. } => Some(*status),
+                HttpError::RetryBudget { status, .. } => *status,
                 _ => None,
             },
             _ => None,

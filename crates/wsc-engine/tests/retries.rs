@@ -145,9 +145,9 @@ async fn mixed_faults_with_a_fixed_seed() {
     api.shutdown().await;
 }
 
-/// A body that stays truncated beyond the retry budget fails the run on page 1.
+/// A body that stays truncated beyond `max_attempts` fails the run on page 1.
 #[tokio::test]
-async fn truncated_body_beyond_budget_fails() {
+async fn truncated_body_beyond_max_attempts_fails() {
     let cfg = config(95).with_faults(Faults::fail_first(1000, FaultKind::Malformed));
     let (records, error, summary, stats) = run_offset(&cfg, FAST_HTTP).await;
     let error = error.expect("the run must fail");
@@ -224,7 +224,7 @@ async fn error_in_body_with_retry_recovers() {
 }
 
 #[tokio::test]
-async fn error_in_body_with_retry_beyond_budget_fails() {
+async fn error_in_body_with_retry_beyond_max_attempts_fails() {
     let cfg = config(95).with_faults(Faults::fail_first(1000, FaultKind::ErrorInBody));
     let (records, error, summary, stats) = run_offset(&cfg, &http_with_error_rule(true, 3)).await;
     let error = error.expect("the run must fail");
@@ -239,10 +239,10 @@ async fn error_in_body_with_retry_beyond_budget_fails() {
     assert_eq!(summary.retries, 2);
 }
 
-/// Status retries and body retries share one budget: `max_attempts` is the number of
+/// Status retries and body retries share one limit: `max_attempts` is the number of
 /// requests for a page in all, whatever mix of 500s and truncated bodies the API sends.
 #[tokio::test]
-async fn status_and_body_faults_share_one_budget() {
+async fn status_and_body_faults_share_max_attempts() {
     let (mut recovered, mut failed) = (0, 0);
     for seed in 0..20 {
         let faults = Faults {

@@ -4,7 +4,6 @@
 //! can be requested), then map and run the `after` hook.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use serde_json::{Map, Value};
 use tokio::sync::oneshot;
@@ -42,7 +41,7 @@ pub(crate) async fn fetch_page(
     let page = prepare(&run, &st)?;
     let max_attempts = run.inner.http.retry_config().max_attempts;
     // Attempts of this page so far: status retries (in `send_counted`) and body retries
-    // (below) share the budget.
+    // (below) share `max_attempts`, and both draw on the run's retry budget.
     let mut attempt = 0;
     loop {
         let Some(resp) = send(&run, &page, &mut attempt).await? else {
@@ -54,8 +53,13 @@ pub(crate) async fn fetch_page(
             Ok(d) => d,
             Err(e) => {
                 if attempt < max_attempts {
-                    tracing::warn!(target: "wsc::engine", origin = %page.origin, attempt, error = %e, "response body is not valid JSON, retrying");
-                    backoff(&run, attempt).await;
+                    backoff(&run, &page, attempt, resp.status, &|| {
+                        format!(
+                            "HTTP {} with a body that is not valid JSON ({e})",
+                            resp.status
+                        )
+                    })
+                    .await?;
                     continue;
                 }
                 let http = &run.inner.http;
@@ -80,7 +84,13 @@ pub(crate) async fn fetch_page(
             &resp,
         ) {
             if hit.retry && attempt < max_attempts {
-                backoff(&run, attempt).await;
+                backoff(&run, &page, attempt, resp.status, &|| {
+                    format!(
+                        "HTTP {}, the API reported an error: {}",
+                        resp.status, hit.message
+                    )
+                })
+                .await?;
                 continue;
             }
             return Err(EngineError::InBody {
@@ -226,11 +236,21 @@ fn parse(body: &[u8]) -> Result<Doc<'_>, crate::doc::DocError> {
     }
 }
 
-/// Counts a body-level retry and waits the backoff of `attempt`.
-async fn backoff(run: &StepRun, attempt: u32) {
+/// Takes a body-level retry from the run's retry budget and waits the backoff of `attempt`;
+/// `failure` says why, for the error when the budget is spent.
+async fn backoff(
+    run: &StepRun,
+    page: &Prepared,
+    attempt: u32,
+    status: u16,
+    failure: &(dyn Fn() -> String + Sync),
+) -> Result<(), EngineError> {
     let http = &run.inner.http;
-    http.counters().retries.fetch_add(1, Ordering::Relaxed);
+    http.take_retry(&page.request, &page.origin, attempt, Some(status), failure)
+        .map_err(EngineError::Http)?;
+    tracing::warn!(target: "wsc::engine", origin = %page.origin, attempt, failure = %failure(), "unusable response body, retrying");
     tokio::time::sleep(http.retry_config().backoff(attempt)).await;
+    Ok(())
 }
 
 /// What paging needs from a parsed page: its size, total, cursor, next URL, stop condition,

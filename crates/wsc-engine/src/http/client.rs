@@ -12,7 +12,7 @@ use wsc_spec::StatusPattern;
 use wsc_spec::model::{HttpOptions, Method};
 
 use super::error::{describe_reqwest_error, status_hint};
-use super::retry::RateLimiter;
+use super::retry::{RateLimiter, RunBudget};
 use super::{
     Body, HostPolicy, HttpError, Origin, PreparedRequest, Response, RetryConfig, TlsFiles,
 };
@@ -24,7 +24,8 @@ use crate::wire::{Exchange, Wire, header_pairs};
 pub enum Verdict {
     /// Accept it.
     Accept,
-    /// Try again (counts against the retry budget); the text says why.
+    /// Try again (counts against `http.retry.max_attempts` and the run's retry budget); the
+    /// text says why.
     Retry(String),
 }
 
@@ -44,6 +45,7 @@ pub struct Counters {
 pub struct HttpClient {
     client: reqwest::Client,
     retry: Arc<RetryConfig>,
+    budget: Arc<RunBudget>,
     limiter: Option<Arc<RateLimiter>>,
     hosts: Arc<HostPolicy>,
     auth: Arc<dyn Authenticator>,
@@ -113,9 +115,11 @@ impl HttpClient {
         let limiter = opts
             .requests_per_second
             .map(|rps| Arc::new(RateLimiter::per_second(rps)));
+        let retry = RetryConfig::from_options(opts);
         Ok(HttpClient {
             client,
-            retry: Arc::new(RetryConfig::from_options(opts)),
+            budget: Arc::new(RunBudget::new(&retry)),
+            retry: Arc::new(retry),
             limiter,
             hosts: Arc::new(hosts),
             auth,
@@ -134,6 +138,37 @@ impl HttpClient {
     /// The retry settings.
     pub fn retry_config(&self) -> &RetryConfig {
         &self.retry
+    }
+
+    /// Takes one retry from the run's retry budget (`http.retry.budget`) and counts it in
+    /// [`Counters::retries`]. When the budget allows no more, the error names it, with how
+    /// attempt `attempts` of `req` failed (`status` if the server answered, `failure` in words).
+    pub fn take_retry(
+        &self,
+        req: &PreparedRequest,
+        origin: &Origin,
+        attempts: u32,
+        status: Option<u16>,
+        failure: &(dyn Fn() -> String + Sync),
+    ) -> Result<(), Box<HttpError>> {
+        match self.budget.withdraw() {
+            Ok(()) => {
+                self.counters.retries.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(spent) => {
+                tracing::warn!(target: "wsc::http", url = %self.redactor.url(&req.url), attempts, %spent, "retry budget spent");
+                Err(Box::new(HttpError::RetryBudget {
+                    origin: origin.clone(),
+                    method: req.method.as_str(),
+                    url: self.redactor.url(&req.url),
+                    status,
+                    failure: self.redactor.text(&failure()),
+                    attempts,
+                    spent,
+                }))
+            }
+        }
     }
 
     /// Counters of this client.
@@ -167,9 +202,11 @@ impl HttpClient {
     }
 
     /// Like [`send`](Self::send) for a caller that retries on its own as well (a body that
-    /// does not parse, an error rule with `retry`): `used` attempts of the request's budget
+    /// does not parse, an error rule with `retry`): `used` of the request's attempts
     /// are already spent, and the attempts spent after this call come back with the response,
-    /// so `http.retry.max_attempts` bounds all the attempts of the request together.
+    /// so `http.retry.max_attempts` bounds all the attempts of the request together. A call
+    /// with `used == 0` is a new request: it adds to the run's retry budget
+    /// ([`take_retry`](Self::take_retry) draws on it).
     pub async fn send_counted(
         &self,
         req: &PreparedRequest,
@@ -192,6 +229,9 @@ impl HttpClient {
                 host: req.url.host_str().unwrap_or("").to_string(),
                 url: shown_url(),
             });
+        }
+        if used == 0 {
+            self.budget.deposit();
         }
         let mut attempt: u32 = used;
         let mut renewed = false;
@@ -253,8 +293,9 @@ impl HttpClient {
                 Err(e) => {
                     let message = self.redactor.text(&describe_reqwest_error(&e));
                     if self.retry.connection_errors && !last {
+                        self.take_retry(req, origin, attempt, None, &|| message.clone())
+                            .map_err(|e| *e)?;
                         tracing::warn!(target: "wsc::http", url = %shown_url(), attempt, error = %message, "transport error, retrying");
-                        self.counters.retries.fetch_add(1, Ordering::Relaxed);
                         tokio::time::sleep(self.retry.backoff(attempt)).await;
                         continue;
                     }
@@ -275,7 +316,10 @@ impl HttpClient {
                         Err(e) => {
                             let message = self.redactor.text(&describe_reqwest_error(&e));
                             if self.retry.connection_errors && !last {
-                                self.counters.retries.fetch_add(1, Ordering::Relaxed);
+                                self.take_retry(req, origin, attempt, Some(status), &|| {
+                                    format!("HTTP {status}, reading the body: {message}")
+                                })
+                                .map_err(|e| *e)?;
                                 tokio::time::sleep(self.retry.backoff(attempt)).await;
                                 continue;
                             }
@@ -362,8 +406,11 @@ impl HttpClient {
                                         attempts: attempt,
                                     });
                                 }
+                                self.take_retry(req, origin, attempt, Some(status), &|| {
+                                    format!("HTTP {status} with an unusable body: {reason}")
+                                })
+                                .map_err(|e| *e)?;
                                 tracing::warn!(target: "wsc::http", url = %shown_url(), attempt, %reason, "unusable response body, retrying");
-                                self.counters.retries.fetch_add(1, Ordering::Relaxed);
                                 tokio::time::sleep(self.retry.backoff(attempt)).await;
                                 continue;
                             }
@@ -375,8 +422,11 @@ impl HttpClient {
                             .retry
                             .retry_after(&response)
                             .unwrap_or_else(|| self.retry.backoff(attempt));
+                        self.take_retry(req, origin, attempt, Some(status), &|| {
+                            format!("HTTP {status}{}", self.body_part(&response.body))
+                        })
+                        .map_err(|e| *e)?;
                         tracing::warn!(target: "wsc::http", url = %shown_url(), attempt, status, wait_ms = wait.as_millis() as u64, "retrying");
-                        self.counters.retries.fetch_add(1, Ordering::Relaxed);
                         tokio::time::sleep(wait).await;
                         continue;
                     }
@@ -446,6 +496,16 @@ impl HttpClient {
             }
         }
         rb.headers(map)
+    }
+
+    /// `; body: <start>` for a failure text, or nothing for an empty body.
+    fn body_part(&self, body: &[u8]) -> String {
+        let start = self.body_start(body);
+        if start.is_empty() {
+            start
+        } else {
+            format!("; body: {start}")
+        }
     }
 
     /// The first 300 characters of a body, secrets redacted.

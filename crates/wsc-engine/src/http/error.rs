@@ -1,5 +1,7 @@
 //! HTTP errors and where a request belongs, for error messages.
 
+use super::retry::BudgetSpent;
+
 /// Where a request belongs, for error messages.
 #[derive(Debug, Clone, Default)]
 pub struct Origin {
@@ -88,6 +90,27 @@ pub enum HttpError {
         body_start: String,
         /// Attempts made.
         attempts: u32,
+    },
+    /// A request failed in a way that is retried, but the run's retry budget allowed no
+    /// more retries (`http.retry.budget`).
+    #[error(
+        "{origin}: {method} {url} failed on attempt {attempts} ({failure}) and was not retried: {spent}\n  hint: this API fails more often than transient faults explain; if it is known to, raise `http.retry.budget.ratio` or `http.retry.budget.min_retries`"
+    )]
+    RetryBudget {
+        /// Where.
+        origin: Origin,
+        /// Method.
+        method: &'static str,
+        /// Redacted URL.
+        url: String,
+        /// The status of the failed attempt, if the server answered.
+        status: Option<u16>,
+        /// How the last attempt failed (redacted).
+        failure: String,
+        /// Attempts made for this request.
+        attempts: u32,
+        /// The budget and the counts when it refused.
+        spent: BudgetSpent,
     },
     /// Credentials would go to a host the connector does not name.
     #[error(

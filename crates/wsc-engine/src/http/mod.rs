@@ -4,7 +4,11 @@
 //! Body-level checks (a 2xx body that does not parse, an error reported inside a 2xx body) are
 //! made by the caller, which parses the body once and retries on its own; it passes the
 //! attempts spent so far to [`HttpClient::send_counted`], so status retries and body retries
-//! share one budget (`http.retry.max_attempts` requests in all) and the same backoff.
+//! share one limit (`http.retry.max_attempts` requests in all) and the same backoff.
+//!
+//! Every retry, whichever kind, also draws on the run's retry budget (`http.retry.budget`),
+//! held by the client and so shared by all the requests of one engine: a retry it does not
+//! allow ends the request with [`HttpError::RetryBudget`].
 
 mod client;
 mod error;
@@ -16,5 +20,5 @@ pub use crate::message::{Body, PreparedRequest, Response};
 pub use client::{Counters, HttpClient, Verdict};
 pub use error::{HttpError, Origin};
 pub use hosts::HostPolicy;
-pub use retry::RetryConfig;
+pub use retry::{BudgetSpent, RetryConfig};
 pub use tls::TlsFiles;

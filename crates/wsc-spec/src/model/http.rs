@@ -58,11 +58,11 @@ pub struct Timeouts {
     pub total: Option<Duration>,
 }
 
-/// Retries with exponential backoff and jitter.
+/// Retries with exponential backoff and jitter, per request, within a retry budget per run.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RetryPolicy {
-    /// Attempts in all, the first included. Default 4; 1 disables retries.
+    /// Attempts per request in all, the first included. Default 8; 1 disables retries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_attempts: Option<u32>,
     /// Statuses that are retried. Default `[408, 429, 500, 502, 503, 504]`.
@@ -85,6 +85,26 @@ pub struct RetryPolicy {
     /// Retry connection errors (refused, reset, timeout). Default `true`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connection_errors: Option<bool>,
+    /// How many retries a whole run may make, over all its requests. Default: 100 plus 20 %
+    /// of the requests sent.
+    #[serde(default)]
+    pub budget: RetryBudget,
+}
+
+/// The retry budget of a run: all the requests of one run (every page, partition and step,
+/// concurrent or not) may retry `min_retries` times plus `ratio` times the number of requests
+/// sent so far. A retry the budget does not allow fails the run.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetryBudget {
+    /// Retries allowed per request sent (first attempts; retries do not count), e.g. `0.2`:
+    /// one retry per five requests. Default `0.2`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratio: Option<f64>,
+    /// Retries always allowed on top of `ratio`, so the start of a run and small runs can
+    /// retry too. Default 100.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_retries: Option<u32>,
 }
 
 /// Detects an error reported inside a response body. Exactly one of `path`, `body_contains`
@@ -108,7 +128,8 @@ pub struct ErrorRule {
     /// JSONPath of a message to report.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<JsonPath>,
-    /// Retry the request (within the retry budget) instead of failing.
+    /// Retry the request (within `http.retry.max_attempts` and the run's retry budget) instead
+    /// of failing.
     #[serde(default, skip_serializing_if = "is_false")]
     pub retry: bool,
 }

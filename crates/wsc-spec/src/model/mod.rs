@@ -28,7 +28,7 @@ pub use self::auth::{
 };
 pub use self::hooks::{Hook, HookErrorMode, Hooks};
 pub use self::http::{
-    ErrorRule, HttpOptions, Method, RawBody, RequestSpec, RetryPolicy, Timeouts, Tls,
+    ErrorRule, HttpOptions, Method, RawBody, RequestSpec, RetryBudget, RetryPolicy, Timeouts, Tls,
 };
 pub use self::key::{OperationKey, OperationKind, ParseOperationKeyError};
 pub use self::mapping::{Attribute, AttributeDef, AttributeType, Entitlement};

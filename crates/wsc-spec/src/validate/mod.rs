@@ -133,6 +133,15 @@ impl Validator<'_> {
                 Some("use 1 to disable retries".into()),
             );
         }
+        if let Some(r) = h.retry.budget.ratio
+            && !(r.is_finite() && r >= 0.0)
+        {
+            self.error(
+                "http.retry.budget.ratio",
+                format!("`ratio` is the number of retries allowed per request sent, so it must be a number of 0 or more, not {r}"),
+                Some("`0.2` allows one retry per five requests; `0` leaves only `min_retries`".into()),
+            );
+        }
         if let Some(r) = h.requests_per_second
             && (r.is_nan() || r <= 0.0)
         {
