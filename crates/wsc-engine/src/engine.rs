@@ -301,16 +301,6 @@ impl Engine {
         self.inner.hooks.state_changes()
     }
 
-    /// The shrink guard's limit for aggregating `object`: `given` (`--max-shrink`), else the
-    /// aggregation's `max_shrink`, else [`crate::history::DEFAULT_MAX_SHRINK`].
-    pub fn max_shrink(&self, object: &str, given: Option<u8>) -> Result<u8, EngineError> {
-        let op = self.op(&Self::aggregation_key(object))?;
-        Ok(given
-            .or(op.spec.max_shrink)
-            .unwrap_or(crate::history::DEFAULT_MAX_SHRINK)
-            .min(100))
-    }
-
     /// Whether an operation filters on the API side when a previous run exists (`delta:`).
     pub fn has_api_delta(&self, key: &str) -> Result<bool, EngineError> {
         Ok(self

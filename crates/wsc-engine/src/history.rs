@@ -79,6 +79,18 @@ impl RunHistory {
     }
 }
 
+impl Engine {
+    /// The shrink guard's limit for aggregating `object`: `given` (`--max-shrink`), else the
+    /// aggregation's `max_shrink`, else [`DEFAULT_MAX_SHRINK`].
+    pub fn max_shrink(&self, object: &str, given: Option<u8>) -> Result<u8, EngineError> {
+        let op = self.op(&Self::aggregation_key(object))?;
+        Ok(given
+            .or(op.spec.max_shrink)
+            .unwrap_or(DEFAULT_MAX_SHRINK)
+            .min(100))
+    }
+}
+
 /// Fails when `now` is more than `max_shrink` percent below `previous`.
 pub(crate) fn check_shrink(
     object: &str,

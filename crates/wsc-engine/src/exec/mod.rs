@@ -11,6 +11,7 @@ pub(crate) mod multistep;
 pub(crate) mod operation;
 pub(crate) mod page;
 pub(crate) mod paging;
+pub(crate) mod paths;
 pub(crate) mod rules;
 
 use std::sync::Arc;

@@ -10,12 +10,12 @@ use tokio::sync::mpsc;
 
 use super::multistep::{collect_step, run_for_each};
 use super::paging::drive;
+use super::paths::check_paths;
 use super::{Items, Mode, StepRun, origin};
 use crate::compile::CompiledOperation;
 use crate::doc::Doc;
 use crate::engine::Inner;
 use crate::error::EngineError;
-use crate::mapping::unmatched;
 use crate::stream::{Batch, join};
 use wsc_spec::template::Context;
 
@@ -169,37 +169,4 @@ async fn run_steps(run: StepRun, tx: &mpsc::Sender<Batch>, emit: bool) -> Result
         }
     }
     join(driver).await
-}
-
-/// Warns, once per operation and engine, about the paths records are read through that no
-/// record of the first page with records matched (see [`crate::mapping::unmatched`]).
-pub(crate) fn check_paths(inner: &Inner, op: &CompiledOperation, records: &[&Doc<'_>]) {
-    if records.is_empty() || inner.run.wire.dry_run {
-        return;
-    }
-    {
-        let mut done = inner
-            .checked_paths
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if !done.insert(op.key.clone()) {
-            return;
-        }
-    }
-    for u in unmatched(op.mapper.read_paths(), records) {
-        let guess = u
-            .suggestion
-            .map(|s| format!(" (did you mean `{s}`?)"))
-            .unwrap_or_default();
-        inner.stats.warn(
-            &origin(inner, op, None, None),
-            &format!(
-                "`{}: {}` matched nothing on the first page: none of its {} records has `{}`{guess}. Every record gets no value for it; check the path against the API's responses",
-                u.attribute,
-                u.path,
-                records.len(),
-                u.missing
-            ),
-        );
-    }
 }

@@ -119,7 +119,7 @@ pub(crate) async fn fetch_page(
         }
         let _ = head_tx.send(head);
         if page.index == 0 && mode == Mode::Map {
-            super::operation::check_paths(&run.inner, &run.op, &records);
+            super::paths::check_paths(&run.inner, &run.op, &records);
         }
         // Let the driver request the next page before this one is mapped, so fetching page
         // n+1 overlaps mapping page n (without this the driver waits in the same worker's slot
