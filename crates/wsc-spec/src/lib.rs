@@ -13,6 +13,7 @@ pub mod model;
 pub mod plan;
 pub mod schema;
 pub mod sensitive;
+mod structural;
 pub mod template;
 pub mod validate;
 mod values;

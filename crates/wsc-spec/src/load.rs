@@ -10,8 +10,9 @@ use serde::de::DeserializeOwned;
 
 use crate::diagnostic::{Diagnostic, Report, Severity, did_you_mean};
 pub use crate::locate::locate;
-use crate::locate::{LocationIndex, Pos, join_index, join_key};
+use crate::locate::{LocationIndex, Pos, join_key};
 use crate::model::Connector;
+use crate::structural::{self, related};
 use crate::validate;
 
 /// A connector read and validated.
@@ -59,36 +60,79 @@ pub fn load_file(path: &Path) -> Result<Loaded, LoadError> {
 /// Parses and validates connector text. `file` names it in messages; `dir` is where relative
 /// hook and key files are looked up.
 pub fn load_bytes(bytes: &[u8], file: &str, dir: &Path) -> Result<Loaded, LoadError> {
-    let (connector, source, index) =
-        parse_document::<Connector>(bytes, file, CONNECTOR_HINT).map_err(LoadError::Invalid)?;
-    let mut diagnostics = validate::validate(&connector, dir, &index);
+    let parsed =
+        parse_tolerant::<Connector>(bytes, file, CONNECTOR_HINT).map_err(LoadError::Invalid)?;
+    let mut diagnostics = parsed.structural;
+    if let Some(connector) = &parsed.value {
+        // Semantic findings on what is left of a document with structural errors, except
+        // those about the keys taken out (consequences of the repair).
+        diagnostics.extend(
+            validate::validate(connector, dir, &parsed.index)
+                .into_iter()
+                .filter(|d| {
+                    d.path.is_empty() || !parsed.removed.iter().any(|r| related(r, &d.path))
+                }),
+        );
+    }
     diagnostics.sort_by_key(|d| (std::cmp::Reverse(d.severity), d.line, d.column));
     let report = Report {
         file: file.to_string(),
-        source,
+        source: parsed.source,
         diagnostics,
     };
-    if report.error_count() > 0 {
-        return Err(LoadError::Invalid(report));
+    match parsed.value {
+        Some(connector) if report.error_count() == 0 => Ok(Loaded {
+            connector,
+            file: PathBuf::from(file),
+            dir: dir.to_path_buf(),
+            warnings: report,
+        }),
+        _ => Err(LoadError::Invalid(report)),
     }
-    Ok(Loaded {
-        connector,
-        file: PathBuf::from(file),
-        dir: dir.to_path_buf(),
-        warnings: report,
-    })
 }
 
 const CONNECTOR_HINT: &str = "a connector file is a YAML mapping with at least `connector:` and \
 `base_url:`; see connectors/demo.yaml and docs/connector-reference.md";
 
 /// Parses any YAML document into `T` with located errors (used for connectors, plans,
-/// cassettes). Returns the value, the source text and its location index.
+/// cassettes). Returns the value, the source text and its location index; the report has
+/// every independent structural error.
 pub fn parse_document<T: DeserializeOwned>(
     bytes: &[u8],
     file: &str,
     what_hint: &str,
 ) -> Result<(T, String, LocationIndex), Report> {
+    let parsed = parse_tolerant::<T>(bytes, file, what_hint)?;
+    match parsed.value {
+        Some(v) if parsed.structural.is_empty() => Ok((v, parsed.source, parsed.index)),
+        _ => Err(Report {
+            file: file.to_string(),
+            source: parsed.source,
+            diagnostics: parsed.structural,
+        }),
+    }
+}
+
+/// A document parsed as far as its structure allows.
+struct Parsed<T> {
+    /// The value; with structural errors, the document without the keys that did not fit
+    /// (when the rest fits).
+    value: Option<T>,
+    source: String,
+    index: LocationIndex,
+    /// Every independent structural error.
+    structural: Vec<Diagnostic>,
+    /// Key paths taken out to find them.
+    removed: Vec<String>,
+}
+
+/// [`parse_document`], going on past the first structural error (see [`crate::structural`]).
+/// `Err`: the document cannot be read as YAML at all.
+fn parse_tolerant<T: DeserializeOwned>(
+    bytes: &[u8],
+    file: &str,
+    what_hint: &str,
+) -> Result<Parsed<T>, Report> {
     let fail = |source: String, d: Diagnostic| Report {
         file: file.to_string(),
         source,
@@ -137,14 +181,14 @@ pub fn parse_document<T: DeserializeOwned>(
         return Err(fail(source, d));
     }
     let index = LocationIndex::build(&source);
-    let result = if has_merge_key(&source) {
+    let (result, tree) = if has_merge_key(&source) {
         // YAML merge keys (`<<: *anchor`) are applied on a value tree first; errors then carry
         // no position of their own and are located through the key path alone.
         match serde_yaml::from_str::<serde_yaml::Value>(&source).and_then(|mut v| {
             v.apply_merge()?;
             Ok(v)
         }) {
-            Ok(v) => serde_path_to_error::deserialize::<_, T>(v),
+            Ok(v) => (serde_path_to_error::deserialize::<_, T>(v.clone()), Some(v)),
             Err(e) => {
                 let location = e.location().map(|l| Pos {
                     line: l.line(),
@@ -156,36 +200,53 @@ pub fn parse_document<T: DeserializeOwned>(
             }
         }
     } else {
-        serde_path_to_error::deserialize::<_, T>(serde_yaml::Deserializer::from_str(&source))
+        (
+            serde_path_to_error::deserialize::<_, T>(serde_yaml::Deserializer::from_str(&source)),
+            None,
+        )
     };
     match result {
-        Ok(v) => Ok((v, source, index)),
+        Ok(v) => Ok(Parsed {
+            value: Some(v),
+            source,
+            index,
+            structural: Vec::new(),
+            removed: Vec::new(),
+        }),
         Err(err) => {
-            let path = path_string(err.path());
+            let segs = structural::segments(err.path());
+            let path = structural::path_text(&segs);
             let inner = err.into_inner();
             let location = inner.location().map(|l| Pos {
                 line: l.line(),
                 column: l.column(),
             });
             let message = strip_location(&inner.to_string(), &path);
-            let d = explain(&source, &index, &path, &message, location, what_hint);
-            Err(fail(source, d))
+            let mut diagnostics = vec![explain(
+                &source, &index, &path, &message, location, what_hint,
+            )];
+            // The next errors, found by taking each offending key out (a YAML syntax error
+            // has no tree to repair).
+            let tree = tree.or_else(|| serde_yaml::from_str::<serde_yaml::Value>(&source).ok());
+            let (mut value, mut removed) = (None, Vec::new());
+            if let Some(tree) = tree {
+                let r = structural::repair::<T>(tree, segs, &message);
+                for (p, m) in &r.errors {
+                    let m = strip_location(m, p);
+                    diagnostics.push(explain(&source, &index, p, &m, None, what_hint));
+                }
+                value = r.value;
+                removed = r.removed;
+            }
+            Ok(Parsed {
+                value,
+                source,
+                index,
+                structural: diagnostics,
+                removed,
+            })
         }
     }
-}
-
-fn path_string(path: &serde_path_to_error::Path) -> String {
-    use serde_path_to_error::Segment;
-    let mut out = String::new();
-    for seg in path.iter() {
-        match seg {
-            Segment::Seq { index } => out = join_index(&out, *index),
-            Segment::Map { key } => out = join_key(&out, key),
-            Segment::Enum { variant } => out = join_key(&out, variant),
-            Segment::Unknown => break,
-        }
-    }
-    out
 }
 
 fn strip_location(msg: &str, path: &str) -> String {
