@@ -87,7 +87,7 @@ fn meant_key(message: &str) -> Option<String> {
     let rest = message.strip_prefix("unknown field `")?;
     let (field, expected) = rest.split_once('`')?;
     let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
-    crate::diagnostic::did_you_mean(field, candidates.into_iter()).map(str::to_string)
+    crate::diagnostic::did_you_mean(field, candidates).map(str::to_string)
 }
 
 /// Renames the key at `segs` to `to`, unless its mapping has `to` already.
