@@ -8,9 +8,10 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use base64::Engine as _;
 use handlebars::{
-    Context, Handlebars, Helper, HelperResult, Output, RenderContext, RenderError,
-    RenderErrorReason,
+    Context, Handlebars, Helper, HelperDef, HelperResult, Output, PathAndJson, RenderContext,
+    RenderError, RenderErrorReason, ScopedJson,
 };
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::Value;
@@ -82,8 +83,14 @@ enum Kind {
     /// Exactly one `{{default a b ...}}` over paths and literals: the first argument that is
     /// present, not null and not empty, with its JSON type (missing paths are allowed).
     Default(Vec<Arg>, Escape),
-    /// Anything else: rendered by Handlebars.
-    Rendered { id: String, escape: Escape },
+    /// Anything else: rendered by Handlebars. `value_id` is set for a template that is
+    /// exactly one helper expression (`{{json x}}`, `{{default a (json '[]')}}`): its value
+    /// form, which keeps the result's JSON type.
+    Rendered {
+        id: String,
+        escape: Escape,
+        value_id: Option<String>,
+    },
 }
 
 /// An argument of a natively evaluated `default`.
@@ -188,13 +195,27 @@ impl Templates {
                 Escape::None => &mut self.plain,
                 Escape::PathSegment => &mut self.path,
             };
-            reg.register_template_string(&id, source)
-                .map_err(|e| TemplateError {
-                    location: location.to_string(),
-                    source_text: source.to_string(),
-                    message: e.to_string(),
-                })?;
-            Kind::Rendered { id, escape }
+            let fail = |e: handlebars::TemplateError| TemplateError {
+                location: location.to_string(),
+                source_text: source.to_string(),
+                message: e.to_string(),
+            };
+            reg.register_template_string(&id, source).map_err(fail)?;
+            let value_id = match single_call(source) {
+                Some(expr) if escape == Escape::None => {
+                    let vid = format!("v{}", self.next_id.fetch_add(1, Ordering::Relaxed));
+                    self.plain
+                        .register_template_string(&vid, format!("{{{{{VALUE_OF} ({expr})}}}}"))
+                        .map_err(fail)?;
+                    Some(vid)
+                }
+                _ => None,
+            };
+            Kind::Rendered {
+                id,
+                escape,
+                value_id,
+            }
         };
         Ok(Template {
             inner: Arc::new(Inner {
@@ -227,7 +248,7 @@ impl Templates {
                     Escape::None => s,
                 })
             }
-            Kind::Rendered { id, escape } => {
+            Kind::Rendered { id, escape, .. } => {
                 let reg = match escape {
                     Escape::None => &self.plain,
                     Escape::PathSegment => &self.path,
@@ -238,12 +259,26 @@ impl Templates {
         }
     }
 
-    /// Renders a template to a JSON value: a single `{{path}}` keeps the value's type, anything
-    /// else is a string.
+    /// Renders a template to a JSON value: a template that is exactly one expression (a path
+    /// or a helper call) keeps the type of its value, anything else is a string.
     pub fn render_value(&self, t: &Template, ctx: &Value) -> Result<Value, TemplateError> {
         match &t.inner.kind {
             Kind::Path(p, _) => lookup(ctx, p).cloned().ok_or_else(|| t.missing(p)),
             Kind::Default(args, _) => Ok(default_value(args, ctx)),
+            Kind::Rendered {
+                value_id: Some(vid),
+                ..
+            } => {
+                let text = self
+                    .plain
+                    .render_with_context(vid, &Context::wraps(ctx).map_err(|e| t.err(e))?)
+                    .map_err(|e| t.err(e))?;
+                serde_json::from_str(&text).map_err(|e| TemplateError {
+                    location: t.inner.location.clone(),
+                    source_text: t.inner.source.clone(),
+                    message: format!("the value is not JSON ({e})"),
+                })
+            }
             _ => self.render(t, ctx).map(Value::String),
         }
     }
@@ -307,6 +342,21 @@ fn default_value(args: &[Arg], ctx: &Value) -> Value {
     }
 }
 
+/// A template that is exactly one helper call (`{{json x}}`, `{{default a (json '[]')}}`,
+/// `{{timestamp}}`) → the expression inside the braces; `None` for anything else.
+fn single_call(source: &str) -> Option<&str> {
+    use handlebars::template::TemplateElement;
+    let parsed = handlebars::Template::compile(source).ok()?;
+    let [TemplateElement::Expression(h)] = parsed.elements.as_slice() else {
+        return None;
+    };
+    let inner = source.trim().strip_prefix("{{")?.strip_suffix("}}")?;
+    let inner = inner.trim_start_matches('~').trim_end_matches('~').trim();
+    let call =
+        !h.params.is_empty() || !h.hash.is_empty() || wsc_spec::template::HELPERS.contains(&inner);
+    call.then_some(inner)
+}
+
 /// `{{ a.b.c }}` alone → `["a", "b", "c"]`.
 fn single_path(source: &str) -> Option<Vec<String>> {
     let inner = source.strip_prefix("{{")?.strip_suffix("}}")?.trim();
@@ -353,84 +403,253 @@ pub fn value_to_string(v: &Value) -> String {
     }
 }
 
-/// Helpers made with `handlebars_helper!` (a private module: the macro makes public types).
-mod helpers {
-    use super::{SEGMENT, value_to_string};
-    use base64::Engine as _;
-    use handlebars::handlebars_helper;
-    use percent_encoding::utf8_percent_encode;
-    use serde_json::Value;
+/// A helper as a plain function over its arguments' JSON values: its result keeps its JSON
+/// type where a value is wanted (a subexpression, a body leaf that is exactly one expression)
+/// and is written as text ([`value_to_string`], escaped like any value) elsewhere.
+struct Native {
+    name: &'static str,
+    /// Fewest and most arguments.
+    arity: (usize, usize),
+    /// Whether an argument may name a missing value (`default`); otherwise that is an error.
+    missing_ok: bool,
+    f: fn(&[PathAndJson<'_>]) -> Result<Value, String>,
+}
 
-    handlebars_helper!(upper: |s: str| s.to_uppercase());
-    handlebars_helper!(lower: |s: str| s.to_lowercase());
-    handlebars_helper!(trim: |s: str| s.trim().to_string());
-    handlebars_helper!(urlencode: |v: Json| utf8_percent_encode(&value_to_string(v), SEGMENT).to_string());
-    handlebars_helper!(json: |v: Json| v.to_string());
-    handlebars_helper!(b64: |v: Json| base64::engine::general_purpose::STANDARD.encode(value_to_string(v)));
-    handlebars_helper!(replace: |s: str, from: str, to: str| s.replace(from, to));
-    handlebars_helper!(first: |v: Json| match v {
+impl HelperDef for Native {
+    fn call_inner<'reg: 'rc, 'rc>(
+        &self,
+        h: &Helper<'rc>,
+        _: &'reg Handlebars<'reg>,
+        _: &'rc Context,
+        _: &mut RenderContext<'reg, 'rc>,
+    ) -> Result<ScopedJson<'rc>, RenderError> {
+        let params = h.params();
+        let (min, max) = self.arity;
+        if params.len() < min || params.len() > max {
+            let takes = match (min, max) {
+                (a, b) if a == b => format!("{a} argument(s)"),
+                (a, usize::MAX) => format!("at least {a} argument(s)"),
+                (a, b) => format!("{a} to {b} arguments"),
+            };
+            return Err(RenderErrorReason::Other(format!(
+                "helper `{}` takes {takes}, found {}",
+                self.name,
+                params.len()
+            ))
+            .into());
+        }
+        if !self.missing_ok
+            && let Some(p) = params.iter().find(|p| p.is_value_missing())
+        {
+            return Err(RenderError::strict_error(p.relative_path()));
+        }
+        (self.f)(params)
+            .map(ScopedJson::Derived)
+            .map_err(|m| RenderErrorReason::Other(format!("helper `{}`: {m}", self.name)).into())
+    }
+
+    fn call<'reg: 'rc, 'rc>(
+        &self,
+        h: &Helper<'rc>,
+        r: &'reg Handlebars<'reg>,
+        ctx: &'rc Context,
+        rc: &mut RenderContext<'reg, 'rc>,
+        out: &mut dyn Output,
+    ) -> HelperResult {
+        let v = self.call_inner(h, r, ctx, rc)?;
+        let text = value_to_string(v.as_json());
+        if rc.is_disable_escape() {
+            out.write(&text)?;
+        } else {
+            out.write(&(r.get_escape_fn())(&text))?;
+        }
+        Ok(())
+    }
+}
+
+/// The text of argument `i` (empty when absent).
+fn text(p: &[PathAndJson<'_>], i: usize) -> String {
+    p.get(i)
+        .map(|x| value_to_string(x.value()))
+        .unwrap_or_default()
+}
+
+/// `json V`: V's JSON text. A list, object, number or boolean is itself what its JSON text
+/// denotes, so it stays that value where values keep their type; a string or null becomes its
+/// JSON text (`"x"` with the quotes, `null`). A quoted literal is read as JSON text:
+/// `(json '[]')` is an empty list.
+fn json_helper(p: &[PathAndJson<'_>]) -> Result<Value, String> {
+    let v = match p[0].try_get_constant_value() {
+        Some(Value::String(s)) => serde_json::from_str::<Value>(s)
+            .map_err(|e| format!("the literal `{s}` is not JSON text ({e})"))?,
+        _ => p[0].value().clone(),
+    };
+    Ok(match v {
+        Value::String(_) | Value::Null => Value::String(v.to_string()),
+        other => other,
+    })
+}
+
+/// `default A B ...`: the first argument that is present, not null and not `""`, with its
+/// JSON type; else the last argument when it is a literal, else null.
+fn default_helper(p: &[PathAndJson<'_>]) -> Result<Value, String> {
+    if let Some(v) = p
+        .iter()
+        .map(|x| x.value())
+        .find(|v| !v.is_null() && v.as_str() != Some(""))
+    {
+        return Ok(v.clone());
+    }
+    Ok(p.last()
+        .and_then(|x| x.try_get_constant_value())
+        .cloned()
+        .unwrap_or(Value::Null))
+}
+
+fn first_helper(p: &[PathAndJson<'_>]) -> Result<Value, String> {
+    Ok(match p[0].value() {
         Value::Array(a) => a.first().cloned().unwrap_or(Value::Null),
         other => other.clone(),
-    });
-    handlebars_helper!(join: |v: Json, sep: str| match v {
-        Value::Array(a) => a.iter().map(value_to_string).collect::<Vec<_>>().join(sep),
+    })
+}
+
+fn join_helper(p: &[PathAndJson<'_>]) -> Result<Value, String> {
+    let sep = text(p, 1);
+    Ok(Value::String(match p[0].value() {
+        Value::Array(a) => a.iter().map(value_to_string).collect::<Vec<_>>().join(&sep),
         other => value_to_string(other),
-    });
-    handlebars_helper!(timestamp: |*_args| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0)
-    });
-}
-use helpers::*;
-
-/// `{{default value fallback}}`: the fallback when the value is missing, null or empty.
-fn default_helper(
-    h: &Helper<'_>,
-    _: &Handlebars<'_>,
-    _: &Context,
-    _: &mut RenderContext<'_, '_>,
-    out: &mut dyn Output,
-) -> HelperResult {
-    let chosen = h
-        .params()
-        .iter()
-        .map(|p| p.value())
-        .find(|v| !matches!(v, Value::Null) && v.as_str() != Some(""))
-        .map(value_to_string)
-        .unwrap_or_default();
-    out.write(&chosen)?;
-    Ok(())
+    }))
 }
 
-/// `{{concat a b c}}`: the values side by side.
-fn concat_helper(
-    h: &Helper<'_>,
-    _: &Handlebars<'_>,
-    _: &Context,
-    _: &mut RenderContext<'_, '_>,
-    out: &mut dyn Output,
-) -> HelperResult {
-    for p in h.params() {
-        out.write(&value_to_string(p.value()))?;
+fn timestamp_helper(_: &[PathAndJson<'_>]) -> Result<Value, String> {
+    Ok(std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+        .into())
+}
+
+/// wsc's helpers (the names are `wsc_spec::template::HELPERS`).
+const NATIVE: &[Native] = &[
+    Native {
+        name: "upper",
+        arity: (1, 1),
+        missing_ok: false,
+        f: |p| Ok(text(p, 0).to_uppercase().into()),
+    },
+    Native {
+        name: "lower",
+        arity: (1, 1),
+        missing_ok: false,
+        f: |p| Ok(text(p, 0).to_lowercase().into()),
+    },
+    Native {
+        name: "trim",
+        arity: (1, 1),
+        missing_ok: false,
+        f: |p| Ok(text(p, 0).trim().into()),
+    },
+    Native {
+        name: "urlencode",
+        arity: (1, 1),
+        missing_ok: false,
+        f: |p| Ok(utf8_percent_encode(&text(p, 0), SEGMENT).to_string().into()),
+    },
+    Native {
+        name: "json",
+        arity: (1, 1),
+        missing_ok: false,
+        f: json_helper,
+    },
+    Native {
+        name: "base64",
+        arity: (1, 1),
+        missing_ok: false,
+        f: |p| {
+            Ok(base64::engine::general_purpose::STANDARD
+                .encode(text(p, 0))
+                .into())
+        },
+    },
+    Native {
+        name: "replace",
+        arity: (3, 3),
+        missing_ok: false,
+        f: |p| Ok(text(p, 0).replace(&text(p, 1), &text(p, 2)).into()),
+    },
+    Native {
+        name: "first",
+        arity: (1, 1),
+        missing_ok: false,
+        f: first_helper,
+    },
+    Native {
+        name: "join",
+        arity: (2, 2),
+        missing_ok: false,
+        f: join_helper,
+    },
+    Native {
+        name: "timestamp",
+        arity: (0, 0),
+        missing_ok: false,
+        f: timestamp_helper,
+    },
+    Native {
+        name: "default",
+        arity: (1, usize::MAX),
+        missing_ok: true,
+        f: default_helper,
+    },
+    Native {
+        name: "concat",
+        arity: (0, usize::MAX),
+        missing_ok: false,
+        f: |p| Ok((0..p.len()).map(|i| text(p, i)).collect::<String>().into()),
+    },
+];
+
+/// `{{__value (EXPR)}}`: writes the value of its argument as JSON text, so a template that is
+/// exactly one helper expression can be rendered to a typed value (not a name templates can
+/// use: the validator allows only the helpers of `wsc_spec::template::HELPERS`).
+struct ValueOf;
+
+impl HelperDef for ValueOf {
+    fn call<'reg: 'rc, 'rc>(
+        &self,
+        h: &Helper<'rc>,
+        _: &'reg Handlebars<'reg>,
+        _: &'rc Context,
+        _: &mut RenderContext<'reg, 'rc>,
+        out: &mut dyn Output,
+    ) -> HelperResult {
+        let p = h
+            .param(0)
+            .ok_or_else(|| RenderErrorReason::ParamNotFoundForIndex(VALUE_OF, 0))?;
+        if p.is_value_missing() {
+            return Err(RenderError::strict_error(p.relative_path()));
+        }
+        out.write(&p.value().to_string())?;
+        Ok(())
     }
-    Ok(())
 }
+
+/// The name of [`ValueOf`].
+const VALUE_OF: &str = "__value";
 
 fn register_helpers(hb: &mut Handlebars<'static>) {
-    hb.register_helper("upper", Box::new(upper));
-    hb.register_helper("lower", Box::new(lower));
-    hb.register_helper("trim", Box::new(trim));
-    hb.register_helper("urlencode", Box::new(urlencode));
-    hb.register_helper("json", Box::new(json));
-    hb.register_helper("base64", Box::new(b64));
-    hb.register_helper("replace", Box::new(replace));
-    hb.register_helper("first", Box::new(first));
-    hb.register_helper("join", Box::new(join));
-    hb.register_helper("timestamp", Box::new(timestamp));
-    hb.register_helper("default", Box::new(default_helper));
-    hb.register_helper("concat", Box::new(concat_helper));
+    for n in NATIVE {
+        hb.register_helper(
+            n.name,
+            Box::new(Native {
+                name: n.name,
+                arity: n.arity,
+                missing_ok: n.missing_ok,
+                f: n.f,
+            }),
+        );
+    }
+    hb.register_helper(VALUE_OF, Box::new(ValueOf));
 }
 
 #[cfg(test)]
@@ -459,6 +678,72 @@ mod tests {
         assert_eq!(v("{{default settings.empty 'x y'}}"), json!("x y"));
         assert_eq!(v("{{default plan.nothing settings.n}}"), json!(5));
         assert_eq!(v("{{ default plan.attributes.tags 0 }}"), json!(["x", "y"]));
+    }
+
+    #[test]
+    fn single_helper_expressions_keep_json_types() {
+        let mut t = Templates::new();
+        let c = ctx();
+        let mut v = |src: &str| {
+            let tpl = t.compile("body.x", src, Escape::None).unwrap();
+            t.render_value(&tpl, &c)
+        };
+        assert_eq!(
+            v("{{json plan.attributes.tags}}").unwrap(),
+            json!(["x", "y"])
+        );
+        assert_eq!(
+            v("{{default plan.attributes.tags (json '[]')}}").unwrap(),
+            json!(["x", "y"])
+        );
+        assert_eq!(
+            v("{{ default plan.attributes.groups (json '[]') }}").unwrap(),
+            json!([])
+        );
+        assert_eq!(v("{{json '{\"a\": [1]}'}}").unwrap(), json!({"a": [1]}));
+        assert_eq!(v("{{json plan.identity}}").unwrap(), json!("\"a/b c\""));
+        assert_eq!(v("{{json settings.n}}").unwrap(), json!(5));
+        assert_eq!(v("{{first plan.attributes.tags}}").unwrap(), json!("x"));
+        assert_eq!(v("{{eq settings.n 5}}").unwrap(), json!(true));
+        assert_eq!(v("{{len plan.attributes.tags}}").unwrap(), json!(2));
+        assert!(v("{{timestamp}}").unwrap().is_u64());
+        assert_eq!(v("{{upper plan.identity}}").unwrap(), json!("A/B C"));
+        assert_eq!(
+            v("{{default plan.attributes.missing (first plan.attributes.tags)}}").unwrap(),
+            json!("x")
+        );
+        // With text around the expression, or in a block, the result is text.
+        assert_eq!(
+            v("tags={{json plan.attributes.tags}}").unwrap(),
+            json!("tags=[\"x\",\"y\"]")
+        );
+        assert_eq!(
+            v("{{#if settings.n}}{{json plan.attributes.tags}}{{/if}}").unwrap(),
+            json!("[\"x\",\"y\"]")
+        );
+        assert_eq!(
+            v("{{concat \"id=\" (json plan.identity)}}").unwrap(),
+            json!("id=\"a/b c\"")
+        );
+        let e = v("{{upper plan.nope}}").unwrap_err();
+        assert!(e.message.contains("plan.nope"), "{e}");
+        let e = v("{{json 'not json'}}").unwrap_err();
+        assert!(e.message.contains("not JSON text"), "{e}");
+        let e = v("{{replace plan.identity \"a\"}}").unwrap_err();
+        assert!(e.message.contains("takes 3 argument(s), found 2"), "{e}");
+    }
+
+    #[test]
+    fn helper_results_are_escaped_in_paths() {
+        let mut t = Templates::new();
+        let p = t
+            .compile(
+                "request.path",
+                "/u/{{concat plan.identity \"/x\"}}/{{default plan.missing 'a b'}}",
+                Escape::PathSegment,
+            )
+            .unwrap();
+        assert_eq!(t.render(&p, &ctx()).unwrap(), "/u/a%2Fb%20c%2Fx/a%20b");
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod plan;
 pub mod schema;
 pub mod sensitive;
 pub mod template;
+pub mod typed;
 pub mod validate;
 mod values;
 
