@@ -180,10 +180,14 @@ pub fn check(s: &Setting, v: &Value) -> Result<(), Mismatch> {
                 other => format!("`{other}`"),
             })
             .collect();
-        return Err(Mismatch::new(
-            format!("one of {}", list.join(", ")),
-            describe(v),
-        ));
+        let mut m = Mismatch::new(format!("one of {}", list.join(", ")), describe(v));
+        if let Some(text) = v.as_str()
+            && let Some(best) =
+                crate::diagnostic::did_you_mean(text, allowed.iter().filter_map(Value::as_str))
+        {
+            m = m.hint(format!("did you mean `{best}`?"));
+        }
+        return Err(m);
     }
     if let (Some(p), Some(text)) = (&s.pattern, v.as_str())
         && let Ok(re) = compile_pattern(p)
@@ -284,6 +288,10 @@ mod tests {
         let e = typed_value(&s, &json!("apac")).unwrap_err();
         assert_eq!(e.expected, "one of `eu`, `us`");
         assert_eq!(e.found, "`apac`");
+        assert_eq!(
+            typed_value(&s, &json!("EU")).unwrap_err().hint.as_deref(),
+            Some("did you mean `eu`?")
+        );
         let s = setting("{ pattern: \"[a-z]+\", example: acme }");
         assert!(typed_value(&s, &json!("acme")).is_ok());
         let e = typed_value(&s, &json!("acme-1")).unwrap_err();
