@@ -87,10 +87,13 @@ pub struct ConnectorArgs {
     /// Connector file.
     #[arg(value_name = "CONNECTOR")]
     pub connector: PathBuf,
-    /// A setting, NAME=VALUE (repeatable). Also read from WSC_<NAME> environment variables.
+    /// A setting, NAME=VALUE (repeatable), read into the setting's type (bool: true/false,
+    /// int, number, list: JSON or a,b,c, object: JSON). Also read from WSC_<NAME> environment
+    /// variables.
     #[arg(long = "set", value_name = "NAME=VALUE")]
     pub set: Vec<String>,
-    /// A YAML or JSON file of settings (NAME: VALUE).
+    /// A YAML or JSON file of settings (NAME: VALUE); values must have the setting's type (or
+    /// be text that reads as it).
     #[arg(long, value_name = "FILE")]
     pub settings: Option<PathBuf>,
     /// State store (tokens of oauth2 and custom auth). Default

@@ -9,7 +9,7 @@ use indexmap::IndexMap;
 use serde_json::Value;
 use wsc_auth::Secret;
 use wsc_engine::history::RunHistory;
-use wsc_engine::settings::ResolvedSettings;
+use wsc_engine::settings::{ResolvedSettings, Source, Supplied};
 use wsc_engine::{Engine, EngineError, RunContext};
 use wsc_spec::model::Auth;
 use wsc_spec::{LoadError, Loaded};
@@ -75,9 +75,17 @@ pub fn load(path: &Path) -> Result<Loaded, Failed> {
 /// Setting values by name.
 type Values = IndexMap<String, Value>;
 
+/// The values of `--set` (text) and of the `--settings` file (typed YAML or JSON values), with
+/// the file's name as the user gave it.
+struct Given {
+    set: Values,
+    file: Values,
+    file_name: String,
+}
+
 /// Parses `--set` values and the `--settings` file.
-fn settings_sources(args: &ConnectorArgs) -> Result<(Values, Values), Failed> {
-    let mut explicit = IndexMap::new();
+fn settings_sources(args: &ConnectorArgs) -> Result<Given, Failed> {
+    let mut set = IndexMap::new();
     for kv in &args.set {
         let Some((k, v)) = kv.split_once('=') else {
             return Err(fail(
@@ -85,36 +93,38 @@ fn settings_sources(args: &ConnectorArgs) -> Result<(Values, Values), Failed> {
                 format!("`--set {kv}` is not NAME=VALUE"),
             ));
         };
-        explicit.insert(k.trim().to_string(), Value::String(v.to_string()));
+        set.insert(k.trim().to_string(), Value::String(v.to_string()));
     }
     let mut file = IndexMap::new();
+    let mut file_name = String::new();
     if let Some(path) = &args.settings {
+        file_name = path.display().to_string();
         let bytes = std::fs::read(path).map_err(|e| {
             fail(
                 exit::INVALID,
-                format!("cannot read settings file {}: {e}", path.display()),
+                format!("cannot read settings file {file_name}: {e}"),
             )
         })?;
-        let v =
-            wsc_spec::load::parse_yaml_value(&bytes, &path.display().to_string()).map_err(|r| {
-                eprint!("{}", r.render());
-                Failed(exit::INVALID)
-            })?;
+        let v = wsc_spec::load::parse_yaml_value(&bytes, &file_name).map_err(|r| {
+            eprint!("{}", r.render());
+            Failed(exit::INVALID)
+        })?;
         match v {
             Value::Object(m) => file.extend(m),
             Value::Null => {}
             _ => {
                 return Err(fail(
                     exit::INVALID,
-                    format!(
-                        "settings file {} must be a mapping of NAME: VALUE",
-                        path.display()
-                    ),
+                    format!("settings file {file_name} must be a mapping of NAME: VALUE"),
                 ));
             }
         }
     }
-    Ok((explicit, file))
+    Ok(Given {
+        set,
+        file,
+        file_name,
+    })
 }
 
 /// The process environment, where settings come from after `--set` and `--settings`.
@@ -123,14 +133,26 @@ pub(crate) fn process_env(name: &str) -> Option<String> {
 }
 
 /// Resolves the connector's settings from `--set`, `--settings`, the environment (`env`) and
-/// defaults, printing every problem.
+/// defaults, each read into its setting's type and checked against its constraints, printing
+/// every problem.
 pub(crate) fn resolve_settings(
     loaded: &Loaded,
     args: &ConnectorArgs,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<ResolvedSettings, Failed> {
-    let (explicit, file) = settings_sources(args)?;
-    wsc_engine::settings::resolve(&loaded.connector, &explicit, &file, env).map_err(|errs| {
+    let given = settings_sources(args)?;
+    let file_source = Source::File(given.file_name.clone());
+    let supplied = [
+        Supplied {
+            source: &Source::Set,
+            values: &given.set,
+        },
+        Supplied {
+            source: &file_source,
+            values: &given.file,
+        },
+    ];
+    wsc_engine::settings::resolve_from(&loaded.connector, &supplied, env).map_err(|errs| {
         for e in &errs {
             eprintln!("error: {e}");
         }

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use serde_json::Value;
-use wsc_spec::model::{Method, Operation, PageValue, Paging, PagingKind, RequestSpec, Step};
+use wsc_spec::model::{
+    Count, Floor, Method, Operation, PageValue, Paging, PagingKind, RequestSpec, Step,
+};
 use wsc_spec::{JsonPath, StatusPattern};
 
 use crate::error::EngineError;
@@ -12,6 +14,7 @@ pub(crate) use crate::exec::rules::compile_rules;
 use crate::http::{Body, PreparedRequest};
 use crate::mapping::{RecordMapper, RecordTemplate, TemplateCompiler};
 pub(crate) use crate::path::CompiledPath;
+use crate::settings::settable;
 use crate::template::{Escape, Template, TemplateError, Templates};
 
 /// A template tree: a JSON body whose string leaves are templates.
@@ -340,19 +343,37 @@ fn opt_value(location: &str, v: &Option<PageValue>) -> Result<Option<CompiledVal
         .transpose()
 }
 
+/// A numeric key for this instance ([`settable`]), or `default` when the key is absent.
+fn count(
+    location: &str,
+    v: &Option<Count>,
+    settings: &Value,
+    floor: Floor,
+    default: u64,
+) -> Result<u64, EngineError> {
+    v.as_ref()
+        .map_or(Ok(default), |v| settable(location, v, settings, floor))
+}
+
 impl CompiledPaging {
     fn compile(
         t: &mut Templates,
         location: &str,
         p: &Paging,
+        settings: &Value,
     ) -> Result<CompiledPaging, EngineError> {
         let offset_like = matches!(p.kind, PagingKind::Offset | PagingKind::Page);
+        let at = |key: &str| format!("{location}.{key}");
         Ok(CompiledPaging {
             kind: p.kind,
-            limit: p.limit.unwrap_or(100).max(1),
-            start: p
-                .start
-                .unwrap_or(if p.kind == PagingKind::Page { 1 } else { 0 }),
+            limit: count(&at("limit"), &p.limit, settings, Floor::One, 100)?,
+            start: count(
+                &at("start"),
+                &p.start,
+                settings,
+                Floor::Zero,
+                if p.kind == PagingKind::Page { 1 } else { 0 },
+            )?,
             total: opt_value(&format!("{location}.total"), &p.total)?,
             cursor: opt_value(&format!("{location}.cursor"), &p.cursor)?,
             next_url: opt_value(&format!("{location}.next_url"), &p.next_url)?,
@@ -363,8 +384,13 @@ impl CompiledPaging {
                 .as_ref()
                 .map(|s| t.compile(&format!("{location}.stop_when"), s.as_str(), Escape::None))
                 .transpose()?,
-            concurrency: p.concurrency.unwrap_or(4).max(1) as usize,
-            max_pages: p.max_pages,
+            concurrency: count(&at("concurrency"), &p.concurrency, settings, Floor::One, 4)?
+                as usize,
+            max_pages: p
+                .max_pages
+                .as_ref()
+                .map(|m| settable(&at("max_pages"), m, settings, Floor::One))
+                .transpose()?,
             on_total_mismatch: p.on_total_mismatch.unwrap_or_default(),
         })
     }
@@ -413,6 +439,8 @@ pub struct CompiledOperation {
     pub mapper: Arc<RecordMapper>,
     /// [`CompiledStep::records_container`] of the mapper's records path.
     pub records_container: Option<CompiledPath>,
+    /// Partitions run at once (`partitions.concurrency`).
+    pub partition_concurrency: usize,
     /// The spec.
     pub spec: Operation,
 }
@@ -456,7 +484,7 @@ impl TemplateCompiler for AttrTemplates {
 }
 
 impl CompiledOperation {
-    /// Compiles one operation.
+    /// Compiles one operation; numeric keys that name a setting read it in `settings`.
     #[allow(clippy::too_many_arguments)]
     pub fn compile(
         t: &mut Templates,
@@ -466,6 +494,7 @@ impl CompiledOperation {
         default_headers: &[(String, Template)],
         default_success: &[StatusPattern],
         connector_rules: &[ErrorRule],
+        settings: &Value,
     ) -> Result<CompiledOperation, EngineError> {
         let loc = format!("operations.{key}");
         let success = op
@@ -487,7 +516,7 @@ impl CompiledOperation {
                 paging: op
                     .paging
                     .as_ref()
-                    .map(|p| CompiledPaging::compile(t, &format!("{loc}.paging"), p))
+                    .map(|p| CompiledPaging::compile(t, &format!("{loc}.paging"), p, settings))
                     .transpose()?,
                 for_each: None,
                 concurrency: 1,
@@ -509,6 +538,7 @@ impl CompiledOperation {
                 default_headers,
                 &success,
                 &op_rules,
+                settings,
             )?);
         }
         let primary = steps
@@ -538,10 +568,18 @@ impl CompiledOperation {
             steps[0].records_container =
                 records_container(mapper.records_path(), op.records_optional);
         }
+        let partition_concurrency = count(
+            &format!("{loc}.partitions.concurrency"),
+            &op.partitions.as_ref().and_then(|p| p.concurrency.clone()),
+            settings,
+            Floor::One,
+            4,
+        )? as usize;
         Ok(CompiledOperation {
             key: key.to_string(),
             steps,
             primary,
+            partition_concurrency,
             records_container: records_container(mapper.records_path(), optional_records),
             mapper: Arc::new(mapper),
             spec: op.clone(),
@@ -549,6 +587,7 @@ impl CompiledOperation {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn compile_step(
     t: &mut Templates,
     loc: &str,
@@ -557,6 +596,7 @@ fn compile_step(
     default_headers: &[(String, Template)],
     success: &[StatusPattern],
     rules: &[ErrorRule],
+    settings: &Value,
 ) -> Result<CompiledStep, EngineError> {
     let mut errors = rules.to_vec();
     errors.extend(compile_rules(t, &format!("{loc}.errors"), &s.errors)?);
@@ -571,7 +611,7 @@ fn compile_step(
         paging: s
             .paging
             .as_ref()
-            .map(|p| CompiledPaging::compile(t, &format!("{loc}.paging"), p))
+            .map(|p| CompiledPaging::compile(t, &format!("{loc}.paging"), p, settings))
             .transpose()?,
         for_each: s
             .for_each
@@ -582,7 +622,13 @@ fn compile_step(
                 })
             })
             .transpose()?,
-        concurrency: s.concurrency.unwrap_or(4).max(1) as usize,
+        concurrency: count(
+            &format!("{loc}.concurrency"),
+            &s.concurrency,
+            settings,
+            Floor::One,
+            4,
+        )? as usize,
         records: match &s.records {
             Some(p) => compile_path(&format!("{loc}.records"), p)?,
             None => CompiledPath::root(),

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Map, Value, json};
 use url::Url;
 use wsc_auth::Authenticator;
-use wsc_spec::model::{Auth, OperationKey, OperationKind};
+use wsc_spec::model::{Auth, Floor, OperationKey, OperationKind, SettingOr};
 use wsc_spec::{Loaded, StatusPattern};
 
 use crate::compile::{CompiledOperation, compile_rules};
@@ -21,7 +21,7 @@ use crate::error::EngineError;
 use crate::hooks::EngineHooks;
 use crate::http::{HostPolicy, HttpClient, Origin, TlsFiles};
 use crate::redact::Redactor;
-use crate::settings::ResolvedSettings;
+use crate::settings::{ResolvedSettings, settable};
 use crate::template::{Escape, Template, Templates};
 use crate::time::now_rfc3339;
 use wsc_spec::template::Context;
@@ -212,6 +212,7 @@ impl Engine {
                 &default_headers,
                 &success,
                 &rules,
+                &settings_value,
             )?;
             ops.insert(key.into_string(), Arc::new(compiled));
         }
@@ -219,7 +220,18 @@ impl Engine {
         let mut secrets: Vec<String> = settings.secrets().to_vec();
         secrets.extend(auth.secrets());
         let redactor = Arc::new(Redactor::new(secrets).with_live(auth.clone()));
-        let http = HttpClient::new(&c.http, &tls, hosts, auth, redactor)
+        // Numeric HTTP options that name a setting take its value for this instance.
+        let mut http_options = c.http.clone();
+        if let Some(r) = &c.http.requests_per_second {
+            let rps = settable(
+                "http.requests_per_second",
+                r,
+                &settings_value,
+                Floor::Positive,
+            )?;
+            http_options.requests_per_second = Some(SettingOr::Value(rps));
+        }
+        let http = HttpClient::new(&http_options, &tls, hosts, auth, redactor)
             .map_err(EngineError::Http)?
             .with_wire(run.wire.clone());
         let hooks = Arc::new(EngineHooks::compile(loaded, &run.state)?);

@@ -98,13 +98,7 @@ impl Engine {
                 .with_dedup(dedup));
         }
         let selected = select_partitions(parts, partition)?;
-        let concurrency = op
-            .spec
-            .partitions
-            .as_ref()
-            .and_then(|p| p.concurrency)
-            .unwrap_or(4)
-            .max(1) as usize;
+        let concurrency = op.partition_concurrency;
         let engine = self.clone();
         Ok(RecordStream::spawn(self.clone(), 8, move |tx| {
             run_partitions(engine, key, selected, concurrency, tx)

@@ -8,19 +8,16 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use handlebars::{
-    Context, Handlebars, Helper, HelperResult, Output, RenderContext, RenderError,
-    RenderErrorReason,
-};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use handlebars::{Context, Handlebars, RenderError, RenderErrorReason};
+use percent_encoding::utf8_percent_encode;
 use serde_json::Value;
 
-/// Characters left as they are in a path segment: RFC 3986 unreserved.
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
+mod helpers;
+#[cfg(test)]
+mod tests;
+
+pub use self::helpers::value_to_string;
+use self::helpers::{SEGMENT, VALUE_OF, register_helpers};
 
 /// How rendered values are escaped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,8 +79,14 @@ enum Kind {
     /// Exactly one `{{default a b ...}}` over paths and literals: the first argument that is
     /// present, not null and not empty, with its JSON type (missing paths are allowed).
     Default(Vec<Arg>, Escape),
-    /// Anything else: rendered by Handlebars.
-    Rendered { id: String, escape: Escape },
+    /// Anything else: rendered by Handlebars. `value_id` is set for a template that is
+    /// exactly one helper expression (`{{json x}}`, `{{default a (json '[]')}}`): its value
+    /// form, which keeps the result's JSON type.
+    Rendered {
+        id: String,
+        escape: Escape,
+        value_id: Option<String>,
+    },
 }
 
 /// An argument of a natively evaluated `default`.
@@ -188,13 +191,27 @@ impl Templates {
                 Escape::None => &mut self.plain,
                 Escape::PathSegment => &mut self.path,
             };
-            reg.register_template_string(&id, source)
-                .map_err(|e| TemplateError {
-                    location: location.to_string(),
-                    source_text: source.to_string(),
-                    message: e.to_string(),
-                })?;
-            Kind::Rendered { id, escape }
+            let fail = |e: handlebars::TemplateError| TemplateError {
+                location: location.to_string(),
+                source_text: source.to_string(),
+                message: e.to_string(),
+            };
+            reg.register_template_string(&id, source).map_err(fail)?;
+            let value_id = match single_call(source) {
+                Some(expr) if escape == Escape::None => {
+                    let vid = format!("v{}", self.next_id.fetch_add(1, Ordering::Relaxed));
+                    self.plain
+                        .register_template_string(&vid, format!("{{{{{VALUE_OF} ({expr})}}}}"))
+                        .map_err(fail)?;
+                    Some(vid)
+                }
+                _ => None,
+            };
+            Kind::Rendered {
+                id,
+                escape,
+                value_id,
+            }
         };
         Ok(Template {
             inner: Arc::new(Inner {
@@ -227,7 +244,7 @@ impl Templates {
                     Escape::None => s,
                 })
             }
-            Kind::Rendered { id, escape } => {
+            Kind::Rendered { id, escape, .. } => {
                 let reg = match escape {
                     Escape::None => &self.plain,
                     Escape::PathSegment => &self.path,
@@ -238,12 +255,26 @@ impl Templates {
         }
     }
 
-    /// Renders a template to a JSON value: a single `{{path}}` keeps the value's type, anything
-    /// else is a string.
+    /// Renders a template to a JSON value: a template that is exactly one expression (a path
+    /// or a helper call) keeps the type of its value, anything else is a string.
     pub fn render_value(&self, t: &Template, ctx: &Value) -> Result<Value, TemplateError> {
         match &t.inner.kind {
             Kind::Path(p, _) => lookup(ctx, p).cloned().ok_or_else(|| t.missing(p)),
             Kind::Default(args, _) => Ok(default_value(args, ctx)),
+            Kind::Rendered {
+                value_id: Some(vid),
+                ..
+            } => {
+                let text = self
+                    .plain
+                    .render_with_context(vid, &Context::wraps(ctx).map_err(|e| t.err(e))?)
+                    .map_err(|e| t.err(e))?;
+                serde_json::from_str(&text).map_err(|e| TemplateError {
+                    location: t.inner.location.clone(),
+                    source_text: t.inner.source.clone(),
+                    message: format!("the value is not JSON ({e})"),
+                })
+            }
             _ => self.render(t, ctx).map(Value::String),
         }
     }
@@ -307,6 +338,21 @@ fn default_value(args: &[Arg], ctx: &Value) -> Value {
     }
 }
 
+/// A template that is exactly one helper call (`{{json x}}`, `{{default a (json '[]')}}`,
+/// `{{timestamp}}`) → the expression inside the braces; `None` for anything else.
+fn single_call(source: &str) -> Option<&str> {
+    use handlebars::template::TemplateElement;
+    let parsed = handlebars::Template::compile(source).ok()?;
+    let [TemplateElement::Expression(h)] = parsed.elements.as_slice() else {
+        return None;
+    };
+    let inner = source.trim().strip_prefix("{{")?.strip_suffix("}}")?;
+    let inner = inner.trim_start_matches('~').trim_end_matches('~').trim();
+    let call =
+        !h.params.is_empty() || !h.hash.is_empty() || wsc_spec::template::HELPERS.contains(&inner);
+    call.then_some(inner)
+}
+
 /// `{{ a.b.c }}` alone → `["a", "b", "c"]`.
 fn single_path(source: &str) -> Option<Vec<String>> {
     let inner = source.strip_prefix("{{")?.strip_suffix("}}")?.trim();
@@ -341,204 +387,4 @@ pub fn lookup<'v>(v: &'v Value, path: &[String]) -> Option<&'v Value> {
         };
     }
     Some(cur)
-}
-
-/// The text of a value as templates insert it: strings as they are, null as empty, everything
-/// else as JSON.
-pub fn value_to_string(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
-}
-
-/// Helpers made with `handlebars_helper!` (a private module: the macro makes public types).
-mod helpers {
-    use super::{SEGMENT, value_to_string};
-    use base64::Engine as _;
-    use handlebars::handlebars_helper;
-    use percent_encoding::utf8_percent_encode;
-    use serde_json::Value;
-
-    handlebars_helper!(upper: |s: str| s.to_uppercase());
-    handlebars_helper!(lower: |s: str| s.to_lowercase());
-    handlebars_helper!(trim: |s: str| s.trim().to_string());
-    handlebars_helper!(urlencode: |v: Json| utf8_percent_encode(&value_to_string(v), SEGMENT).to_string());
-    handlebars_helper!(json: |v: Json| v.to_string());
-    handlebars_helper!(b64: |v: Json| base64::engine::general_purpose::STANDARD.encode(value_to_string(v)));
-    handlebars_helper!(replace: |s: str, from: str, to: str| s.replace(from, to));
-    handlebars_helper!(first: |v: Json| match v {
-        Value::Array(a) => a.first().cloned().unwrap_or(Value::Null),
-        other => other.clone(),
-    });
-    handlebars_helper!(join: |v: Json, sep: str| match v {
-        Value::Array(a) => a.iter().map(value_to_string).collect::<Vec<_>>().join(sep),
-        other => value_to_string(other),
-    });
-    handlebars_helper!(timestamp: |*_args| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0)
-    });
-}
-use helpers::*;
-
-/// `{{default value fallback}}`: the fallback when the value is missing, null or empty.
-fn default_helper(
-    h: &Helper<'_>,
-    _: &Handlebars<'_>,
-    _: &Context,
-    _: &mut RenderContext<'_, '_>,
-    out: &mut dyn Output,
-) -> HelperResult {
-    let chosen = h
-        .params()
-        .iter()
-        .map(|p| p.value())
-        .find(|v| !matches!(v, Value::Null) && v.as_str() != Some(""))
-        .map(value_to_string)
-        .unwrap_or_default();
-    out.write(&chosen)?;
-    Ok(())
-}
-
-/// `{{concat a b c}}`: the values side by side.
-fn concat_helper(
-    h: &Helper<'_>,
-    _: &Handlebars<'_>,
-    _: &Context,
-    _: &mut RenderContext<'_, '_>,
-    out: &mut dyn Output,
-) -> HelperResult {
-    for p in h.params() {
-        out.write(&value_to_string(p.value()))?;
-    }
-    Ok(())
-}
-
-fn register_helpers(hb: &mut Handlebars<'static>) {
-    hb.register_helper("upper", Box::new(upper));
-    hb.register_helper("lower", Box::new(lower));
-    hb.register_helper("trim", Box::new(trim));
-    hb.register_helper("urlencode", Box::new(urlencode));
-    hb.register_helper("json", Box::new(json));
-    hb.register_helper("base64", Box::new(b64));
-    hb.register_helper("replace", Box::new(replace));
-    hb.register_helper("first", Box::new(first));
-    hb.register_helper("join", Box::new(join));
-    hb.register_helper("timestamp", Box::new(timestamp));
-    hb.register_helper("default", Box::new(default_helper));
-    hb.register_helper("concat", Box::new(concat_helper));
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn ctx() -> Value {
-        json!({
-            "settings": { "base_url": "https://x.test", "n": 5, "empty": "" },
-            "plan": { "identity": "a/b c", "attributes": { "active": true, "tags": ["x", "y"] } },
-            "page": { "offset": 0, "cursor": null }
-        })
-    }
-
-    #[test]
-    fn single_default_keeps_json_types_and_allows_missing_paths() {
-        let mut t = Templates::new();
-        let mut v = |src: &str| {
-            let tpl = t.compile("body.x", src, Escape::None).unwrap();
-            t.render_value(&tpl, &ctx()).unwrap()
-        };
-        assert_eq!(v("{{default plan.attributes.missing true}}"), json!(true));
-        assert_eq!(v("{{default plan.attributes.active false}}"), json!(true));
-        assert_eq!(v("{{default plan.attributes.missing null}}"), Value::Null);
-        assert_eq!(v("{{default settings.empty 'x y'}}"), json!("x y"));
-        assert_eq!(v("{{default plan.nothing settings.n}}"), json!(5));
-        assert_eq!(v("{{ default plan.attributes.tags 0 }}"), json!(["x", "y"]));
-    }
-
-    #[test]
-    fn single_paths_keep_json_types() {
-        let mut t = Templates::new();
-        let a = t
-            .compile("body.active", "{{plan.attributes.active}}", Escape::None)
-            .unwrap();
-        assert_eq!(t.render_value(&a, &ctx()).unwrap(), json!(true));
-        let l = t
-            .compile("body.tags", "{{ plan.attributes.tags }}", Escape::None)
-            .unwrap();
-        assert_eq!(t.render_value(&l, &ctx()).unwrap(), json!(["x", "y"]));
-        let s = t
-            .compile("body.x", "id-{{plan.identity}}", Escape::None)
-            .unwrap();
-        assert_eq!(t.render_value(&s, &ctx()).unwrap(), json!("id-a/b c"));
-    }
-
-    #[test]
-    fn path_templates_percent_encode_values_only() {
-        let mut t = Templates::new();
-        let p = t
-            .compile(
-                "request.path",
-                "/users/{{plan.identity}}/x y",
-                Escape::PathSegment,
-            )
-            .unwrap();
-        assert_eq!(t.render(&p, &ctx()).unwrap(), "/users/a%2Fb%20c/x y");
-        let single = t
-            .compile("request.path", "{{plan.identity}}", Escape::PathSegment)
-            .unwrap();
-        assert_eq!(t.render(&single, &ctx()).unwrap(), "a%2Fb%20c");
-    }
-
-    #[test]
-    fn missing_values_name_the_key() {
-        let mut t = Templates::new();
-        let a = t
-            .compile("request.path", "/u/{{plan.nope}}/x", Escape::None)
-            .unwrap();
-        let e = t.render(&a, &ctx()).unwrap_err();
-        assert!(e.message.contains("plan.nope"), "{e}");
-        assert!(e.to_string().contains("request.path"), "{e}");
-        let b = t.compile("q", "{{plan.nope}}", Escape::None).unwrap();
-        assert!(
-            t.render(&b, &ctx())
-                .unwrap_err()
-                .message
-                .contains("plan.nope")
-        );
-    }
-
-    #[test]
-    fn no_html_escaping_and_helpers_work() {
-        let mut t = Templates::new();
-        let c = ctx();
-        let cases = [
-            (
-                "{{settings.base_url}}/a?b=<c>&d",
-                "https://x.test/a?b=<c>&d",
-            ),
-            ("{{upper \"ab\"}}-{{lower \"CD\"}}", "AB-cd"),
-            ("{{urlencode plan.identity}}", "a%2Fb%20c"),
-            ("{{json plan.attributes.tags}}", "[\"x\",\"y\"]"),
-            ("{{join plan.attributes.tags \",\"}}", "x,y"),
-            ("{{base64 \"user:pass\"}}", "dXNlcjpwYXNz"),
-            ("{{default settings.empty \"fallback\"}}", "fallback"),
-            ("{{concat settings.n \"-\" plan.identity}}", "5-a/b c"),
-            ("{{#if page.cursor}}c={{page.cursor}}{{/if}}", ""),
-            (
-                "{{#each plan.attributes.tags}}[{{this}}]{{/each}}",
-                "[x][y]",
-            ),
-            ("{{#if (eq settings.n 5)}}five{{/if}}", "five"),
-        ];
-        for (i, (src, want)) in cases.iter().enumerate() {
-            let tpl = t.compile(&format!("t{i}"), src, Escape::None).unwrap();
-            assert_eq!(&t.render(&tpl, &c).unwrap(), want, "{src}");
-        }
-    }
 }

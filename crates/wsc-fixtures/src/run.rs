@@ -67,16 +67,22 @@ pub fn case_settings(
     settings: &IndexMap<String, Value>,
     case: &str,
 ) -> Result<ResolvedSettings, RunError> {
-    wsc_engine::settings::resolve(&loaded.connector, settings, &IndexMap::new(), &|_| None).map_err(
-        |errs| RunError::Settings {
+    use wsc_engine::settings::{Source, Supplied};
+    let source = Source::File(case.to_string());
+    let supplied = [Supplied {
+        source: &source,
+        values: settings,
+    }];
+    wsc_engine::settings::resolve_from(&loaded.connector, &supplied, &|_| None).map_err(|errs| {
+        RunError::Settings {
             case: case.to_string(),
             message: errs
                 .iter()
                 .map(|e| e.to_string())
                 .collect::<Vec<_>>()
                 .join("; "),
-        },
-    )
+        }
+    })
 }
 
 /// Runs a case of `loaded`.

@@ -15,6 +15,7 @@ pub mod schema;
 pub mod sensitive;
 mod structural;
 pub mod template;
+pub mod typed;
 pub mod validate;
 mod values;
 

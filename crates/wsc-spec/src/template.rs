@@ -185,6 +185,8 @@ pub struct TemplateUses {
     pub helpers: Vec<String>,
     /// Whether the whole template is exactly one `{{expr}}` (it then keeps the JSON type).
     pub single_expression: bool,
+    /// Quoted literals given to `json`, which reads them as JSON text (`json '[]'`).
+    pub json_literals: Vec<String>,
 }
 
 /// A template that does not parse.
@@ -241,6 +243,11 @@ fn helper(h: &HelperTemplate, scope_depth: usize, uses: &mut TemplateUses) {
         }
         Parameter::Path(p) if is_call => uses.helpers.push(raw_path(p).to_string()),
         other => param(other, scope_depth, uses),
+    }
+    if matches!(&h.name, Parameter::Name(n) if n == "json")
+        && let Some(Parameter::Literal(serde_json::Value::String(text))) = h.params.first()
+    {
+        uses.json_literals.push(text.clone());
     }
     for p in &h.params {
         param(p, scope_depth, uses);
@@ -336,6 +343,9 @@ mod tests {
             roots("{{default (lower plan.name) \"x\"}}"),
             vec!["plan.name"]
         );
+        let u = analyze("{{default plan.groups (json '[]')}}").unwrap();
+        assert_eq!(u.json_literals, vec!["[]"]);
+        assert_eq!(u.helpers, vec!["default", "json"]);
     }
 
     #[test]

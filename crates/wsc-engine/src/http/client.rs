@@ -112,9 +112,17 @@ impl HttpClient {
         let client = b
             .build()
             .map_err(|e| Box::new(HttpError::Client(e.to_string())))?;
-        let limiter = opts
-            .requests_per_second
-            .map(|rps| Arc::new(RateLimiter::per_second(rps)));
+        // The engine resolves a rate that names a setting before it builds the client.
+        let limiter = match &opts.requests_per_second {
+            None => None,
+            Some(r) => Some(Arc::new(RateLimiter::per_second(r.value().ok_or_else(
+                || {
+                    Box::new(HttpError::Client(
+                        "`http.requests_per_second` names a setting that was not resolved".into(),
+                    ))
+                },
+            )?))),
+        };
         let retry = RetryConfig::from_options(opts);
         Ok(HttpClient {
             client,

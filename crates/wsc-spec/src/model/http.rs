@@ -5,6 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::defaults::is_false;
+use super::settable::Rate;
 use crate::values::{Duration, JsonPath, StatusPattern, Template};
 
 /// HTTP options shared by all requests of a connector.
@@ -34,7 +35,7 @@ pub struct HttpOptions {
     pub tls: Tls,
     /// Upper bound on requests per second across the whole run (a request budget).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub requests_per_second: Option<f64>,
+    pub requests_per_second: Option<Rate>,
     /// Maximum number of redirects followed (never to another host). Default 5.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_redirects: Option<u32>,

@@ -19,6 +19,7 @@ mod key;
 mod mapping;
 mod operation;
 mod paging;
+mod settable;
 mod settings;
 
 pub use self::auth::{
@@ -36,7 +37,8 @@ pub use self::operation::{
     Delta, Merge, MergeMode, OnDuplicate, Operation, Operations, Partitions, Step, ValuesMode,
 };
 pub use self::paging::{PageValue, Paging, PagingKind, TotalMismatch};
-pub use self::settings::{ScalarValue, Setting};
+pub use self::settable::{Count, Floor, Rate, Settable, SettingOr, settings_reference};
+pub use self::settings::{Setting, SettingType};
 pub use crate::values::{Duration, JsonPath, StatusPattern, Template};
 
 /// A whole connector file.

@@ -10,6 +10,7 @@ use super::http::{ErrorRule, RequestSpec};
 use super::key::{OperationKey, OperationKind};
 use super::mapping::{Attribute, Entitlement};
 use super::paging::Paging;
+use super::settable::Count;
 use crate::values::{JsonPath, StatusPattern, Template};
 
 /// Every operation a connector may define. All are optional.
@@ -227,7 +228,7 @@ pub struct Step {
     pub for_each: Option<String>,
     /// Requests run at once in a `for_each` step. Default 4.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub concurrency: Option<u32>,
+    pub concurrency: Option<Count>,
     /// JSONPath of the records in this step's response.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub records: Option<JsonPath>,
@@ -308,7 +309,7 @@ pub struct Partitions {
     pub from_get_partitions: bool,
     /// Partitions run at once. Default 4.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub concurrency: Option<u32>,
+    pub concurrency: Option<Count>,
 }
 
 /// Incremental aggregation.

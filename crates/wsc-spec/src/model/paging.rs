@@ -7,6 +7,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
+use super::settable::Count;
 use crate::values::{JsonPath, Template};
 
 /// Paging kinds.
@@ -44,10 +45,10 @@ pub struct Paging {
     pub kind: PagingKind,
     /// Page size (`page.limit`). Required for `offset` and `page`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limit: Option<u64>,
+    pub limit: Option<Count>,
     /// First offset (default 0) or first page number (default 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub start: Option<u64>,
+    pub start: Option<Count>,
     /// The total number of records: a JSONPath into the body, or `{ header: NAME }`. With
     /// it, pages are fetched concurrently. Declared, it must be on the first page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -75,10 +76,10 @@ pub struct Paging {
     pub stop_when: Option<Template>,
     /// Pages fetched at once when the total is known. Default 4.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub concurrency: Option<u32>,
+    pub concurrency: Option<Count>,
     /// Safety limit on the number of pages.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_pages: Option<u64>,
+    pub max_pages: Option<Count>,
     /// When the records a listing delivered differ from the `total` its pages reported (the
     /// last one read): `error` (default) fails the run, `warn` logs and finishes. Not checked
     /// when `max_pages` ended the listing.

@@ -8,17 +8,18 @@ use std::path::Path;
 
 use crate::diagnostic::Diagnostic;
 use crate::locate::{LocationIndex, join_index, join_key};
-use crate::model::{Connector, ErrorRule};
+use crate::model::{Connector, ErrorRule, Floor};
 
 mod auth;
 mod leaves;
 mod operations;
 mod paging;
 mod requests;
+mod settings;
 mod templates;
 mod validator;
 
-use self::validator::{Ctx, Secrecy, Validator, is_identifier};
+use self::validator::{Ctx, Secrecy, Validator};
 
 /// Validates a deserialised connector. `dir` is the connector's directory (for hook files).
 pub fn validate(c: &Connector, dir: &Path, index: &LocationIndex) -> Vec<Diagnostic> {
@@ -48,38 +49,7 @@ impl Validator<'_> {
                     .hint(format!("for example `connector: {}`", suggest_name(name))),
             );
         }
-        for (sname, s) in &c.settings {
-            let p = join_key("settings", sname);
-            if !is_identifier(sname) {
-                self.error(
-                    &p,
-                    format!("invalid setting name `{sname}`"),
-                    Some("use letters, digits and `_`, starting with a letter; templates read it as `settings.NAME`".into()),
-                );
-            }
-            if s.secret && s.default.is_some() {
-                self.error(
-                    &join_key(&p, "default"),
-                    format!("secret setting `{sname}` has a default value in the file"),
-                    Some(format!(
-                        "secrets never go in connector files: remove `default` and supply it with `--set {sname}=...` or the WSC_{} environment variable",
-                        sname.to_ascii_uppercase()
-                    )),
-                );
-            }
-            if let Some(env) = &s.env
-                && (env.is_empty()
-                    || !env
-                        .chars()
-                        .all(|ch| ch.is_ascii_alphanumeric() || ch == '_'))
-            {
-                self.error(
-                    &join_key(&p, "env"),
-                    format!("invalid environment variable name `{env}`"),
-                    Some("use letters, digits and `_`".into()),
-                );
-            }
-        }
+        self.settings();
         if let Some(inst) = &c.instance {
             for (i, n) in inst.iter().enumerate() {
                 self.setting_ref(&join_index("instance", i), n);
@@ -142,14 +112,8 @@ impl Validator<'_> {
                 Some("`0.2` allows one retry per five requests; `0` leaves only `min_retries`".into()),
             );
         }
-        if let Some(r) = h.requests_per_second
-            && (r.is_nan() || r <= 0.0)
-        {
-            self.error(
-                "http.requests_per_second",
-                "`requests_per_second` must be greater than 0",
-                None,
-            );
+        if let Some(r) = &h.requests_per_second {
+            self.settable("http.requests_per_second", r, Floor::Positive);
         }
         let t = &h.tls;
         if t.client_cert.is_some() != t.client_key.is_some() {

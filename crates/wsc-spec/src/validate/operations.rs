@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::locate::join_key;
-use crate::model::{Attribute, Hooks, Operation, OperationKey, OperationKind, Partitions};
+use crate::model::{Attribute, Floor, Hooks, Operation, OperationKey, OperationKind, Partitions};
 
 use super::validator::{Ctx, Secrecy, Validator, is_identifier};
 
@@ -360,12 +360,8 @@ impl Validator<'_> {
                     None,
                 );
             }
-            if s.concurrency == Some(0) {
-                self.error(
-                    &join_key(&p, "concurrency"),
-                    "`concurrency` must be at least 1",
-                    None,
-                );
+            if let Some(c) = &s.concurrency {
+                self.settable(&join_key(&p, "concurrency"), c, Floor::One);
             }
             let ctx = Ctx {
                 page: s.paging.is_some(),
@@ -449,12 +445,8 @@ impl Validator<'_> {
                 self.error(&join_key(path, "list"), "the partition list is empty", None);
             }
         }
-        if p.concurrency == Some(0) {
-            self.error(
-                &join_key(path, "concurrency"),
-                "`concurrency` must be at least 1",
-                None,
-            );
+        if let Some(c) = &p.concurrency {
+            self.settable(&join_key(path, "concurrency"), c, Floor::One);
         }
     }
 

@@ -1,7 +1,7 @@
 //! Paging: the keys each paging kind needs, and a request that moves with the page.
 
 use crate::locate::join_key;
-use crate::model::{PageValue, Paging, PagingKind, RequestSpec, Template};
+use crate::model::{Floor, PageValue, Paging, PagingKind, RequestSpec, Template};
 use crate::template::{self, Context};
 
 use super::validator::{Ctx, Secrecy, Validator};
@@ -60,15 +60,15 @@ impl Validator<'_> {
                 "`kind: offset` and `kind: page`",
             );
         }
-        if p.limit == Some(0) {
-            self.error(&join_key(path, "limit"), "`limit` must be at least 1", None);
-        }
-        if p.concurrency == Some(0) {
-            self.error(
-                &join_key(path, "concurrency"),
-                "`concurrency` must be at least 1",
-                None,
-            );
+        for (key, v, floor) in [
+            ("limit", &p.limit, Floor::One),
+            ("start", &p.start, Floor::Zero),
+            ("concurrency", &p.concurrency, Floor::One),
+            ("max_pages", &p.max_pages, Floor::One),
+        ] {
+            if let Some(v) = v {
+                self.settable(&join_key(path, key), v, floor);
+            }
         }
         for (k, jp) in [
             ("total", &p.total),

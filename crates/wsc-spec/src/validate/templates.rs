@@ -47,6 +47,18 @@ impl Validator<'_> {
                 );
             }
         }
+        for lit in &uses.json_literals {
+            if let Err(e) = serde_json::from_str::<serde_json::Value>(lit) {
+                self.push(
+                    path,
+                    Diagnostic::error(format!(
+                        "`json` reads a quoted literal as JSON text, but `{}` is not JSON ({e})",
+                        shorten(lit)
+                    ))
+                    .hint("write JSON inside the quotes, e.g. `(json '[]')` or `(json '{\"a\": 1}')`; to insert text, leave out `json`"),
+                );
+            }
+        }
         for u in &uses.paths {
             let root = u.root.as_str();
             let Some(context) = u.context() else {

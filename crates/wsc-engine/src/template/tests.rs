@@ -1,0 +1,172 @@
+use super::*;
+use serde_json::json;
+
+fn ctx() -> Value {
+    json!({
+        "settings": { "base_url": "https://x.test", "n": 5, "empty": "" },
+        "plan": { "identity": "a/b c", "attributes": { "active": true, "tags": ["x", "y"] } },
+        "page": { "offset": 0, "cursor": null }
+    })
+}
+
+#[test]
+fn single_default_keeps_json_types_and_allows_missing_paths() {
+    let mut t = Templates::new();
+    let mut v = |src: &str| {
+        let tpl = t.compile("body.x", src, Escape::None).unwrap();
+        t.render_value(&tpl, &ctx()).unwrap()
+    };
+    assert_eq!(v("{{default plan.attributes.missing true}}"), json!(true));
+    assert_eq!(v("{{default plan.attributes.active false}}"), json!(true));
+    assert_eq!(v("{{default plan.attributes.missing null}}"), Value::Null);
+    assert_eq!(v("{{default settings.empty 'x y'}}"), json!("x y"));
+    assert_eq!(v("{{default plan.nothing settings.n}}"), json!(5));
+    assert_eq!(v("{{ default plan.attributes.tags 0 }}"), json!(["x", "y"]));
+}
+
+#[test]
+fn single_helper_expressions_keep_json_types() {
+    let mut t = Templates::new();
+    let c = ctx();
+    let mut v = |src: &str| {
+        let tpl = t.compile("body.x", src, Escape::None).unwrap();
+        t.render_value(&tpl, &c)
+    };
+    assert_eq!(
+        v("{{json plan.attributes.tags}}").unwrap(),
+        json!(["x", "y"])
+    );
+    assert_eq!(
+        v("{{default plan.attributes.tags (json '[]')}}").unwrap(),
+        json!(["x", "y"])
+    );
+    assert_eq!(
+        v("{{ default plan.attributes.groups (json '[]') }}").unwrap(),
+        json!([])
+    );
+    assert_eq!(v("{{json '{\"a\": [1]}'}}").unwrap(), json!({"a": [1]}));
+    assert_eq!(v("{{json plan.identity}}").unwrap(), json!("\"a/b c\""));
+    assert_eq!(v("{{json settings.n}}").unwrap(), json!(5));
+    assert_eq!(v("{{first plan.attributes.tags}}").unwrap(), json!("x"));
+    assert_eq!(v("{{eq settings.n 5}}").unwrap(), json!(true));
+    assert_eq!(v("{{len plan.attributes.tags}}").unwrap(), json!(2));
+    assert!(v("{{timestamp}}").unwrap().is_u64());
+    assert_eq!(v("{{upper plan.identity}}").unwrap(), json!("A/B C"));
+    assert_eq!(
+        v("{{default plan.attributes.missing (first plan.attributes.tags)}}").unwrap(),
+        json!("x")
+    );
+    // With text around the expression, or in a block, the result is text.
+    assert_eq!(
+        v("tags={{json plan.attributes.tags}}").unwrap(),
+        json!("tags=[\"x\",\"y\"]")
+    );
+    assert_eq!(
+        v("{{#if settings.n}}{{json plan.attributes.tags}}{{/if}}").unwrap(),
+        json!("[\"x\",\"y\"]")
+    );
+    assert_eq!(
+        v("{{concat \"id=\" (json plan.identity)}}").unwrap(),
+        json!("id=\"a/b c\"")
+    );
+    let e = v("{{upper plan.nope}}").unwrap_err();
+    assert!(e.message.contains("plan.nope"), "{e}");
+    let e = v("{{json 'not json'}}").unwrap_err();
+    assert!(e.message.contains("not JSON text"), "{e}");
+    let e = v("{{replace plan.identity \"a\"}}").unwrap_err();
+    assert!(e.message.contains("takes 3 argument(s), found 2"), "{e}");
+}
+
+#[test]
+fn helper_results_are_escaped_in_paths() {
+    let mut t = Templates::new();
+    let p = t
+        .compile(
+            "request.path",
+            "/u/{{concat plan.identity \"/x\"}}/{{default plan.missing 'a b'}}",
+            Escape::PathSegment,
+        )
+        .unwrap();
+    assert_eq!(t.render(&p, &ctx()).unwrap(), "/u/a%2Fb%20c%2Fx/a%20b");
+}
+
+#[test]
+fn single_paths_keep_json_types() {
+    let mut t = Templates::new();
+    let a = t
+        .compile("body.active", "{{plan.attributes.active}}", Escape::None)
+        .unwrap();
+    assert_eq!(t.render_value(&a, &ctx()).unwrap(), json!(true));
+    let l = t
+        .compile("body.tags", "{{ plan.attributes.tags }}", Escape::None)
+        .unwrap();
+    assert_eq!(t.render_value(&l, &ctx()).unwrap(), json!(["x", "y"]));
+    let s = t
+        .compile("body.x", "id-{{plan.identity}}", Escape::None)
+        .unwrap();
+    assert_eq!(t.render_value(&s, &ctx()).unwrap(), json!("id-a/b c"));
+}
+
+#[test]
+fn path_templates_percent_encode_values_only() {
+    let mut t = Templates::new();
+    let p = t
+        .compile(
+            "request.path",
+            "/users/{{plan.identity}}/x y",
+            Escape::PathSegment,
+        )
+        .unwrap();
+    assert_eq!(t.render(&p, &ctx()).unwrap(), "/users/a%2Fb%20c/x y");
+    let single = t
+        .compile("request.path", "{{plan.identity}}", Escape::PathSegment)
+        .unwrap();
+    assert_eq!(t.render(&single, &ctx()).unwrap(), "a%2Fb%20c");
+}
+
+#[test]
+fn missing_values_name_the_key() {
+    let mut t = Templates::new();
+    let a = t
+        .compile("request.path", "/u/{{plan.nope}}/x", Escape::None)
+        .unwrap();
+    let e = t.render(&a, &ctx()).unwrap_err();
+    assert!(e.message.contains("plan.nope"), "{e}");
+    assert!(e.to_string().contains("request.path"), "{e}");
+    let b = t.compile("q", "{{plan.nope}}", Escape::None).unwrap();
+    assert!(
+        t.render(&b, &ctx())
+            .unwrap_err()
+            .message
+            .contains("plan.nope")
+    );
+}
+
+#[test]
+fn no_html_escaping_and_helpers_work() {
+    let mut t = Templates::new();
+    let c = ctx();
+    let cases = [
+        (
+            "{{settings.base_url}}/a?b=<c>&d",
+            "https://x.test/a?b=<c>&d",
+        ),
+        ("{{upper \"ab\"}}-{{lower \"CD\"}}", "AB-cd"),
+        ("{{urlencode plan.identity}}", "a%2Fb%20c"),
+        ("{{json plan.attributes.tags}}", "[\"x\",\"y\"]"),
+        ("{{join plan.attributes.tags \",\"}}", "x,y"),
+        ("{{base64 \"user:pass\"}}", "dXNlcjpwYXNz"),
+        ("{{default settings.empty \"fallback\"}}", "fallback"),
+        ("{{concat settings.n \"-\" plan.identity}}", "5-a/b c"),
+        ("{{#if page.cursor}}c={{page.cursor}}{{/if}}", ""),
+        (
+            "{{#each plan.attributes.tags}}[{{this}}]{{/each}}",
+            "[x][y]",
+        ),
+        ("{{#if (eq settings.n 5)}}five{{/if}}", "five"),
+    ];
+    for (i, (src, want)) in cases.iter().enumerate() {
+        let tpl = t.compile(&format!("t{i}"), src, Escape::None).unwrap();
+        assert_eq!(&t.render(&tpl, &c).unwrap(), want, "{src}");
+    }
+}
