@@ -10,6 +10,7 @@ use serde_json::Value;
 use wsc_auth::Secret;
 use wsc_engine::settings::ResolvedSettings;
 use wsc_engine::{Engine, EngineError, RunContext};
+use wsc_spec::limits::{Limits, read_limited};
 use wsc_spec::model::Auth;
 use wsc_spec::{LoadError, Loaded};
 use wsc_store::{InstanceKey, SqliteStore, Store};
@@ -88,17 +89,21 @@ fn settings_sources(args: &ConnectorArgs) -> Result<(Values, Values), Failed> {
     }
     let mut file = IndexMap::new();
     if let Some(path) = &args.settings {
-        let bytes = std::fs::read(path).map_err(|e| {
+        let bytes = read_limited(path, &Limits::SETTINGS).map_err(|e| {
             fail(
                 exit::INVALID,
                 format!("cannot read settings file {}: {e}", path.display()),
             )
         })?;
-        let v =
-            wsc_spec::load::parse_yaml_value(&bytes, &path.display().to_string()).map_err(|r| {
-                eprint!("{}", r.render());
-                Failed(exit::INVALID)
-            })?;
+        let v = wsc_spec::load::parse_yaml_value(
+            &bytes,
+            &path.display().to_string(),
+            &Limits::SETTINGS,
+        )
+        .map_err(|r| {
+            eprint!("{}", r.render());
+            Failed(exit::INVALID)
+        })?;
         match v {
             Value::Object(m) => file.extend(m),
             Value::Null => {}

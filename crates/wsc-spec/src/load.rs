@@ -1,14 +1,17 @@
 //! YAML → [`Connector`], with every error located (file, line, column, key path).
 //!
 //! This is the only module that touches `serde_yaml` (deprecated upstream), so replacing the
-//! YAML library means changing this file alone. [`parse_yaml_value`] gives other crates a
-//! located way to read other YAML documents (plans, cassettes) through the same code.
+//! YAML library means changing this file alone. [`parse_document`] gives other crates a
+//! located way to read other YAML documents (plans, settings files, cases, cassettes) through
+//! the same code, and every document passes the size and nesting limits of [`crate::limits`]
+//! before a parser sees it.
 
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 
 use crate::diagnostic::{Diagnostic, Report, Severity, did_you_mean};
+use crate::limits::Limits;
 pub use crate::locate::locate;
 use crate::locate::{LocationIndex, Pos, join_index, join_key};
 use crate::model::Connector;
@@ -45,10 +48,11 @@ pub enum LoadError {
 
 /// Reads, parses and validates a connector file.
 pub fn load_file(path: &Path) -> Result<Loaded, LoadError> {
-    let bytes = std::fs::read(path).map_err(|source| LoadError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes =
+        crate::limits::read_limited(path, &Limits::CONNECTOR).map_err(|source| LoadError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
     let dir = path
         .parent()
         .map(Path::to_path_buf)
@@ -60,7 +64,8 @@ pub fn load_file(path: &Path) -> Result<Loaded, LoadError> {
 /// hook and key files are looked up.
 pub fn load_bytes(bytes: &[u8], file: &str, dir: &Path) -> Result<Loaded, LoadError> {
     let (connector, source, index) =
-        parse_document::<Connector>(bytes, file, CONNECTOR_HINT).map_err(LoadError::Invalid)?;
+        parse_document::<Connector>(bytes, file, CONNECTOR_HINT, &Limits::CONNECTOR)
+            .map_err(LoadError::Invalid)?;
     let mut diagnostics = validate::validate(&connector, dir, &index);
     diagnostics.sort_by_key(|d| (std::cmp::Reverse(d.severity), d.line, d.column));
     let report = Report {
@@ -83,17 +88,39 @@ const CONNECTOR_HINT: &str = "a connector file is a YAML mapping with at least `
 `base_url:`; see connectors/demo.yaml and docs/connector-reference.md";
 
 /// Parses any YAML document into `T` with located errors (used for connectors, plans,
-/// cassettes). Returns the value, the source text and its location index.
+/// settings files, cases, cassettes). Returns the value, the source text and its location
+/// index. The document's size and nesting are checked against `limits` first, in linear time,
+/// so no parser ever sees a document beyond them.
 pub fn parse_document<T: DeserializeOwned>(
     bytes: &[u8],
     file: &str,
     what_hint: &str,
+    limits: &Limits,
 ) -> Result<(T, String, LocationIndex), Report> {
     let fail = |source: String, d: Diagnostic| Report {
         file: file.to_string(),
         source,
         diagnostics: vec![d],
     };
+    if bytes.len() > limits.max_bytes {
+        let shown = String::from_utf8_lossy(&bytes[..limits.max_bytes]).into_owned();
+        let pos = pos_of_offset(&shown, shown.len());
+        let d = Diagnostic {
+            line: pos.line,
+            column: pos.column,
+            ..Diagnostic::error(format!(
+                "the {} is larger than {}, the most wsc reads",
+                limits.what,
+                size_text(limits.max_bytes)
+            ))
+        }
+        .found(format!("more than {} bytes", limits.max_bytes))
+        .hint(format!(
+            "the limits on input files are listed under \"Input limits\" in \
+docs/connector-reference.md; is this the file you meant? ({what_hint})"
+        ));
+        return Err(fail(shown, d));
+    }
     let source = match std::str::from_utf8(bytes) {
         Ok(s) => s.to_string(),
         Err(e) => {
@@ -122,6 +149,24 @@ pub fn parse_document<T: DeserializeOwned>(
             ..Diagnostic::error("the file contains NUL bytes (is it a binary file?)")
         }
         .hint(what_hint.to_string());
+        return Err(fail(source, d));
+    }
+    if let Err(deep) = crate::limits::scan(&source, limits.max_depth) {
+        let pos = pos_of_offset(&source, deep.offset);
+        let d = Diagnostic {
+            line: pos.line,
+            column: pos.column,
+            ..Diagnostic::error(format!(
+                "the {} nests collections deeper than {} levels, the most wsc reads",
+                limits.what, deep.max_depth
+            ))
+        }
+        .found(format!("level {} opens here", deep.max_depth + 1))
+        .hint(
+            "no connector, plan or fixture needs this much nesting: is the file generated or \
+corrupted? The limits on input files are listed under \"Input limits\" in \
+docs/connector-reference.md",
+        );
         return Err(fail(source, d));
     }
     if source
@@ -571,10 +616,27 @@ fn missing_hint(path: &str, field: &str) -> String {
     }
 }
 
-/// Parses a YAML document as JSON, for plans and cassettes, with located errors.
-pub fn parse_yaml_value(bytes: &[u8], file: &str) -> Result<serde_json::Value, Report> {
-    parse_document::<serde_json::Value>(bytes, file, "expected a YAML or JSON document")
+/// Parses a YAML document as JSON (a settings file, say) with located errors, within
+/// `limits`.
+pub fn parse_yaml_value(
+    bytes: &[u8],
+    file: &str,
+    limits: &Limits,
+) -> Result<serde_json::Value, Report> {
+    parse_document::<serde_json::Value>(bytes, file, "expected a YAML or JSON document", limits)
         .map(|(v, _, _)| v)
+}
+
+/// A byte count for messages: `4 MiB`, `512 KiB`, `100 bytes`.
+pub fn size_text(bytes: usize) -> String {
+    const KIB: usize = 1024;
+    if bytes >= KIB * KIB && bytes.is_multiple_of(KIB * KIB) {
+        format!("{} MiB", bytes / (KIB * KIB))
+    } else if bytes >= KIB && bytes.is_multiple_of(KIB) {
+        format!("{} KiB", bytes / KIB)
+    } else {
+        format!("{bytes} bytes")
+    }
 }
 
 /// Serialises a value as YAML (for files wsc writes: recorded cassettes).

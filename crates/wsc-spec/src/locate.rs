@@ -62,15 +62,24 @@ pub fn join_index(parent: &str, index: usize) -> String {
 }
 
 impl LocationIndex {
-    /// Builds the index. A document that does not parse gives a partial index (the parse
-    /// error itself is reported by the loader).
+    /// Builds the index of the first document. A document that does not parse gives a
+    /// partial index (the parse error itself is reported by the loader).
+    ///
+    /// Events are pulled one by one rather than through `Parser::load`, which recurses once
+    /// per nesting level: no input can overflow the stack here, whatever the loader's depth
+    /// limit ([`crate::limits`]).
     pub fn build(source: &str) -> LocationIndex {
         let mut builder = Builder {
             index: LocationIndex::default(),
             stack: Vec::new(),
         };
         let mut parser = Parser::new_from_str(source);
-        let _ = parser.load(&mut builder, false);
+        while let Ok((ev, mark)) = parser.next_token() {
+            match ev {
+                Event::DocumentEnd | Event::StreamEnd | Event::Nothing => break,
+                ev => builder.on_event(ev, mark),
+            }
+        }
         builder.index
     }
 

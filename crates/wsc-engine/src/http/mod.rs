@@ -6,6 +6,7 @@
 //! attempts spent so far to [`HttpClient::send_counted`], so status retries and body retries
 //! share one budget (`http.retry.max_attempts` requests in all) and the same backoff.
 
+mod body;
 mod client;
 mod error;
 mod hosts;

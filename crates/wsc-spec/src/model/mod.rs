@@ -28,7 +28,8 @@ pub use self::auth::{
 };
 pub use self::hooks::{Hook, HookErrorMode, Hooks};
 pub use self::http::{
-    ErrorRule, HttpOptions, Method, RawBody, RequestSpec, RetryPolicy, Timeouts, Tls,
+    DEFAULT_MAX_BODY, ErrorRule, HttpOptions, Method, RawBody, RequestSpec, RetryPolicy, Timeouts,
+    Tls,
 };
 pub use self::key::{OperationKey, OperationKind, ParseOperationKeyError};
 pub use self::mapping::{Attribute, AttributeDef, AttributeType, Entitlement};
@@ -37,7 +38,7 @@ pub use self::operation::{
 };
 pub use self::paging::{Paging, PagingKind, TotalMismatch};
 pub use self::settings::{ScalarValue, Setting};
-pub use crate::values::{Duration, JsonPath, StatusPattern, Template};
+pub use crate::values::{ByteSize, Duration, JsonPath, StatusPattern, Template};
 
 /// A whole connector file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
