@@ -184,11 +184,13 @@ pub fn test(args: &TestArgs) -> Result<(), Failed> {
     let name = connector_name(&args.connector);
     let rt = runtime();
     let mut failed = 0;
+    let mut invalid = false;
     for file in &cases {
         let report = rt.block_on(wsc_fixtures::check_case(&loaded, &name, file, args.update));
         if !report.passed() {
             failed += 1;
         }
+        invalid |= report.invalid;
         print!("{}", report.render());
     }
     println!(
@@ -196,6 +198,10 @@ pub fn test(args: &TestArgs) -> Result<(), Failed> {
         cases.len(),
         cases.len() - failed
     );
+    if invalid {
+        // A case or cassette that is not valid input (exit 2), not a mismatch (exit 1).
+        return Err(Failed(exit::INVALID));
+    }
     if failed > 0 {
         return Err(Failed(exit::FAILURE));
     }
