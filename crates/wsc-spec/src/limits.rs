@@ -25,6 +25,14 @@ pub const MAX_CASSETTE_DEPTH: usize = 128;
 /// A mebibyte.
 const MIB: usize = 1024 * 1024;
 
+/// Most values (scalars and collections) in a connector, a settings file or a case. The YAML
+/// library holds about 200 bytes per value, so this bounds the memory a file can take
+/// whatever its size; the largest shipped connector has about 1,500.
+pub const MAX_VALUES: usize = 250_000;
+
+/// Most values in a plan or a cassette (bulk requests, recorded pages).
+pub const MAX_BULK_VALUES: usize = 1_000_000;
+
 /// The limits of one kind of input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -34,38 +42,45 @@ pub struct Limits {
     pub max_bytes: usize,
     /// Deepest accepted nesting of collections (the top-level collection is level 1).
     pub max_depth: usize,
+    /// Most values (scalars and collections), as counted by [`scan`].
+    pub max_values: usize,
 }
 
 impl Limits {
-    /// Connector files: 4 MiB, [`MAX_DEPTH`] levels.
+    /// Connector files: 4 MiB, [`MAX_DEPTH`] levels, [`MAX_VALUES`] values.
     pub const CONNECTOR: Limits = Limits {
         what: "connector file",
         max_bytes: 4 * MIB,
         max_depth: MAX_DEPTH,
+        max_values: MAX_VALUES,
     };
-    /// Provisioning plans: 16 MiB, [`MAX_DEPTH`] levels.
+    /// Provisioning plans: 16 MiB, [`MAX_DEPTH`] levels, [`MAX_BULK_VALUES`] values.
     pub const PLAN: Limits = Limits {
         what: "plan",
         max_bytes: 16 * MIB,
         max_depth: MAX_DEPTH,
+        max_values: MAX_BULK_VALUES,
     };
-    /// `--settings` files: 1 MiB, [`MAX_DEPTH`] levels.
+    /// `--settings` files: 1 MiB, [`MAX_DEPTH`] levels, [`MAX_VALUES`] values.
     pub const SETTINGS: Limits = Limits {
         what: "settings file",
         max_bytes: MIB,
         max_depth: MAX_DEPTH,
+        max_values: MAX_VALUES,
     };
-    /// Fixture case files: 4 MiB, [`MAX_DEPTH`] levels.
+    /// Fixture case files: 4 MiB, [`MAX_DEPTH`] levels, [`MAX_VALUES`] values.
     pub const CASE: Limits = Limits {
         what: "case file",
         max_bytes: 4 * MIB,
         max_depth: MAX_DEPTH,
+        max_values: MAX_VALUES,
     };
-    /// Cassettes: 16 MiB, [`MAX_CASSETTE_DEPTH`] levels.
+    /// Cassettes: 16 MiB, [`MAX_CASSETTE_DEPTH`] levels, [`MAX_BULK_VALUES`] values.
     pub const CASSETTE: Limits = Limits {
         what: "cassette",
         max_bytes: 16 * MIB,
         max_depth: MAX_CASSETTE_DEPTH,
+        max_values: MAX_BULK_VALUES,
     };
 }
 
@@ -80,21 +95,35 @@ pub fn read_limited(path: &Path, limits: &Limits) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Where [`scan`] found nesting deeper than allowed.
+/// Which limit [`scan`] found exceeded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TooDeep {
-    /// Byte offset of the collection that opens the level beyond the limit.
-    pub offset: usize,
-    /// The limit.
-    pub max_depth: usize,
+pub enum Exceeds {
+    /// Nesting deeper than this many levels.
+    Depth(usize),
+    /// More than this many values.
+    Values(usize),
 }
 
-/// Checks the nesting depth of YAML (or JSON) text in one linear pass, without recursion.
-/// Text that is not valid YAML is scanned as well as it can be; the parser reports it.
-pub fn scan(source: &str, max_depth: usize) -> Result<(), TooDeep> {
+/// Where [`scan`] found a limit exceeded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exceeded {
+    /// Byte offset of the collection that opens the level beyond the limit, or of the value
+    /// beyond the count.
+    pub offset: usize,
+    /// Which limit.
+    pub limit: Exceeds,
+}
+
+/// Checks the nesting depth and the number of values of YAML (or JSON) text in one linear
+/// pass, without recursion. Values are counted by their separators (lines, `- `, `: `, `,`,
+/// brackets), which is close to the parser's count. Text that is not valid YAML is scanned as
+/// well as it can be; the parser reports it.
+pub fn scan(source: &str, max_depth: usize, max_values: usize) -> Result<(), Exceeded> {
     let mut s = Scanner {
         b: source.as_bytes(),
         max_depth,
+        max_values,
+        values: 0,
         blocks: Vec::new(),
         pending: None,
         flow: 0,
@@ -147,6 +176,9 @@ enum Kind {
 struct Scanner<'a> {
     b: &'a [u8],
     max_depth: usize,
+    max_values: usize,
+    /// Values seen so far.
+    values: usize,
     /// Columns and kinds of the open block collections, innermost last.
     blocks: Vec<(usize, Kind)>,
     /// The column of a node that opens a block collection if it turns out to be one (a
@@ -162,31 +194,43 @@ struct Scanner<'a> {
 }
 
 impl Scanner<'_> {
-    fn check(&self, offset: usize) -> Result<(), TooDeep> {
+    fn check(&self, offset: usize) -> Result<(), Exceeded> {
         if self.blocks.len() + self.flow > self.max_depth {
-            return Err(TooDeep {
+            return Err(Exceeded {
                 offset,
-                max_depth: self.max_depth,
+                limit: Exceeds::Depth(self.max_depth),
+            });
+        }
+        Ok(())
+    }
+
+    /// Counts one more value, starting at `offset`.
+    fn count(&mut self, offset: usize) -> Result<(), Exceeded> {
+        self.values += 1;
+        if self.values > self.max_values {
+            return Err(Exceeded {
+                offset,
+                limit: Exceeds::Values(self.max_values),
             });
         }
         Ok(())
     }
 
     /// Opens a block collection at `column` (in the line starting at `ls`).
-    fn push(&mut self, ls: usize, column: usize, kind: Kind) -> Result<(), TooDeep> {
+    fn push(&mut self, ls: usize, column: usize, kind: Kind) -> Result<(), Exceeded> {
         self.blocks.push((column, kind));
         self.check(ls + column)
     }
 
     /// The pending node turned out to be a collection of `kind`: opens it.
-    fn open(&mut self, ls: usize, kind: Kind) -> Result<(), TooDeep> {
+    fn open(&mut self, ls: usize, kind: Kind) -> Result<(), Exceeded> {
         match self.pending.take() {
             Some(column) => self.push(ls, column, kind),
             None => Ok(()),
         }
     }
 
-    fn line(&mut self, ls: usize, end: usize) -> Result<(), TooDeep> {
+    fn line(&mut self, ls: usize, end: usize) -> Result<(), Exceeded> {
         let b = self.b;
         let indent = b[ls..end].iter().take_while(|c| **c == b' ').count();
         let first = b[ls..end]
@@ -225,6 +269,7 @@ impl Scanner<'_> {
             self.pending = None;
             return self.node(ls, ls + 3, end);
         }
+        self.count(first)?;
         while self.blocks.last().is_some_and(|(c, _)| *c > indent) {
             self.blocks.pop();
         }
@@ -243,7 +288,7 @@ impl Scanner<'_> {
 
     /// Scans from a position where a node may start: block indicators (`- `, `? `, `: `),
     /// properties, then a flow collection, a block scalar, a quoted or a plain scalar.
-    fn node(&mut self, ls: usize, mut i: usize, end: usize) -> Result<(), TooDeep> {
+    fn node(&mut self, ls: usize, mut i: usize, end: usize) -> Result<(), Exceeded> {
         let b = self.b;
         loop {
             while i < end && is_space(b[i]) {
@@ -254,6 +299,7 @@ impl Scanner<'_> {
             }
             match b[i] {
                 c @ (b'-' | b'?' | b':') if separated(b, i, end) => {
+                    self.count(i)?;
                     let kind = if c == b'-' { Kind::Seq } else { Kind::Map };
                     if self.pending.is_some() {
                         self.open(ls, kind)?;
@@ -300,7 +346,7 @@ impl Scanner<'_> {
     /// The rest of a block-context line after the start of a scalar: a `: ` makes it a
     /// mapping key and what follows a new node, ` #` starts a comment; everything else is
     /// scalar text.
-    fn rest(&mut self, ls: usize, mut i: usize, end: usize) -> Result<(), TooDeep> {
+    fn rest(&mut self, ls: usize, mut i: usize, end: usize) -> Result<(), Exceeded> {
         if self.flow > 0 {
             return self.flow_text(ls, i, end);
         }
@@ -308,6 +354,7 @@ impl Scanner<'_> {
         while i < end {
             match b[i] {
                 b':' if separated(b, i, end) => {
+                    self.count(i)?;
                     self.open(ls, Kind::Map)?;
                     return self.node(ls, i + 1, end);
                 }
@@ -319,7 +366,7 @@ impl Scanner<'_> {
     }
 
     /// Scans flow-context text: every bracket outside quotes and comments is structure.
-    fn flow_text(&mut self, ls: usize, mut i: usize, end: usize) -> Result<(), TooDeep> {
+    fn flow_text(&mut self, ls: usize, mut i: usize, end: usize) -> Result<(), Exceeded> {
         let b = self.b;
         // Whether a quote here would start a quoted scalar (it does after an indicator or a
         // separator, not inside a plain scalar like `it's`).
@@ -330,6 +377,7 @@ impl Scanner<'_> {
                 b'[' | b'{' => {
                     self.flow += 1;
                     self.check(i)?;
+                    self.count(i)?;
                     token_start = true;
                 }
                 b']' | b'}' => {
@@ -339,7 +387,11 @@ impl Scanner<'_> {
                     }
                     token_start = false;
                 }
-                b',' | b':' | b'?' | b' ' | b'\t' => token_start = true,
+                b',' | b':' => {
+                    self.count(i)?;
+                    token_start = true;
+                }
+                b'?' | b' ' | b'\t' => token_start = true,
                 b'#' if i == ls || is_space(b[i - 1]) => return Ok(()),
                 b'"' | b'\'' if token_start => {
                     let Some(after) = self.skip_quoted(c, i + 1, end) else {
@@ -521,6 +573,10 @@ mod tests {
         scan(src, max).is_ok()
     }
 
+    fn scan(src: &str, max: usize) -> Result<(), Exceeded> {
+        super::scan(src, max, usize::MAX)
+    }
+
     /// The smallest limit `src` passes.
     fn depth(src: &str) -> usize {
         (0..1000).find(|m| depth_ok(src, *m)).unwrap()
@@ -576,6 +632,24 @@ mod tests {
         let e = scan(&src, 64).unwrap_err();
         assert_eq!(&src[e.offset..e.offset + 2], "k:");
         assert!(src[..e.offset].ends_with(&format!("\n{}", " ".repeat(64))));
+    }
+
+    #[test]
+    fn values_are_counted() {
+        let values = |src: &str| (0..100).find(|m| super::scan(src, 64, *m).is_ok()).unwrap();
+        assert_eq!(values("a: 1\nb: 2\n"), 4);
+        assert_eq!(values("- a\n- b\n- c\n"), 6);
+        assert_eq!(values("[1, 2, 3]"), 4);
+        assert_eq!(values("{\"a\": [1, 2], \"b\": \"x,y:z\"}"), 7);
+        assert_eq!(values("a: \"1, 2, 3: 4\" # , , ,\n"), 2);
+        let e = super::scan(&format!("[{}", "1,".repeat(1000)), 64, 100).unwrap_err();
+        assert_eq!(
+            e,
+            Exceeded {
+                offset: 2 * 99,
+                limit: Exceeds::Values(100)
+            }
+        );
     }
 
     #[test]

@@ -151,22 +151,36 @@ docs/connector-reference.md; is this the file you meant? ({what_hint})"
         .hint(what_hint.to_string());
         return Err(fail(source, d));
     }
-    if let Err(deep) = crate::limits::scan(&source, limits.max_depth) {
-        let pos = pos_of_offset(&source, deep.offset);
+    if let Err(e) = crate::limits::scan(&source, limits.max_depth, limits.max_values) {
+        let pos = pos_of_offset(&source, e.offset);
+        let (message, found, much) = match e.limit {
+            crate::limits::Exceeds::Depth(max) => (
+                format!(
+                    "the {} nests collections deeper than {max} levels, the most wsc reads",
+                    limits.what
+                ),
+                format!("level {} opens here", max + 1),
+                "this much nesting",
+            ),
+            crate::limits::Exceeds::Values(max) => (
+                format!(
+                    "the {} holds more than {max} values, the most wsc reads",
+                    limits.what
+                ),
+                format!("value {} starts here", max + 1),
+                "this many values",
+            ),
+        };
         let d = Diagnostic {
             line: pos.line,
             column: pos.column,
-            ..Diagnostic::error(format!(
-                "the {} nests collections deeper than {} levels, the most wsc reads",
-                limits.what, deep.max_depth
-            ))
+            ..Diagnostic::error(message)
         }
-        .found(format!("level {} opens here", deep.max_depth + 1))
-        .hint(
-            "no connector, plan or fixture needs this much nesting: is the file generated or \
-corrupted? The limits on input files are listed under \"Input limits\" in \
-docs/connector-reference.md",
-        );
+        .found(found)
+        .hint(format!(
+            "no connector, plan or fixture needs {much}: is the file generated or corrupted? \
+The limits on input files are listed under \"Input limits\" in docs/connector-reference.md"
+        ));
         return Err(fail(source, d));
     }
     if source

@@ -40,6 +40,11 @@ impl NodeInfo {
     }
 }
 
+/// Most nodes indexed. A larger document (real connectors have a few thousand nodes) is
+/// indexed up to here; positions further on fall back to their nearest indexed ancestor, and
+/// the index stays a few tens of megabytes and as fast to build whatever the document.
+pub const MAX_INDEXED_NODES: usize = 100_000;
+
 /// Key path → node information for one YAML document.
 #[derive(Debug, Default)]
 pub struct LocationIndex {
@@ -67,7 +72,7 @@ impl LocationIndex {
     ///
     /// Events are pulled one by one rather than through `Parser::load`, which recurses once
     /// per nesting level: no input can overflow the stack here, whatever the loader's depth
-    /// limit ([`crate::limits`]).
+    /// limit ([`crate::limits`]). At most [`MAX_INDEXED_NODES`] nodes are indexed.
     pub fn build(source: &str) -> LocationIndex {
         let mut builder = Builder {
             index: LocationIndex::default(),
@@ -75,6 +80,9 @@ impl LocationIndex {
         };
         let mut parser = Parser::new_from_str(source);
         while let Ok((ev, mark)) = parser.next_token() {
+            if builder.index.nodes.len() >= MAX_INDEXED_NODES {
+                break;
+            }
             match ev {
                 Event::DocumentEnd | Event::StreamEnd | Event::Nothing => break,
                 ev => builder.on_event(ev, mark),

@@ -61,7 +61,9 @@ fn reference_states_the_input_limits() {
     use wsc_spec::limits::Limits;
     let path = common::root().join("docs/connector-reference.md");
     let doc = std::fs::read_to_string(&path).expect("docs/connector-reference.md exists");
-    let mut table = String::from("| Input | Largest size | Deepest nesting |\n|---|---|---|\n");
+    let mut table = String::from(
+        "| Input | Largest size | Deepest nesting | Most values |\n|---|---|---|---|\n",
+    );
     for l in [
         Limits::CONNECTOR,
         Limits::PLAN,
@@ -70,10 +72,11 @@ fn reference_states_the_input_limits() {
         Limits::CASSETTE,
     ] {
         table.push_str(&format!(
-            "| {} | {} | {} levels |\n",
+            "| {} | {} | {} levels | {} |\n",
             l.what,
             wsc_spec::load::size_text(l.max_bytes),
-            l.max_depth
+            l.max_depth,
+            l.max_values
         ));
     }
     let (open, close) = ("<!-- limits -->\n", "<!-- /limits -->");

@@ -181,6 +181,29 @@ fn oversized_files_fail_located_without_being_read_whole() {
     assert!(report.render().contains("the plan is larger than 16 MiB"));
 }
 
+/// A shallow file of tiny values (the YAML library's costliest shape, some 200 bytes a value)
+/// is bounded by its count of values, located where the count is crossed.
+#[test]
+fn too_many_values_fail_located() {
+    let wide = format!("[{}]", "1,".repeat(Limits::CONNECTOR.max_values + 10));
+    let err = wsc_spec::load_bytes(wide.as_bytes(), "wide.yaml", Path::new(".")).unwrap_err();
+    let wsc_spec::LoadError::Invalid(report) = err else {
+        panic!("{err}");
+    };
+    let text = report.render();
+    assert!(
+        text.contains("the connector file holds more than 250000 values"),
+        "{text}"
+    );
+    // `[` and the line count two, then one per comma.
+    let column = 2 * (Limits::CONNECTOR.max_values - 1) + 1;
+    assert!(text.contains(&format!("wide.yaml:1:{column}\n")), "{text}");
+    let blocks: String = (0..300_000).map(|i| format!("k{i}: 1\n")).collect();
+    let report =
+        wsc_spec::load::parse_yaml_value(blocks.as_bytes(), "s.yaml", &Limits::CASE).unwrap_err();
+    assert!(report.render().contains("more than 250000 values"));
+}
+
 /// The location index pulls parser events one at a time: even without the loader's depth
 /// check in front, deep input cannot overflow the stack (here a 256 KiB one).
 #[test]
