@@ -96,6 +96,22 @@ pub fn record(args: &RecordArgs) -> Result<(), Failed> {
             "a secret value survived redaction; nothing was written (please report this)",
         ));
     }
+    // A recording `wsc test` could not load again (past the cassette limits) is not written.
+    let limits = wsc_spec::limits::Limits::CASSETTE;
+    let too_large = cassette_text.len() > limits.max_bytes
+        || wsc_spec::limits::scan(&cassette_text, limits.max_depth, limits.max_values).is_err();
+    if too_large {
+        return Err(fail(
+            exit::FAILURE,
+            format!(
+                "the recording is larger than a cassette may be ({} or {} values; see \
+\"Input limits\" in docs/connector-reference.md); nothing was written: record fewer pages \
+(`paging.max_pages`) or a smaller partition",
+                wsc_spec::load::size_text(limits.max_bytes),
+                limits.max_values
+            ),
+        ));
+    }
     let case_path = args.out.join(format!("{name}{}", case::CASE_SUFFIX));
     let cassette_path = args.out.join(&cassette_rel);
     for (path, text) in [(&cassette_path, &cassette_text), (&case_path, &case_text)] {
