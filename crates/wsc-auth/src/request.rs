@@ -7,7 +7,8 @@ use url::Url;
 use crate::error::AuthError;
 use crate::token::RawResponse;
 
-const MAX_TOKEN_RESPONSE: usize = 1024 * 1024;
+/// The largest token response read: 1 MiB.
+pub const MAX_TOKEN_RESPONSE: usize = 1024 * 1024;
 
 /// The body of a token request.
 #[derive(Debug, Clone, PartialEq)]
@@ -167,15 +168,28 @@ impl TokenSender for ReqwestSender {
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("")
                 .to_ascii_lowercase();
+            // Token responses are small: a fixed cap, checked against Content-Length first and
+            // then while the body streams in (after decompression), so a hostile endpoint can
+            // never make wsc hold more than this.
+            let too_large = || {
+                AuthError::Http(format!(
+                    "the token response from {shown} is larger than 1 MiB, the most wsc reads \
+of a token response; the rest was not read (is token_url the token endpoint?)"
+                ))
+            };
+            if resp
+                .content_length()
+                .is_some_and(|n| n > MAX_TOKEN_RESPONSE as u64)
+            {
+                return Err(too_large());
+            }
             let mut body = Vec::new();
             let mut resp = resp;
             while let Some(chunk) = resp.chunk().await.map_err(|e| {
                 AuthError::Http(format!("reading the token response from {shown}: {e}"))
             })? {
                 if body.len() + chunk.len() > MAX_TOKEN_RESPONSE {
-                    return Err(AuthError::Http(format!(
-                        "the token response from {shown} is larger than 1 MiB"
-                    )));
+                    return Err(too_large());
                 }
                 body.extend_from_slice(&chunk);
             }

@@ -46,7 +46,7 @@ impl TokenSet {
     pub fn is_stale(&self, now_ms: u64, skew: Duration) -> bool {
         let life = self.expires_at_ms.saturating_sub(self.obtained_at_ms);
         let skew_ms = (skew.as_millis() as u64).min(life / 2);
-        now_ms + skew_ms >= self.expires_at_ms
+        now_ms.saturating_add(skew_ms) >= self.expires_at_ms
     }
 
     /// Keeps `old`'s refresh token (and its expiry) when this response brought none.
@@ -282,7 +282,7 @@ pub fn read_response(
             .as_ref()
             .and_then(number)
     {
-        (now_ms + (secs * 1000.0) as u64, "expires_in")
+        (now_ms.saturating_add((secs * 1000.0) as u64), "expires_in")
     } else if let Some(at) = mapping
         .expires_at
         .as_ref()
@@ -291,7 +291,7 @@ pub fn read_response(
         .flatten()
         .and_then(|v| match &v {
             Value::String(s) if s.contains('T') || s.contains('t') => {
-                rfc3339_secs(s).map(|x| x.max(0) as u64 * 1000)
+                rfc3339_secs(s).map(|x| (x.max(0) as u64).saturating_mul(1000))
             }
             other => number(other).map(|x| {
                 if x > 1e12 {
@@ -304,9 +304,12 @@ pub fn read_response(
     {
         (at, "expires_at")
     } else if let Some(exp) = jwt_exp(&access) {
-        (exp * 1000, "jwt_exp")
+        (exp.saturating_mul(1000), "jwt_exp")
     } else {
-        (now_ms + default_life.as_millis() as u64, "default")
+        (
+            now_ms.saturating_add(default_life.as_millis() as u64),
+            "default",
+        )
     };
     let refresh_token = match get(&mapping.refresh_token, "$.refresh_token")? {
         Some(Value::String(s)) if !s.is_empty() => Some(Secret::new(s)),
@@ -319,7 +322,7 @@ pub fn read_response(
     .as_ref()
     .and_then(number)
     .filter(|s| *s > 0.0)
-    .map(|s| now_ms + (s * 1000.0) as u64);
+    .map(|s| now_ms.saturating_add((s * 1000.0) as u64));
     let token_type =
         get(&mapping.token_type, "$.token_type")?.and_then(|v| v.as_str().map(str::to_string));
     let scope = body

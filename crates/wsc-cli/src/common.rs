@@ -11,6 +11,7 @@ use wsc_auth::Secret;
 use wsc_engine::history::RunHistory;
 use wsc_engine::settings::{ResolvedSettings, Source, Supplied};
 use wsc_engine::{Engine, EngineError, RunContext};
+use wsc_spec::limits::{Limits, read_limited};
 use wsc_spec::model::Auth;
 use wsc_spec::{LoadError, Loaded};
 use wsc_store::{InstanceKey, SqliteStore, Store};
@@ -99,16 +100,18 @@ fn settings_sources(args: &ConnectorArgs) -> Result<Given, Failed> {
     let mut file_name = String::new();
     if let Some(path) = &args.settings {
         file_name = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|e| {
+        let bytes = read_limited(path, &Limits::SETTINGS).map_err(|e| {
             fail(
                 exit::INVALID,
                 format!("cannot read settings file {file_name}: {e}"),
             )
         })?;
-        let v = wsc_spec::load::parse_yaml_value(&bytes, &file_name).map_err(|r| {
-            eprint!("{}", r.render());
-            Failed(exit::INVALID)
-        })?;
+        let v = wsc_spec::load::parse_yaml_value(&bytes, &file_name, &Limits::SETTINGS).map_err(
+            |r| {
+                eprint!("{}", r.render());
+                Failed(exit::INVALID)
+            },
+        )?;
         match v {
             Value::Object(m) => file.extend(m),
             Value::Null => {}

@@ -96,6 +96,22 @@ pub fn record(args: &RecordArgs) -> Result<(), Failed> {
             "a secret value survived redaction; nothing was written (please report this)",
         ));
     }
+    // A recording `wsc test` could not load again (past the cassette limits) is not written.
+    let limits = wsc_spec::limits::Limits::CASSETTE;
+    let too_large = cassette_text.len() > limits.max_bytes
+        || wsc_spec::limits::scan(&cassette_text, limits.max_depth, limits.max_values).is_err();
+    if too_large {
+        return Err(fail(
+            exit::FAILURE,
+            format!(
+                "the recording is larger than a cassette may be ({} or {} values; see \
+\"Input limits\" in docs/connector-reference.md); nothing was written: record fewer pages \
+(`paging.max_pages`) or a smaller partition",
+                wsc_spec::load::size_text(limits.max_bytes),
+                limits.max_values
+            ),
+        ));
+    }
     let case_path = args.out.join(format!("{name}{}", case::CASE_SUFFIX));
     let cassette_path = args.out.join(&cassette_rel);
     for (path, text) in [(&cassette_path, &cassette_text), (&case_path, &case_text)] {
@@ -184,11 +200,13 @@ pub fn test(args: &TestArgs) -> Result<(), Failed> {
     let name = connector_name(&args.connector);
     let rt = runtime();
     let mut failed = 0;
+    let mut invalid = false;
     for file in &cases {
         let report = rt.block_on(wsc_fixtures::check_case(&loaded, &name, file, args.update));
         if !report.passed() {
             failed += 1;
         }
+        invalid |= report.invalid;
         print!("{}", report.render());
     }
     println!(
@@ -196,6 +214,10 @@ pub fn test(args: &TestArgs) -> Result<(), Failed> {
         cases.len(),
         cases.len() - failed
     );
+    if invalid {
+        // A case or cassette that is not valid input (exit 2), not a mismatch (exit 1).
+        return Err(Failed(exit::INVALID));
+    }
     if failed > 0 {
         return Err(Failed(exit::FAILURE));
     }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use wsc_engine::{Engine, RunContext, Wire};
 use wsc_fixtures::record::Recorder;
 use wsc_fixtures::redact::Secrets;
+use wsc_spec::limits::{Limits, read_limited};
 use wsc_spec::plan::load_plan;
 
 use crate::cli::ProvisionArgs;
@@ -17,7 +18,7 @@ use crate::exit;
 /// `wsc provision`.
 pub fn provision(args: &ProvisionArgs) -> Result<(), Failed> {
     let loaded = load(&args.connector.connector)?;
-    let bytes = std::fs::read(&args.plan).map_err(|e| {
+    let bytes = read_limited(&args.plan, &Limits::PLAN).map_err(|e| {
         fail(
             exit::INVALID,
             format!("cannot read {}: {e}", args.plan.display()),

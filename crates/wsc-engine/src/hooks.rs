@@ -387,7 +387,11 @@ fn response_view(resp: &Response) -> ResponseView {
         );
     }
     let body = String::from_utf8_lossy(&resp.body).into_owned();
-    let json = serde_json::from_slice(&resp.body).unwrap_or(Value::Null);
+    // Parsed like the pages themselves (the DOM accepts 256 levels where serde_json stops at
+    // 128), so a hook never sees `null` for a body the operation read.
+    let json = crate::doc::Doc::parse(&resp.body)
+        .map(|d| d.to_value())
+        .unwrap_or(Value::Null);
     ResponseView {
         status: resp.status,
         headers,

@@ -131,6 +131,15 @@ impl<'d, 'a> IntoIterator for Selection<'d, 'a> {
 impl CompiledPath {
     /// Parses and compiles `expr`.
     pub fn compile(expr: &str) -> Result<CompiledPath, PathError> {
+        if let Err(offset) = wsc_spec::limits::check_jsonpath(expr) {
+            return Err(PathError {
+                path: expr.chars().take(60).collect(),
+                message: format!(
+                    "`(` and `[` nest deeper than {} levels (at byte {offset})",
+                    wsc_spec::limits::MAX_EXPRESSION_DEPTH
+                ),
+            });
+        }
         let query = jsonpath_rust::parser::parse_json_path(expr).map_err(|e| PathError {
             path: expr.to_string(),
             message: e.to_string(),

@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use wsc_spec::limits::{Limits, read_limited};
 
 /// The file suffix of a case.
 pub const CASE_SUFFIX: &str = ".case.yaml";
@@ -104,7 +105,7 @@ pub struct LoadedCase {
 impl LoadedCase {
     /// Reads a case file with located errors.
     pub fn load(path: &Path) -> Result<LoadedCase, CaseError> {
-        let bytes = std::fs::read(path).map_err(|source| CaseError::Io {
+        let bytes = read_limited(path, &Limits::CASE).map_err(|source| CaseError::Io {
             path: path.to_path_buf(),
             source,
         })?;
@@ -113,6 +114,7 @@ impl LoadedCase {
             &bytes,
             &shown,
             "a case is a YAML mapping with `operation:` and `cassette:`; see docs/testing.md",
+            &Limits::CASE,
         )
         .map_err(|r| CaseError::Invalid(r.render()))?;
         let operation = parse_operation(&case.operation).map_err(|why| {

@@ -53,6 +53,9 @@ pub struct CaseReport {
     pub problems: String,
     /// Per snapshot kind, or the error that kept the case from running.
     pub result: Result<Vec<(Kind, Verdict)>, String>,
+    /// The case file or its cassette is not valid input (too deep, too large, not a case):
+    /// the error is the input's, not the connector's.
+    pub invalid: bool,
 }
 
 impl CaseReport {
@@ -145,11 +148,13 @@ pub async fn check_case(
         operation: String::new(),
         problems: String::new(),
         result: Err(String::new()),
+        invalid: false,
     };
     let case = match LoadedCase::load(case_file) {
         Ok(c) => c,
         Err(e) => {
             report.result = Err(e.to_string());
+            report.invalid = true;
             return report;
         }
     };
@@ -157,6 +162,7 @@ pub async fn check_case(
     let out = match run_case(loaded, &case).await {
         Ok(o) => o,
         Err(e) => {
+            report.invalid = matches!(e, RunError::Case(_) | RunError::Cassette(_));
             report.result = Err(e.to_string());
             return report;
         }

@@ -161,6 +161,27 @@ impl Recorder {
     }
 }
 
+/// The deepest response body written inline (`body:`): a cassette nests it four levels down
+/// (`interactions[i].response.body`) and must stay within the cassette nesting limit to load
+/// again; a deeper body is kept verbatim as `text:`.
+const MAX_INLINE_BODY_DEPTH: usize = wsc_spec::limits::MAX_CASSETTE_DEPTH - 8;
+
+/// The nesting depth of a JSON value (a scalar is 0), without recursion.
+fn depth(v: &Value) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(v, 0)];
+    while let Some((v, d)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match v {
+            Value::Array(a) => Box::new(a.iter()),
+            Value::Object(m) => Box::new(m.values()),
+            _ => continue,
+        };
+        deepest = deepest.max(d + 1);
+        stack.extend(children.map(|c| (c, d + 1)));
+    }
+    deepest
+}
+
 fn interaction(e: &Exchange, secrets: &Secrets) -> Interaction {
     let query: IndexMap<String, String> = e
         .url
@@ -214,7 +235,7 @@ fn interaction(e: &Exchange, secrets: &Secrets) -> Interaction {
         headers.insert(k, v);
     }
     let (body, text) = match serde_json::from_slice::<Value>(&e.response_body) {
-        Ok(mut v) if !e.response_body.is_empty() => {
+        Ok(mut v) if !e.response_body.is_empty() && depth(&v) <= MAX_INLINE_BODY_DEPTH => {
             secrets.json(&mut v);
             (Some(v), None)
         }
@@ -268,5 +289,57 @@ pub fn case_for(
         settings,
         plan: None,
         cassette: cassette.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exchange(body: &[u8]) -> Exchange {
+        Exchange {
+            token_request: false,
+            method: "GET".into(),
+            url: url::Url::parse("https://api.test/users").unwrap(),
+            request_headers: Vec::new(),
+            request_body: Body::Empty,
+            status: 200,
+            response_headers: vec![("content-type".into(), "application/json".into())],
+            response_body: body.to_vec(),
+        }
+    }
+
+    fn nested(levels: usize) -> Vec<u8> {
+        format!("{}1{}", "[".repeat(levels), "]".repeat(levels)).into_bytes()
+    }
+
+    #[test]
+    fn depth_counts_collections() {
+        assert_eq!(depth(&serde_json::json!(1)), 0);
+        assert_eq!(depth(&serde_json::json!({"a": [1, {"b": []}], "c": 2})), 4);
+        assert_eq!(depth(&serde_json::from_slice(&nested(100)).unwrap()), 100);
+    }
+
+    /// A body recorded inline loads again; one too deep for that is kept as text.
+    #[test]
+    fn deep_bodies_are_recorded_as_text_and_cassettes_load_again() {
+        let secrets = Secrets::default();
+        for (levels, inline) in [(10, true), (MAX_INLINE_BODY_DEPTH, true), (125, false)] {
+            let it = interaction(&exchange(&nested(levels)), &secrets);
+            assert_eq!(it.response.body.is_some(), inline, "{levels} levels");
+            assert_eq!(it.response.text.is_some(), !inline, "{levels} levels");
+            let cassette = Cassette {
+                ordered: false,
+                interactions: vec![it],
+            };
+            let yaml = cassette.to_yaml();
+            wsc_spec::load::parse_document::<Cassette>(
+                yaml.as_bytes(),
+                "recorded.yaml",
+                "",
+                &wsc_spec::limits::Limits::CASSETTE,
+            )
+            .unwrap_or_else(|r| panic!("{levels} levels:\n{}", r.render()));
+        }
     }
 }

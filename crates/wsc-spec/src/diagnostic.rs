@@ -147,15 +147,24 @@ fn render_one(out: &mut String, file: &str, source: &str, d: &Diagnostic) {
     {
         let num = d.line.to_string();
         let pad = " ".repeat(num.len());
-        let shown: String = text
-            .chars()
-            .map(|c| if c == '\t' { '→' } else { c })
-            .map(|c| if c.is_control() { '�' } else { c })
-            .take(200)
-            .collect();
+        // A long line is shown as a window of 200 characters around the column.
+        let col = d.column.max(1);
+        let skip = if col > 150 { col - 100 } else { 0 };
+        let mut shown: String = if skip > 0 {
+            "…".into()
+        } else {
+            String::new()
+        };
+        shown.extend(
+            text.chars()
+                .skip(skip)
+                .map(|c| if c == '\t' { '→' } else { c })
+                .map(|c| if c.is_control() { '�' } else { c })
+                .take(200),
+        );
+        let col = if skip > 0 { col - skip + 1 } else { col };
         let _ = writeln!(out, "{pad} |");
         let _ = writeln!(out, "{num} | {shown}");
-        let col = d.column.max(1);
         let width = d
             .width
             .max(1)
@@ -222,5 +231,30 @@ mod tests {
         assert!(text.contains("  --> x.yaml:2:1\n"), "{text}");
         assert!(text.contains("2 | bb: 2\n  | ^^\n"), "{text}");
         assert!(text.contains("= help: did you mean `b`?"), "{text}");
+    }
+
+    #[test]
+    fn long_lines_are_shown_around_the_column() {
+        let line = format!("{}X{}", "a".repeat(999), "b".repeat(100_000));
+        let r = Report {
+            file: "x.yaml".into(),
+            source: line,
+            diagnostics: vec![Diagnostic {
+                line: 1,
+                column: 1000,
+                ..Diagnostic::error("here")
+            }],
+        };
+        let text = r.render();
+        let shown = text.lines().nth(3).unwrap();
+        let caret = text.lines().nth(4).unwrap();
+        assert!(shown.starts_with("1 | …aaa"), "{text}");
+        assert!(shown.chars().count() < 210, "{text}");
+        let at = caret.find('^').unwrap();
+        assert_eq!(
+            shown.chars().nth(caret[..at].chars().count()),
+            Some('X'),
+            "{text}"
+        );
     }
 }

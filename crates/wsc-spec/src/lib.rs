@@ -7,7 +7,9 @@
 //! network I/O and has no async code.
 
 pub mod diagnostic;
+pub mod limits;
 pub mod load;
+mod load_hints;
 pub mod locate;
 pub mod model;
 pub mod plan;
@@ -22,4 +24,4 @@ mod values;
 pub use diagnostic::{Diagnostic, Report, Severity};
 pub use load::{LoadError, Loaded, load_bytes, load_file};
 pub use model::Connector;
-pub use values::{Duration, JsonPath, StatusPattern, Template};
+pub use values::{ByteSize, Duration, JsonPath, StatusPattern, Template};

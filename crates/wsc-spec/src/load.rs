@@ -1,14 +1,18 @@
 //! YAML → [`Connector`], with every error located (file, line, column, key path).
 //!
 //! This is the only module that touches `serde_yaml` (deprecated upstream), so replacing the
-//! YAML library means changing this file alone. [`parse_yaml_value`] gives other crates a
-//! located way to read other YAML documents (plans, cassettes) through the same code.
+//! YAML library means changing this file alone. [`parse_document`] gives other crates a
+//! located way to read other YAML documents (plans, settings files, cases, cassettes) through
+//! the same code, and every document passes the size and nesting limits of [`crate::limits`]
+//! before a parser sees it.
 
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 
 use crate::diagnostic::{Diagnostic, Report, Severity, did_you_mean};
+use crate::limits::Limits;
+use crate::load_hints::{auth_kind_with_key, first_tab_indent, has_merge_key, is_syntax_error};
 pub use crate::locate::locate;
 use crate::locate::{LocationIndex, Pos, join_key};
 use crate::model::Connector;
@@ -46,10 +50,11 @@ pub enum LoadError {
 
 /// Reads, parses and validates a connector file.
 pub fn load_file(path: &Path) -> Result<Loaded, LoadError> {
-    let bytes = std::fs::read(path).map_err(|source| LoadError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes =
+        crate::limits::read_limited(path, &Limits::CONNECTOR).map_err(|source| LoadError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
     let dir = path
         .parent()
         .map(Path::to_path_buf)
@@ -60,8 +65,8 @@ pub fn load_file(path: &Path) -> Result<Loaded, LoadError> {
 /// Parses and validates connector text. `file` names it in messages; `dir` is where relative
 /// hook and key files are looked up.
 pub fn load_bytes(bytes: &[u8], file: &str, dir: &Path) -> Result<Loaded, LoadError> {
-    let parsed =
-        parse_tolerant::<Connector>(bytes, file, CONNECTOR_HINT).map_err(LoadError::Invalid)?;
+    let parsed = parse_tolerant::<Connector>(bytes, file, CONNECTOR_HINT, &Limits::CONNECTOR)
+        .map_err(LoadError::Invalid)?;
     let mut diagnostics = parsed.structural;
     if let Some(connector) = &parsed.value {
         // Semantic findings on what is left of a document with structural errors, except
@@ -95,14 +100,17 @@ const CONNECTOR_HINT: &str = "a connector file is a YAML mapping with at least `
 `base_url:`; see connectors/demo.yaml and docs/connector-reference.md";
 
 /// Parses any YAML document into `T` with located errors (used for connectors, plans,
-/// cassettes). Returns the value, the source text and its location index; the report has
-/// every independent structural error.
+/// settings files, cases, cassettes). Returns the value, the source text and its location
+/// index; the report has every independent structural error. The document's size and nesting
+/// are checked against `limits` first, in linear time, so no parser ever sees a document
+/// beyond them.
 pub fn parse_document<T: DeserializeOwned>(
     bytes: &[u8],
     file: &str,
     what_hint: &str,
+    limits: &Limits,
 ) -> Result<(T, String, LocationIndex), Report> {
-    let parsed = parse_tolerant::<T>(bytes, file, what_hint)?;
+    let parsed = parse_tolerant::<T>(bytes, file, what_hint, limits)?;
     match parsed.value {
         Some(v) if parsed.structural.is_empty() => Ok((v, parsed.source, parsed.index)),
         _ => Err(Report {
@@ -132,12 +140,32 @@ fn parse_tolerant<T: DeserializeOwned>(
     bytes: &[u8],
     file: &str,
     what_hint: &str,
+    limits: &Limits,
 ) -> Result<Parsed<T>, Report> {
     let fail = |source: String, d: Diagnostic| Report {
         file: file.to_string(),
         source,
         diagnostics: vec![d],
     };
+    if bytes.len() > limits.max_bytes {
+        let shown = String::from_utf8_lossy(&bytes[..limits.max_bytes]).into_owned();
+        let pos = pos_of_offset(&shown, shown.len());
+        let d = Diagnostic {
+            line: pos.line,
+            column: pos.column,
+            ..Diagnostic::error(format!(
+                "the {} is larger than {}, the most wsc reads",
+                limits.what,
+                size_text(limits.max_bytes)
+            ))
+        }
+        .found(format!("more than {} bytes", limits.max_bytes))
+        .hint(format!(
+            "the limits on input files are listed under \"Input limits\" in \
+docs/connector-reference.md; is this the file you meant? ({what_hint})"
+        ));
+        return Err(fail(shown, d));
+    }
     let source = match std::str::from_utf8(bytes) {
         Ok(s) => s.to_string(),
         Err(e) => {
@@ -166,6 +194,38 @@ fn parse_tolerant<T: DeserializeOwned>(
             ..Diagnostic::error("the file contains NUL bytes (is it a binary file?)")
         }
         .hint(what_hint.to_string());
+        return Err(fail(source, d));
+    }
+    if let Err(e) = crate::limits::scan(&source, limits.max_depth, limits.max_values) {
+        let pos = pos_of_offset(&source, e.offset);
+        let (message, found, much) = match e.limit {
+            crate::limits::Exceeds::Depth(max) => (
+                format!(
+                    "the {} nests collections deeper than {max} levels, the most wsc reads",
+                    limits.what
+                ),
+                format!("level {} opens here", max + 1),
+                "this much nesting",
+            ),
+            crate::limits::Exceeds::Values(max) => (
+                format!(
+                    "the {} holds more than {max} values, the most wsc reads",
+                    limits.what
+                ),
+                format!("value {} starts here", max + 1),
+                "this many values",
+            ),
+        };
+        let d = Diagnostic {
+            line: pos.line,
+            column: pos.column,
+            ..Diagnostic::error(message)
+        }
+        .found(found)
+        .hint(format!(
+            "no connector, plan or fixture needs {much}: is the file generated or corrupted? \
+The limits on input files are listed under \"Input limits\" in docs/connector-reference.md"
+        ));
         return Err(fail(source, d));
     }
     if source
@@ -489,87 +549,6 @@ fn explain(
     d
 }
 
-/// The auth kind that has a key, for "this key belongs elsewhere" hints.
-fn auth_kind_with_key(key: &str) -> Option<&'static str> {
-    use schemars::JsonSchema as _;
-    let mut generator = schemars::SchemaGenerator::default();
-    let kinds = [
-        (
-            "basic",
-            crate::model::BasicAuth::json_schema(&mut generator),
-        ),
-        (
-            "api_key",
-            crate::model::ApiKeyAuth::json_schema(&mut generator),
-        ),
-        (
-            "bearer",
-            crate::model::BearerAuth::json_schema(&mut generator),
-        ),
-        (
-            "oauth2",
-            crate::model::OAuth2Auth::json_schema(&mut generator),
-        ),
-        (
-            "custom",
-            crate::model::CustomAuth::json_schema(&mut generator),
-        ),
-    ];
-    kinds.into_iter().find_map(|(name, schema)| {
-        schema
-            .get("properties")
-            .and_then(|p| p.as_object())
-            .filter(|p| p.contains_key(key))
-            .map(|_| name)
-    })
-}
-
-/// Whether the document uses a YAML merge key (`<<:`) outside comments.
-fn has_merge_key(source: &str) -> bool {
-    source.lines().any(|l| {
-        let t = l.trim_start().trim_start_matches("- ");
-        t.starts_with("<<:") || t.contains("{ <<:") || t.contains(", <<:")
-    })
-}
-
-fn is_syntax_error(message: &str) -> bool {
-    [
-        "found character",
-        "mapping values are not allowed",
-        "did not find expected",
-        "could not find expected",
-        "found unexpected",
-        "while scanning",
-        "while parsing",
-        "control characters",
-        "found undefined tag",
-        "block sequence entries are not allowed",
-        "invalid leading UTF-8",
-        "found incompatible",
-        "unknown anchor",
-    ]
-    .iter()
-    .any(|p| message.contains(p))
-}
-
-fn first_tab_indent(source: &str) -> Option<Pos> {
-    for (i, line) in source.lines().enumerate() {
-        let lead: String = line
-            .chars()
-            .take_while(|c| *c == ' ' || *c == '\t')
-            .collect();
-        if let Some(col) = lead.find('\t')
-            && line.len() > lead.len()
-        {
-            return Some(Pos {
-                line: i + 1,
-                column: col + 1,
-            });
-        }
-    }
-    None
-}
-
 fn last_segment(path: &str) -> &str {
     if path.is_empty() {
         return "the file";
@@ -632,10 +611,27 @@ fn missing_hint(path: &str, field: &str) -> String {
     }
 }
 
-/// Parses a YAML document as JSON, for plans and cassettes, with located errors.
-pub fn parse_yaml_value(bytes: &[u8], file: &str) -> Result<serde_json::Value, Report> {
-    parse_document::<serde_json::Value>(bytes, file, "expected a YAML or JSON document")
+/// Parses a YAML document as JSON (a settings file, say) with located errors, within
+/// `limits`.
+pub fn parse_yaml_value(
+    bytes: &[u8],
+    file: &str,
+    limits: &Limits,
+) -> Result<serde_json::Value, Report> {
+    parse_document::<serde_json::Value>(bytes, file, "expected a YAML or JSON document", limits)
         .map(|(v, _, _)| v)
+}
+
+/// A byte count for messages: `4 MiB`, `512 KiB`, `100 bytes`.
+pub fn size_text(bytes: usize) -> String {
+    const KIB: usize = 1024;
+    if bytes >= KIB * KIB && bytes.is_multiple_of(KIB * KIB) {
+        format!("{} MiB", bytes / (KIB * KIB))
+    } else if bytes >= KIB && bytes.is_multiple_of(KIB) {
+        format!("{} KiB", bytes / KIB)
+    } else {
+        format!("{bytes} bytes")
+    }
 }
 
 /// Serialises a value as YAML (for files wsc writes: recorded cassettes).

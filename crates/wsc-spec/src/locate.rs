@@ -40,6 +40,11 @@ impl NodeInfo {
     }
 }
 
+/// Most nodes indexed. A larger document (real connectors have a few thousand nodes) is
+/// indexed up to here; positions further on fall back to their nearest indexed ancestor, and
+/// the index stays a few tens of megabytes and as fast to build whatever the document.
+pub const MAX_INDEXED_NODES: usize = 100_000;
+
 /// Key path → node information for one YAML document.
 #[derive(Debug, Default)]
 pub struct LocationIndex {
@@ -62,15 +67,27 @@ pub fn join_index(parent: &str, index: usize) -> String {
 }
 
 impl LocationIndex {
-    /// Builds the index. A document that does not parse gives a partial index (the parse
-    /// error itself is reported by the loader).
+    /// Builds the index of the first document. A document that does not parse gives a
+    /// partial index (the parse error itself is reported by the loader).
+    ///
+    /// Events are pulled one by one rather than through `Parser::load`, which recurses once
+    /// per nesting level: no input can overflow the stack here, whatever the loader's depth
+    /// limit ([`crate::limits`]). At most [`MAX_INDEXED_NODES`] nodes are indexed.
     pub fn build(source: &str) -> LocationIndex {
         let mut builder = Builder {
             index: LocationIndex::default(),
             stack: Vec::new(),
         };
         let mut parser = Parser::new_from_str(source);
-        let _ = parser.load(&mut builder, false);
+        while let Ok((ev, mark)) = parser.next_token() {
+            if builder.index.nodes.len() >= MAX_INDEXED_NODES {
+                break;
+            }
+            match ev {
+                Event::DocumentEnd | Event::StreamEnd | Event::Nothing => break,
+                ev => builder.on_event(ev, mark),
+            }
+        }
         builder.index
     }
 

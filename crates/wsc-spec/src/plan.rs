@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::diagnostic::Report;
+use crate::limits::Limits;
 
 /// The write operations a plan may name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -175,9 +176,9 @@ pub fn load_plan(bytes: &[u8], file: &Path) -> Result<Plan, Report> {
         })
         .unwrap_or(false);
     let requests = if is_list {
-        crate::load::parse_document::<Vec<PlanRequest>>(bytes, &shown, hint)?.0
+        crate::load::parse_document::<Vec<PlanRequest>>(bytes, &shown, hint, &Limits::PLAN)?.0
     } else {
-        vec![crate::load::parse_document::<PlanRequest>(bytes, &shown, hint)?.0]
+        vec![crate::load::parse_document::<PlanRequest>(bytes, &shown, hint, &Limits::PLAN)?.0]
     };
     Ok(Plan { requests })
 }

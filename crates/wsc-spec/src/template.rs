@@ -200,6 +200,19 @@ pub struct TemplateSyntaxError {
 
 /// Parses a template and lists what it uses.
 pub fn analyze(source: &str) -> Result<TemplateUses, TemplateSyntaxError> {
+    // The Handlebars parser recurses once per subexpression and `else if`: bound them first.
+    if let Err(offset) = crate::limits::check_template(source) {
+        let before = &source[..offset];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        return Err(TemplateSyntaxError {
+            message: format!(
+                "blocks, `(` and `[` nest deeper than {} levels",
+                crate::limits::MAX_EXPRESSION_DEPTH
+            ),
+            pos: Some((line, column)),
+        });
+    }
     let t = HbTemplate::compile(source).map_err(|e| TemplateSyntaxError {
         message: e.reason().to_string(),
         pos: e.pos(),

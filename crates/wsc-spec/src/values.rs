@@ -1,4 +1,5 @@
-//! Small value types of the connector format: templates, JSONPaths, durations, status patterns.
+//! Small value types of the connector format: templates, JSONPaths, durations, sizes, status
+//! patterns.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -178,6 +179,110 @@ impl JsonSchema for Duration {
     }
 }
 
+/// A size in bytes, written `64MiB`, `512KiB`, `1GiB`, `10MB` or as a number of bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ByteSize(pub u64);
+
+impl ByteSize {
+    /// The number of bytes.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+
+    /// Parses `64MiB`, `512 KiB`, `1GiB`, `10MB`, `2048B` or a bare number of bytes (units
+    /// in any case; `KiB`/`MiB`/`GiB` are powers of 1024, `KB`/`MB`/`GB` powers of 1000).
+    pub fn parse(s: &str) -> Result<ByteSize, String> {
+        let s = s.trim();
+        let split = s
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(s.len());
+        let (num, unit) = s.split_at(split);
+        let value: f64 = num
+            .parse()
+            .map_err(|_| format!("`{s}` is not a size such as `64MiB`, `512KiB` or `1GiB`"))?;
+        let factor: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "b" => 1.0,
+            "kib" => 1024.0,
+            "mib" => 1024.0 * 1024.0,
+            "gib" => 1024.0 * 1024.0 * 1024.0,
+            "kb" => 1e3,
+            "mb" => 1e6,
+            "gb" => 1e9,
+            _ => {
+                return Err(format!(
+                    "unknown size unit `{}` in `{s}`: use B, KiB, MiB, GiB (or KB, MB, GB)",
+                    unit.trim()
+                ));
+            }
+        };
+        let bytes = (value * factor).round();
+        if !bytes.is_finite() || !(1.0..=(u64::MAX / 2) as f64).contains(&bytes) {
+            return Err(format!("size `{s}` is out of range"));
+        }
+        Ok(ByteSize(bytes as u64))
+    }
+}
+
+impl fmt::Display for ByteSize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const K: u64 = 1024;
+        match self.0 {
+            b if b >= K * K * K && b.is_multiple_of(K * K * K) => {
+                write!(f, "{}GiB", b / (K * K * K))
+            }
+            b if b >= K * K && b.is_multiple_of(K * K) => write!(f, "{}MiB", b / (K * K)),
+            b if b >= K && b.is_multiple_of(K) => write!(f, "{}KiB", b / K),
+            b => write!(f, "{b}B"),
+        }
+    }
+}
+
+impl Serialize for ByteSize {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = ByteSize;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a size such as `64MiB`, `512KiB` or a number of bytes")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<ByteSize, E> {
+                ByteSize::parse(&v.to_string()).map_err(E::custom)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<ByteSize, E> {
+                ByteSize::parse(&v.to_string()).map_err(E::custom)
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<ByteSize, E> {
+                ByteSize::parse(&v.to_string()).map_err(E::custom)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ByteSize, E> {
+                ByteSize::parse(v).map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl JsonSchema for ByteSize {
+    fn schema_name() -> Cow<'static, str> {
+        "ByteSize".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A size: `64MiB`, `512KiB`, `1GiB`, `10MB`, or a number of bytes.",
+            "anyOf": [
+                { "type": "integer", "minimum": 1 },
+                { "type": "string", "pattern": "^\\s*[0-9]+(\\.[0-9]+)?\\s*([kKmMgG][iI]?)?[bB]?\\s*$" }
+            ]
+        })
+    }
+}
+
 /// An HTTP status code (`404`) or a class (`2xx`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StatusPattern {
@@ -267,5 +372,30 @@ impl JsonSchema for StatusPattern {
                 { "type": "string", "pattern": "^[1-5][xX][xX]$" }
             ]
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_with_units() {
+        assert_eq!(ByteSize::parse("64MiB").unwrap().get(), 64 << 20);
+        assert_eq!(ByteSize::parse("512 kib").unwrap().get(), 512 << 10);
+        assert_eq!(ByteSize::parse("1GiB").unwrap().get(), 1 << 30);
+        assert_eq!(ByteSize::parse("10MB").unwrap().get(), 10_000_000);
+        assert_eq!(ByteSize::parse("2048").unwrap().get(), 2048);
+        assert_eq!(ByteSize::parse("1.5KiB").unwrap().get(), 1536);
+        assert!(ByteSize::parse("0").is_err());
+        assert!(
+            ByteSize::parse("12 parsecs")
+                .unwrap_err()
+                .contains("unknown size unit")
+        );
+        assert!(ByteSize::parse("MiB").is_err());
+        assert!(ByteSize::parse("1e30GiB").is_err());
+        assert_eq!(ByteSize(64 << 20).to_string(), "64MiB");
+        assert_eq!(ByteSize(1000).to_string(), "1000B");
     }
 }

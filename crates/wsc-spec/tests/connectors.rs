@@ -10,7 +10,12 @@ fn schema_validator() -> jsonschema::Validator {
 
 fn yaml_as_json(path: &std::path::Path) -> serde_json::Value {
     let bytes = std::fs::read(path).unwrap();
-    wsc_spec::load::parse_yaml_value(&bytes, &path.display().to_string()).unwrap()
+    wsc_spec::load::parse_yaml_value(
+        &bytes,
+        &path.display().to_string(),
+        &wsc_spec::limits::Limits::CONNECTOR,
+    )
+    .unwrap()
 }
 
 #[test]

@@ -53,3 +53,49 @@ fn reference_documents_every_key() {
         problems.join("\n")
     );
 }
+
+/// The "Input limits" table of docs/connector-reference.md states the limits the loader
+/// enforces (`WSC_UPDATE_DOCS=1` rewrites it).
+#[test]
+fn reference_states_the_input_limits() {
+    use wsc_spec::limits::Limits;
+    let path = common::root().join("docs/connector-reference.md");
+    let doc = std::fs::read_to_string(&path).expect("docs/connector-reference.md exists");
+    let mut table = String::from(
+        "| Input | Largest size | Deepest nesting | Most values |\n|---|---|---|---|\n",
+    );
+    for l in [
+        Limits::CONNECTOR,
+        Limits::PLAN,
+        Limits::SETTINGS,
+        Limits::CASE,
+        Limits::CASSETTE,
+    ] {
+        table.push_str(&format!(
+            "| {} | {} | {} levels | {} |\n",
+            l.what,
+            wsc_spec::load::size_text(l.max_bytes),
+            l.max_depth,
+            l.max_values
+        ));
+    }
+    let (open, close) = ("<!-- limits -->\n", "<!-- /limits -->");
+    let start = doc
+        .find(open)
+        .expect("the reference has a `<!-- limits -->` table")
+        + open.len();
+    let len = doc[start..]
+        .find(close)
+        .expect("the limits table is closed");
+    if doc[start..start + len] != table {
+        if std::env::var_os("WSC_UPDATE_DOCS").is_some() {
+            let mut new_doc = doc.clone();
+            new_doc.replace_range(start..start + len, &table);
+            std::fs::write(&path, new_doc).unwrap();
+        } else {
+            panic!(
+                "the Input limits table of docs/connector-reference.md is out of date (WSC_UPDATE_DOCS=1 cargo test -p wsc-spec --test docs fixes it); expected:\n{table}"
+            );
+        }
+    }
+}

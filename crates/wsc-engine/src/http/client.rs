@@ -11,6 +11,7 @@ use wsc_auth::{Authenticator, Outgoing};
 use wsc_spec::StatusPattern;
 use wsc_spec::model::{HttpOptions, Method};
 
+use super::body::{ReadError, read_body};
 use super::error::{describe_reqwest_error, status_hint};
 use super::retry::{RateLimiter, RunBudget};
 use super::{
@@ -52,6 +53,8 @@ pub struct HttpClient {
     redactor: Arc<Redactor>,
     counters: Arc<Counters>,
     wire: Wire,
+    /// `http.max_body`: the largest response body read, in bytes.
+    max_body: u64,
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -134,6 +137,10 @@ impl HttpClient {
             redactor,
             counters: Arc::new(Counters::default()),
             wire: Wire::default(),
+            max_body: opts
+                .max_body
+                .map(|b| b.get())
+                .unwrap_or(wsc_spec::model::DEFAULT_MAX_BODY),
         })
     }
 
@@ -319,9 +326,19 @@ impl HttpClient {
                     let status = resp.status().as_u16();
                     let headers = resp.headers().clone();
                     let final_url = addressed.unwrap_or_else(|| resp.url().clone());
-                    let body = match resp.bytes().await {
+                    let body = match read_body(resp, self.max_body).await {
                         Ok(b) => b,
-                        Err(e) => {
+                        Err(ReadError::TooLarge { declared }) => {
+                            return Err(HttpError::BodyTooLarge {
+                                origin: origin.clone(),
+                                method,
+                                url: shown_url(),
+                                status,
+                                limit: wsc_spec::ByteSize(self.max_body).to_string(),
+                                declared,
+                            });
+                        }
+                        Err(ReadError::Transport(e)) => {
                             let message = self.redactor.text(&describe_reqwest_error(&e));
                             if self.retry.connection_errors && !last {
                                 self.take_retry(req, origin, attempt, Some(status), &|| {

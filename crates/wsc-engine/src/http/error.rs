@@ -112,6 +112,25 @@ pub enum HttpError {
         /// The budget and the counts when it refused.
         spent: BudgetSpent,
     },
+    /// The response body is larger than `http.max_body`; the rest of it was not read.
+    #[error(
+        "{origin}: {method} {url} returned HTTP {status} with a body larger than {limit}, the limit set by `http.max_body`{}\n  hint: raise `http.max_body` in the connector (e.g. `max_body: 256MiB` under `http:`) if responses this large are expected, or ask the API for smaller pages",
+        declared_part(declared)
+    )]
+    BodyTooLarge {
+        /// Where.
+        origin: Origin,
+        /// Method.
+        method: &'static str,
+        /// Redacted URL.
+        url: String,
+        /// Status.
+        status: u16,
+        /// The limit, as written in messages (`64MiB`).
+        limit: String,
+        /// The `Content-Length` that announced a body beyond the limit, if any.
+        declared: Option<u64>,
+    },
     /// Credentials would go to a host the connector does not name.
     #[error(
         "{origin}: refusing to send credentials to `{host}` ({url}): it is not the base URL's host, the token URL's host or in `allowed_hosts`"
@@ -153,6 +172,13 @@ fn body_part(body: &str) -> String {
         String::new()
     } else {
         format!("; body: {body}")
+    }
+}
+
+fn declared_part(declared: &Option<u64>) -> String {
+    match declared {
+        Some(n) => format!(" (its Content-Length says {n} bytes); the body was not read"),
+        None => "; the rest of the body was not read".into(),
     }
 }
 

@@ -10,6 +10,7 @@
 //! held by the client and so shared by all the requests of one engine: a retry it does not
 //! allow ends the request with [`HttpError::RetryBudget`].
 
+mod body;
 mod client;
 mod error;
 mod hosts;

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::defaults::is_false;
 use super::settable::Rate;
-use crate::values::{Duration, JsonPath, StatusPattern, Template};
+use crate::values::{ByteSize, Duration, JsonPath, StatusPattern, Template};
 
 /// HTTP options shared by all requests of a connector.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
@@ -42,7 +42,15 @@ pub struct HttpOptions {
     /// Keep a cookie jar per operation run (session-based APIs). Default `false`.
     #[serde(default, skip_serializing_if = "is_false")]
     pub cookies: bool,
+    /// Largest response body read (after decompression), e.g. `256MiB`. A larger body fails
+    /// the request as soon as it is known to be larger (from `Content-Length`, or while it
+    /// streams in), naming this key. Default `64MiB`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_body: Option<ByteSize>,
 }
+
+/// The default of `http.max_body`: 64 MiB.
+pub const DEFAULT_MAX_BODY: u64 = 64 * 1024 * 1024;
 
 /// Timeouts. Durations are written `500ms`, `30s`, `2m`, or as a number of seconds.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]

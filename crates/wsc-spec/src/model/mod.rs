@@ -29,7 +29,8 @@ pub use self::auth::{
 };
 pub use self::hooks::{Hook, HookErrorMode, Hooks};
 pub use self::http::{
-    ErrorRule, HttpOptions, Method, RawBody, RequestSpec, RetryBudget, RetryPolicy, Timeouts, Tls,
+    DEFAULT_MAX_BODY, ErrorRule, HttpOptions, Method, RawBody, RequestSpec, RetryBudget,
+    RetryPolicy, Timeouts, Tls,
 };
 pub use self::key::{OperationKey, OperationKind, ParseOperationKeyError};
 pub use self::mapping::{Attribute, AttributeDef, AttributeType, Entitlement};
@@ -39,7 +40,7 @@ pub use self::operation::{
 pub use self::paging::{PageValue, Paging, PagingKind, TotalMismatch};
 pub use self::settable::{Count, Floor, Rate, Settable, SettingOr, settings_reference};
 pub use self::settings::{Setting, SettingType};
-pub use crate::values::{Duration, JsonPath, StatusPattern, Template};
+pub use crate::values::{ByteSize, Duration, JsonPath, StatusPattern, Template};
 
 /// A whole connector file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -23,6 +23,21 @@ impl Validator<'_> {
             self.push(path, d);
             return;
         }
+        if let Err(offset) = crate::limits::check_jsonpath(s) {
+            let start: String = s.chars().take(60).collect();
+            self.push(
+                path,
+                Diagnostic::error(format!("invalid JSONPath `{start}…`"))
+                    .found(format!(
+                        "`(` and `[` nested deeper than {} levels (at character {})",
+                        crate::limits::MAX_EXPRESSION_DEPTH,
+                        s[..offset].chars().count() + 1
+                    ))
+                    .expected("a JSONPath such as `$.items[*]` or `$.items[?(@.active)]`")
+                    .hint("is the file generated or corrupted?"),
+            );
+            return;
+        }
         if let Err(e) = jsonpath_rust::parser::parse_json_path(s) {
             let msg = e.to_string();
             let msg = match msg.split_once("--> 1:") {

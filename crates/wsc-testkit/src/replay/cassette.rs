@@ -28,6 +28,7 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use wsc_spec::limits::{Limits, read_limited};
 
 /// How a redacted value starts: `<redacted>` or `<redacted:NAME>`.
 pub const PLACEHOLDER_PREFIX: &str = "<redacted";
@@ -160,7 +161,7 @@ impl Cassette {
     /// Reads a cassette file (YAML or JSON) with located errors; `file:` bodies are read from
     /// its directory.
     pub fn load(path: &Path) -> Result<(Cassette, PathBuf), CassetteError> {
-        let bytes = std::fs::read(path).map_err(|source| CassetteError::Io {
+        let bytes = read_limited(path, &Limits::CASSETTE).map_err(|source| CassetteError::Io {
             path: path.to_path_buf(),
             source,
         })?;
@@ -168,6 +169,7 @@ impl Cassette {
             &bytes,
             &path.display().to_string(),
             "a cassette is a YAML mapping with `interactions:`; see docs/testing.md",
+            &Limits::CASSETTE,
         )
         .map_err(|r| CassetteError::Invalid(r.render()))?;
         let dir = path
