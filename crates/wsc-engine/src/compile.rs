@@ -31,7 +31,11 @@ pub enum TemplateTree {
 }
 
 impl TemplateTree {
-    fn compile(t: &mut Templates, location: &str, v: &Value) -> Result<TemplateTree, EngineError> {
+    pub(crate) fn compile(
+        t: &mut Templates,
+        location: &str,
+        v: &Value,
+    ) -> Result<TemplateTree, EngineError> {
         Ok(match v {
             Value::String(s) if s.contains("{{") => {
                 TemplateTree::Leaf(t.compile(location, s, Escape::None)?)
@@ -56,22 +60,39 @@ impl TemplateTree {
         })
     }
 
-    /// Renders the tree: each leaf on its own, single-expression leaves keep their type.
+    /// Renders the tree: each leaf on its own, single-expression leaves keep their type. An
+    /// `{{optional x}}` leaf whose value is absent or null is left out of its object or list.
     pub fn render(&self, t: &Templates, ctx: &Value) -> Result<Value, TemplateError> {
-        Ok(match self {
+        Ok(self.render_opt(t, ctx)?.unwrap_or(Value::Null))
+    }
+
+    fn render_opt(&self, t: &Templates, ctx: &Value) -> Result<Option<Value>, TemplateError> {
+        Ok(Some(match self {
             TemplateTree::Const(v) => v.clone(),
-            TemplateTree::Leaf(tpl) => t.render_value(tpl, ctx)?,
-            TemplateTree::Array(a) => Value::Array(
-                a.iter()
-                    .map(|x| x.render(t, ctx))
-                    .collect::<Result<_, _>>()?,
-            ),
-            TemplateTree::Object(o) => Value::Object(
-                o.iter()
-                    .map(|(k, x)| Ok((k.clone(), x.render(t, ctx)?)))
-                    .collect::<Result<_, TemplateError>>()?,
-            ),
-        })
+            TemplateTree::Leaf(tpl) => {
+                let v = t.render_value(tpl, ctx)?;
+                if tpl.is_optional() && v.is_null() {
+                    return Ok(None);
+                }
+                v
+            }
+            TemplateTree::Array(a) => {
+                let mut out = Vec::with_capacity(a.len());
+                for x in a {
+                    out.extend(x.render_opt(t, ctx)?);
+                }
+                Value::Array(out)
+            }
+            TemplateTree::Object(o) => {
+                let mut out = serde_json::Map::with_capacity(o.len());
+                for (k, x) in o {
+                    if let Some(v) = x.render_opt(t, ctx)? {
+                        out.insert(k.clone(), v);
+                    }
+                }
+                Value::Object(out)
+            }
+        }))
     }
 }
 

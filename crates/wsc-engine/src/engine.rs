@@ -16,7 +16,7 @@ use wsc_auth::Authenticator;
 use wsc_spec::model::{Auth, Floor, OperationKey, OperationKind, SettingOr};
 use wsc_spec::{Loaded, StatusPattern};
 
-use crate::compile::{CompiledOperation, compile_rules};
+use crate::compile::{CompiledOperation, compile_path, compile_rules};
 use crate::error::EngineError;
 use crate::hooks::EngineHooks;
 use crate::http::{HostPolicy, HttpClient, Origin, TlsFiles};
@@ -108,6 +108,8 @@ pub(crate) struct Inner {
     pub(crate) settings: Value,
     pub(crate) http: HttpClient,
     pub(crate) ops: HashMap<String, Arc<CompiledOperation>>,
+    /// The compiled `changes` item templates of write operations, by operation key.
+    pub(crate) changes: HashMap<String, Arc<crate::provision::changes::CompiledChanges>>,
     pub(crate) stats: Arc<Stats>,
     pub(crate) run: RunContext,
     pub(crate) hooks: Arc<EngineHooks>,
@@ -216,6 +218,7 @@ impl Engine {
             )?;
             ops.insert(key.into_string(), Arc::new(compiled));
         }
+        let changes = crate::provision::changes::compile_all(&mut t, c)?;
         let tls = read_tls(&loaded.dir, c, &mut t, &setup_ctx)?;
         let mut secrets: Vec<String> = settings.secrets().to_vec();
         secrets.extend(auth.secrets());
@@ -231,15 +234,24 @@ impl Engine {
             )?;
             http_options.requests_per_second = Some(SettingOr::Value(rps));
         }
+        let error_message = c
+            .http
+            .error_message
+            .iter()
+            .enumerate()
+            .map(|(i, p)| compile_path(&format!("http.error_message[{i}]"), p))
+            .collect::<Result<Vec<_>, _>>()?;
         let http = HttpClient::new(&http_options, &tls, hosts, auth, redactor)
             .map_err(EngineError::Http)?
-            .with_wire(run.wire.clone());
+            .with_wire(run.wire.clone())
+            .with_error_message(error_message);
         let hooks = Arc::new(EngineHooks::compile(loaded, &run.state)?);
         Ok(Engine {
             inner: Arc::new(Inner {
                 hooks,
                 name: c.connector.clone(),
                 templates: t,
+                changes,
                 base_url,
                 settings: settings_value,
                 http,

@@ -80,6 +80,14 @@ pub enum EngineError {
     /// A provisioning request that cannot be executed (missing identity, values, password).
     #[error("plan: {0}")]
     Plan(String),
+    /// A write succeeded, but reading the object back afterwards failed.
+    #[error("`{operation}` succeeded, but reading the object back afterwards failed: {message}")]
+    ReadBack {
+        /// The operation as the plan names it.
+        operation: String,
+        /// Why the read failed.
+        message: String,
+    },
     /// The run was stopped because the output could not be written.
     #[error("writing output: {0}")]
     Output(String),

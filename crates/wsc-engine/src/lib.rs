@@ -6,7 +6,7 @@
 //! checks the connection; [`Engine::provision`] runs a write operation.
 //!
 //! Where things are: `engine.rs` (construction, counters), `read.rs` (read operations),
-//! `provision.rs` (write operations), `delta.rs` (changes since the previous run),
+//! `provision/` (write operations, multi-valued changes), `delta.rs` (changes since the previous run),
 //! `stream.rs` (the record stream), `exec/` (running one operation: hooks and setup steps,
 //! multi-step, paging, one page, error rules), `compile.rs` (the connector compiled for
 //! execution), `http/` (the HTTP client, retries, errors with their origin), `doc/` and
@@ -43,6 +43,6 @@ pub use engine::{Engine, RunContext, Stats, Summary};
 pub use error::EngineError;
 pub use exec::rules::{ErrorRule, RuleTest};
 pub use mapping::Record;
-pub use provision::Provisioned;
+pub use provision::{DRY_RUN_IDENTITY, Outcome, Provisioned, is_preflight_error};
 pub use stream::RecordStream;
 pub use wire::{Exchange, Tap, Wire};

@@ -38,6 +38,22 @@ pub struct TemplateError {
     pub source_text: String,
     /// What went wrong, naming the missing key where there is one.
     pub message: String,
+    /// The path that has no value (`plan.attributes.title`), when that is what went wrong.
+    pub missing: Option<String>,
+}
+
+impl TemplateError {
+    /// Whether the missing value is one the caller gives (`plan`, `settings`, `state`), as
+    /// opposed to one read from a response (`response`, `saved`, `record`): the first kind is
+    /// known before any request is sent.
+    pub fn missing_input(&self) -> bool {
+        match &self.missing {
+            Some(p) => ["plan", "settings", "state", "partition"]
+                .iter()
+                .any(|root| p == root || p.starts_with(&format!("{root}.")) || p.starts_with(&format!("{root}["))),
+            None => true,
+        }
+    }
 }
 
 /// The registries templates are compiled into: one per escaping mode.
@@ -79,6 +95,9 @@ enum Kind {
     /// Exactly one `{{default a b ...}}` over paths and literals: the first argument that is
     /// present, not null and not empty, with its JSON type (missing paths are allowed).
     Default(Vec<Arg>, Escape),
+    /// Exactly one `{{optional a.b}}`: the value, or nothing when it is absent or null (a
+    /// body key or list item whose whole value this is is then left out).
+    Optional(Vec<String>, Escape),
     /// Anything else: rendered by Handlebars. `value_id` is set for a template that is
     /// exactly one helper expression (`{{json x}}`, `{{default a (json '[]')}}`): its value
     /// form, which keeps the result's JSON type.
@@ -185,6 +204,8 @@ impl Templates {
             Kind::Path(path, escape)
         } else if let Some(args) = single_default(source) {
             Kind::Default(args, escape)
+        } else if let Some(path) = single_optional(source) {
+            Kind::Optional(path, escape)
         } else {
             let id = format!("t{}", self.next_id.fetch_add(1, Ordering::Relaxed));
             let reg = match escape {
@@ -195,6 +216,7 @@ impl Templates {
                 location: location.to_string(),
                 source_text: source.to_string(),
                 message: e.to_string(),
+                missing: None,
             };
             reg.register_template_string(&id, source).map_err(fail)?;
             let value_id = match single_call(source) {
@@ -234,6 +256,16 @@ impl Templates {
                     Escape::None => s,
                 })
             }
+            Kind::Optional(p, escape) => {
+                let s = match lookup(ctx, p) {
+                    None | Some(Value::Null) => String::new(),
+                    Some(v) => value_to_string(v),
+                };
+                Ok(match escape {
+                    Escape::PathSegment => utf8_percent_encode(&s, SEGMENT).to_string(),
+                    Escape::None => s,
+                })
+            }
             Kind::Default(args, escape) => {
                 let s = match default_value(args, ctx) {
                     Value::Null => String::new(),
@@ -261,6 +293,7 @@ impl Templates {
         match &t.inner.kind {
             Kind::Path(p, _) => lookup(ctx, p).cloned().ok_or_else(|| t.missing(p)),
             Kind::Default(args, _) => Ok(default_value(args, ctx)),
+            Kind::Optional(p, _) => Ok(lookup(ctx, p).cloned().unwrap_or(Value::Null)),
             Kind::Rendered {
                 value_id: Some(vid),
                 ..
@@ -273,6 +306,7 @@ impl Templates {
                     location: t.inner.location.clone(),
                     source_text: t.inner.source.clone(),
                     message: format!("the value is not JSON ({e})"),
+                    missing: None,
                 })
             }
             _ => self.render(t, ctx).map(Value::String),
@@ -296,15 +330,26 @@ impl Template {
         matches!(self.inner.kind, Kind::Literal(_))
     }
 
+    /// Whether the template is exactly `{{optional x}}`: a body leaf left out when `x` is
+    /// absent or null.
+    pub fn is_optional(&self) -> bool {
+        matches!(self.inner.kind, Kind::Optional(..))
+    }
+
     fn missing(&self, p: &[String]) -> TemplateError {
         TemplateError {
             location: self.inner.location.clone(),
             source_text: self.inner.source.clone(),
             message: format!("`{}` has no value", p.join(".")),
+            missing: Some(p.join(".")),
         }
     }
 
     fn err(&self, e: RenderError) -> TemplateError {
+        let missing = match e.reason() {
+            RenderErrorReason::MissingVariable(Some(path)) => Some(path.clone()),
+            _ => None,
+        };
         let message = match e.reason() {
             RenderErrorReason::MissingVariable(Some(path)) => format!("`{path}` has no value"),
             RenderErrorReason::MissingVariable(None) => "a value is missing".to_string(),
@@ -314,8 +359,19 @@ impl Template {
             location: self.inner.location.clone(),
             source_text: self.inner.source.clone(),
             message,
+            missing,
         }
     }
+}
+
+/// `{{optional a.b}}` alone → its path; `None` for anything else.
+fn single_optional(source: &str) -> Option<Vec<String>> {
+    let inner = source.strip_prefix("{{")?.strip_suffix("}}")?.trim();
+    let rest = inner.strip_prefix("optional ")?.trim();
+    if rest.contains(char::is_whitespace) || rest.contains(['{', '}', '(', '"', '\'']) {
+        return None;
+    }
+    single_path(&format!("{{{{{rest}}}}}"))
 }
 
 /// The first argument that is present, not null and not `""` (else the last literal, or null).

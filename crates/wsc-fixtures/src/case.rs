@@ -138,10 +138,10 @@ impl LoadedCase {
                         case.operation
                     )));
                 }
-                Some(p) if p.operation.key() != case.operation => {
+                Some(p) if p.operation.name() != case.operation => {
                     return Err(CaseError::Invalid(format!(
                         "{shown}: `plan.operation` is `{}` but the case's operation is `{}`",
-                        p.operation.key(),
+                        p.operation.name(),
                         case.operation
                     )));
                 }
@@ -186,9 +186,15 @@ pub fn parse_operation(s: &str) -> Result<Operation, String> {
         "expected test_connection, account_aggregation, group_aggregation.<type>, \
          get_object.<type>, get_partitions, or a write operation (create_account, \
          update_account, delete_account, enable_account, disable_account, unlock_account, \
-         change_password, add_entitlement, remove_entitlement)"
+         change_password, add_entitlement, remove_entitlement, or a custom operation's name)"
             .to_string()
     };
+    let custom = !s.is_empty()
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && OperationKey::parse(s).is_err();
+    if custom {
+        return Ok(Operation::Provision);
+    }
     let key = OperationKey::parse(s).map_err(|_| expected())?;
     let object = key.object_type().unwrap_or("account").to_string();
     Ok(match key.kind() {

@@ -27,6 +27,8 @@ pub fn is_secret_field(name: &str) -> bool {
 pub struct Secrets {
     /// (value, name), longest value first.
     values: Vec<(String, String)>,
+    /// Match whole values only (see [`Secrets::whole_values`]).
+    whole: bool,
 }
 
 impl std::fmt::Debug for Secrets {
@@ -90,18 +92,63 @@ impl Secrets {
         }
     }
 
+    /// These secrets, matched as whole values only: an occurrence counts when the characters
+    /// around it are not letters or digits, so a one-letter secret does not redact every word
+    /// that contains the letter. For output people read (a dry run); recordings keep matching
+    /// every occurrence.
+    pub fn whole_values(mut self) -> Secrets {
+        self.whole = true;
+        self
+    }
+
+    /// Secret values shorter than `min` characters, by name: too short to redact reliably.
+    pub fn too_short(&self, min: usize) -> Vec<&str> {
+        self.values
+            .iter()
+            .filter(|(v, _)| v.chars().count() < min)
+            .map(|(_, n)| n.as_str())
+            .collect()
+    }
+
+    /// Byte ranges where `secret` occurs in `text` (whole values only in whole-value mode).
+    fn occurrences(&self, text: &str, secret: &str) -> Vec<std::ops::Range<usize>> {
+        text.match_indices(secret)
+            .map(|(i, m)| i..i + m.len())
+            .filter(|r| {
+                !self.whole
+                    || (!text[..r.start]
+                        .chars()
+                        .next_back()
+                        .is_some_and(char::is_alphanumeric)
+                        && !text[r.end..].chars().next().is_some_and(char::is_alphanumeric))
+            })
+            .collect()
+    }
+
     /// Whether any secret value occurs in `text`.
     pub fn occurs_in(&self, text: &str) -> bool {
-        self.values.iter().any(|(v, _)| text.contains(v.as_str()))
+        self.values
+            .iter()
+            .any(|(v, _)| !self.occurrences(text, v).is_empty())
     }
 
     /// `text` with every secret value replaced by its placeholder.
     pub fn apply(&self, text: &str) -> String {
         let mut out = text.to_string();
         for (v, name) in &self.values {
-            if out.contains(v.as_str()) {
-                out = out.replace(v.as_str(), &placeholder(name));
+            let found = self.occurrences(&out, v);
+            if found.is_empty() {
+                continue;
             }
+            let mut next = String::with_capacity(out.len());
+            let mut at = 0;
+            for r in found {
+                next.push_str(&out[at..r.start]);
+                next.push_str(&placeholder(name));
+                at = r.end;
+            }
+            next.push_str(&out[at..]);
+            out = next;
         }
         out
     }
@@ -110,7 +157,7 @@ impl Secrets {
     pub fn name_in(&self, text: &str) -> Option<&str> {
         self.values
             .iter()
-            .find(|(v, _)| text.contains(v.as_str()))
+            .find(|(v, _)| !self.occurrences(text, v).is_empty())
             .map(|(_, n)| n.as_str())
     }
 
@@ -141,7 +188,9 @@ impl Secrets {
             }
             Value::Array(a) => a.iter_mut().for_each(|x| self.json(x)),
             Value::String(s) => {
-                if let Some(name) = self.name_in(s) {
+                if self.whole {
+                    *s = self.apply(s);
+                } else if let Some(name) = self.name_in(s) {
                     *s = placeholder(name);
                 }
             }
@@ -213,6 +262,22 @@ pub fn multipart_fields(body: &str) -> Vec<(String, String)> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn whole_values_leave_words_that_contain_a_secret_alone() {
+        let mut s = Secrets::default();
+        s.add("x", "secret");
+        s.add("tok3n", "token");
+        let s = s.whole_values();
+        assert_eq!(s.apply("jane.doe@example.com"), "jane.doe@example.com");
+        assert_eq!(s.apply("00garwpuyxHaWOkdV0g4"), "00garwpuyxHaWOkdV0g4");
+        assert_eq!(s.apply("key=x&b=1"), "key=<redacted:secret>&b=1");
+        assert_eq!(s.apply("Bearer tok3n"), "Bearer <redacted:token>");
+        let mut v = json!({"mail": "x@example.com", "v": "x"});
+        s.json(&mut v);
+        assert_eq!(v, json!({"mail": "<redacted:secret>@example.com", "v": "<redacted:secret>"}));
+        assert_eq!(s.too_short(4), vec!["secret"]);
+    }
 
     #[test]
     fn replaces_longest_first() {

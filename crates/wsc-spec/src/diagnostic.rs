@@ -183,7 +183,9 @@ fn render_one(out: &mut String, file: &str, source: &str, d: &Diagnostic) {
     out.push('\n');
 }
 
-/// The closest candidate to `word`, if it is close enough to be a likely misspelling.
+/// The closest candidate to `word`, if it is close enough to be a likely misspelling: among
+/// the candidates similar enough (Jaro-Winkler), the one fewest edits away (`atributes` →
+/// `attributes`, not `attribute`).
 pub fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
@@ -192,12 +194,13 @@ pub fn did_you_mean<'a>(
     candidates
         .into_iter()
         .map(|c| {
-            let score = strsim::jaro_winkler(&lower, &c.to_ascii_lowercase());
-            (c, score)
+            let lc = c.to_ascii_lowercase();
+            let score = strsim::jaro_winkler(&lower, &lc);
+            (c, score, strsim::damerau_levenshtein(&lower, &lc))
         })
-        .filter(|(c, s)| *s >= 0.82 || c.eq_ignore_ascii_case(word))
-        .max_by(|a, b| a.1.total_cmp(&b.1))
-        .map(|(c, _)| c)
+        .filter(|(c, s, _)| *s >= 0.82 || c.eq_ignore_ascii_case(word))
+        .min_by(|a, b| a.2.cmp(&b.2).then(b.1.total_cmp(&a.1)))
+        .map(|(c, _, _)| c)
 }
 
 #[cfg(test)]
@@ -210,6 +213,9 @@ mod tests {
         assert_eq!(did_you_mean("pagin", c), Some("paging"));
         assert_eq!(did_you_mean("recrods", c), Some("records"));
         assert_eq!(did_you_mean("zzz", c), None);
+        let plan_keys = ["attribute", "attributes", "identity"];
+        assert_eq!(did_you_mean("atributes", plan_keys), Some("attributes"));
+        assert_eq!(did_you_mean("atribute", plan_keys), Some("attribute"));
     }
 
     #[test]

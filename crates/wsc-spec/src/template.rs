@@ -37,11 +37,14 @@ pub enum Context {
     LastRun,
     /// `partition`: the partition at hand, in aggregations that have `partitions`.
     Partition,
+    /// `change`: one attribute change (`change.attribute`, `change.value`), in the item
+    /// templates of a write operation's `changes`.
+    Change,
 }
 
 impl Context {
     /// Every context, in the order messages list them.
-    pub const ALL: [Context; 12] = [
+    pub const ALL: [Context; 13] = [
         Context::Settings,
         Context::Page,
         Context::Plan,
@@ -54,6 +57,7 @@ impl Context {
         Context::Now,
         Context::LastRun,
         Context::Partition,
+        Context::Change,
     ];
 
     /// The name templates read it by, e.g. `last_run`.
@@ -71,6 +75,7 @@ impl Context {
             Context::Now => "now",
             Context::LastRun => "last_run",
             Context::Partition => "partition",
+            Context::Change => "change",
         }
     }
 
@@ -146,6 +151,7 @@ pub const HELPERS: &[&str] = &[
     "urlencode",
     "json",
     "default",
+    "optional",
     "upper",
     "lower",
     "trim",
@@ -378,6 +384,7 @@ mod tests {
                 "now",
                 "last_run",
                 "partition",
+                "change",
             ]
         );
         for c in Context::ALL {

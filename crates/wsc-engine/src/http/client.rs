@@ -55,6 +55,10 @@ pub struct HttpClient {
     wire: Wire,
     /// `http.max_body`: the largest response body read, in bytes.
     max_body: u64,
+    /// `http.error_message`: where the API's own message is in a failed response's body.
+    error_message: Arc<[crate::path::CompiledPath]>,
+    /// The `user-agent` header sent.
+    user_agent: String,
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -97,7 +101,7 @@ impl HttpClient {
             .clone()
             .unwrap_or_else(|| format!("wsc/{}", env!("CARGO_PKG_VERSION")));
         let mut b = reqwest::Client::builder()
-            .user_agent(ua)
+            .user_agent(ua.clone())
             .redirect(policy)
             .connect_timeout(
                 t.connect
@@ -141,6 +145,8 @@ impl HttpClient {
                 .max_body
                 .map(|b| b.get())
                 .unwrap_or(wsc_spec::model::DEFAULT_MAX_BODY),
+            error_message: Arc::from(Vec::new()),
+            user_agent: ua,
         })
     }
 
@@ -276,7 +282,7 @@ impl HttpClient {
                         token_request: false,
                         method: method.to_string(),
                         url: url.clone(),
-                        request_headers: headers.clone(),
+                        request_headers: self.wire_headers(req, &url, &headers),
                         request_body: req.body.clone(),
                         status: 0,
                         response_headers: Vec::new(),
@@ -461,6 +467,7 @@ impl HttpClient {
                         url: shown_url(),
                         status,
                         body_start: self.body_start(&response.body),
+                        api_message: self.api_message(&response.body),
                         attempts: attempt,
                         hint: status_hint(status, renewed),
                     });
@@ -531,6 +538,63 @@ impl HttpClient {
         } else {
             format!("; body: {start}")
         }
+    }
+
+    /// The headers a request goes out with: its own, the body's content type, and what the
+    /// HTTP library adds when it sends (user agent, `accept`, `accept-encoding`). A dry run
+    /// shows these, so that it shows exactly what would be sent.
+    fn wire_headers(
+        &self,
+        req: &PreparedRequest,
+        url: &Url,
+        headers: &[(String, String)],
+    ) -> Vec<(String, String)> {
+        let built = self.build(req, url.clone(), headers.to_vec()).build();
+        let mut out: Vec<(String, String)> = match &built {
+            Ok(r) => r
+                .headers()
+                .iter()
+                .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+                .collect(),
+            Err(_) => headers.to_vec(),
+        };
+        let has = |out: &[(String, String)], n: &str| out.iter().any(|(k, _)| k.eq_ignore_ascii_case(n));
+        for (name, value) in [
+            ("user-agent", self.user_agent.as_str()),
+            ("accept", "*/*"),
+            ("accept-encoding", "gzip"),
+        ] {
+            if !has(&out, name) {
+                out.push((name.to_string(), value.to_string()));
+            }
+        }
+        out
+    }
+
+    /// Uses these JSONPaths (`http.error_message`) to find the API's own message in the body
+    /// of a failed response.
+    pub fn with_error_message(mut self, paths: Vec<crate::path::CompiledPath>) -> HttpClient {
+        self.error_message = paths.into();
+        self
+    }
+
+    /// The API's own message in a failed response's body: the first `http.error_message`
+    /// path that finds a non-empty string (or number), redacted and cut to 500 characters.
+    fn api_message(&self, body: &[u8]) -> Option<String> {
+        if self.error_message.is_empty() {
+            return None;
+        }
+        let doc = crate::doc::Doc::parse(body).ok()?;
+        self.error_message.iter().find_map(|p| {
+            let v = p.first(&doc)?;
+            let text = match v.as_str() {
+                Some(s) => s.trim().to_string(),
+                None if v.as_number().is_some() => v.to_value().to_string(),
+                None => return None,
+            };
+            (!text.is_empty())
+                .then(|| self.redactor.text(&crate::doc::truncate_chars(&text, 500)))
+        })
     }
 
     /// The first 300 characters of a body, secrets redacted.

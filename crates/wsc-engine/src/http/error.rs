@@ -37,7 +37,7 @@ pub enum HttpError {
     /// The server answered with a status that is not success, after retries.
     #[error(
         "{origin}: {method} {url} failed with HTTP {status} after {attempts} attempt(s){}{}",
-        body_part(body_start),
+        message_part(api_message, body_start),
         hint_part(hint)
     )]
     Status {
@@ -51,6 +51,8 @@ pub enum HttpError {
         status: u16,
         /// The start of the body (redacted).
         body_start: String,
+        /// The API's own message, found in the body by `http.error_message` (redacted).
+        api_message: Option<String>,
         /// Attempts made.
         attempts: u32,
         /// What it likely means.
@@ -165,6 +167,13 @@ pub enum HttpError {
     /// The client could not be built (bad TLS file, ...).
     #[error("HTTP client: {0}")]
     Client(String),
+}
+
+fn message_part(api: &Option<String>, body: &str) -> String {
+    match api {
+        Some(m) => format!(": {m}"),
+        None => body_part(body),
+    }
 }
 
 fn body_part(body: &str) -> String {

@@ -225,6 +225,12 @@ const NATIVE: &[Native] = &[
         f: default_helper,
     },
     Native {
+        name: "optional",
+        arity: (1, 1),
+        missing_ok: true,
+        f: |p| Ok(p[0].value().clone()),
+    },
+    Native {
         name: "concat",
         arity: (0, usize::MAX),
         missing_ok: false,

@@ -30,6 +30,11 @@ pub struct HttpOptions {
     /// Rules that detect an error reported inside a successful (2xx) response body.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ErrorRule>,
+    /// JSONPaths of the API's own error message in a failed (non-2xx) response body, tried
+    /// in order (SCIM `$.detail`, Okta `$.errorSummary`, Microsoft Graph `$.error.message`):
+    /// the first that finds text is shown in the error instead of the raw body.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub error_message: Vec<JsonPath>,
     /// TLS: custom CA, client certificate.
     #[serde(default)]
     pub tls: Tls,

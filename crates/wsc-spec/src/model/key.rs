@@ -41,11 +41,14 @@ pub enum OperationKind {
     RemoveEntitlement,
     /// `authenticate`
     Authenticate,
+    /// `custom.<name>`: a write operation of the connector's own (`suspend_account`, ...),
+    /// named by plans as `<name>`.
+    Custom,
 }
 
 impl OperationKind {
     /// Every kind, in the order of the keys under `operations:`.
-    pub const ALL: [OperationKind; 15] = [
+    pub const ALL: [OperationKind; 16] = [
         OperationKind::TestConnection,
         OperationKind::AccountAggregation,
         OperationKind::GroupAggregation,
@@ -61,6 +64,7 @@ impl OperationKind {
         OperationKind::AddEntitlement,
         OperationKind::RemoveEntitlement,
         OperationKind::Authenticate,
+        OperationKind::Custom,
     ];
 
     /// The key under `operations:`, e.g. `account_aggregation`; `group_aggregation` and
@@ -82,16 +86,22 @@ impl OperationKind {
             OperationKind::AddEntitlement => "add_entitlement",
             OperationKind::RemoveEntitlement => "remove_entitlement",
             OperationKind::Authenticate => "authenticate",
+            OperationKind::Custom => "custom",
         }
     }
 
-    /// Whether operations of this kind are defined per object type, so that their keys carry
-    /// one (`group_aggregation.<type>`, `get_object.<type>`).
+    /// Whether operations of this kind are defined per name, so that their keys carry one
+    /// (`group_aggregation.<type>`, `get_object.<type>`, `custom.<name>`).
     pub const fn per_object_type(self) -> bool {
         matches!(
             self,
-            OperationKind::GroupAggregation | OperationKind::GetObject
+            OperationKind::GroupAggregation | OperationKind::GetObject | OperationKind::Custom
         )
+    }
+
+    /// Whether the operation changes the target system (a provisioning plan names it).
+    pub fn is_write(self) -> bool {
+        self.takes_plan() && !matches!(self, OperationKind::GetObject | OperationKind::Authenticate)
     }
 
     /// Whether the operation reads records from a list (aggregations and partitions).
@@ -154,6 +164,16 @@ impl OperationKey {
         OperationKey::per_type(OperationKind::GetObject, object_type)
     }
 
+    /// `custom.<name>`: a write operation of the connector's own.
+    pub fn custom(name: &str) -> OperationKey {
+        OperationKey::per_type(OperationKind::Custom, name)
+    }
+
+    /// The name of a custom operation (`suspend_account` of `custom.suspend_account`).
+    pub fn custom_name(&self) -> Option<&str> {
+        (self.kind == OperationKind::Custom).then(|| &self.key[self.kind.name().len() + 1..])
+    }
+
     /// The key of an operation of a kind not defined per object type (`test_connection`,
     /// `create_account`, ...); `None` for `group_aggregation` and `get_object`, which need
     /// one (see [`OperationKey::group_aggregation`] and [`OperationKey::get_object`]).
@@ -202,6 +222,7 @@ impl OperationKey {
     pub fn object_type(&self) -> Option<&str> {
         match self.kind {
             OperationKind::AccountAggregation => Some("account"),
+            OperationKind::Custom => None,
             k if k.per_object_type() => Some(&self.key[k.name().len() + 1..]),
             _ => None,
         }
@@ -309,7 +330,9 @@ impl fmt::Display for ParseOperationKeyError {
                 f.write_str(", ")?;
             }
             f.write_str(k.name())?;
-            if k.per_object_type() {
+            if k == OperationKind::Custom {
+                f.write_str(".<name>")?;
+            } else if k.per_object_type() {
                 f.write_str(".<type>")?;
             }
         }
@@ -379,6 +402,7 @@ mod tests {
             let key = match OperationKey::of_kind(kind) {
                 Some(k) => k,
                 None if kind == OperationKind::GetObject => OperationKey::get_object("account"),
+                None if kind == OperationKind::Custom => OperationKey::custom("suspend_account"),
                 None => OperationKey::group_aggregation("role"),
             };
             let parsed: OperationKey = key.as_str().parse().unwrap();
@@ -408,7 +432,7 @@ mod tests {
             "`nope` is not an operation key: expected test_connection, account_aggregation, \
              group_aggregation.<type>, get_object.<type>, get_partitions, create_account, \
              update_account, delete_account, enable_account, disable_account, unlock_account, \
-             change_password, add_entitlement, remove_entitlement, authenticate"
+             change_password, add_entitlement, remove_entitlement, authenticate, custom.<name>"
         );
     }
 

@@ -35,7 +35,8 @@ pub use self::http::{
 pub use self::key::{OperationKey, OperationKind, ParseOperationKeyError};
 pub use self::mapping::{Attribute, AttributeDef, AttributeType, Entitlement};
 pub use self::operation::{
-    Delta, Merge, MergeMode, OnDuplicate, Operation, Operations, Partitions, Step, ValuesMode,
+    ChangeItems, Delta, Merge, MergeMode, MultiMode, MultiValued, OnDuplicate, Operation,
+    Operations, Partitions, Step, ValuesMode,
 };
 pub use self::paging::{PageValue, Paging, PagingKind, TotalMismatch};
 pub use self::settable::{Count, Floor, Rate, Settable, SettingOr, settings_reference};

@@ -63,6 +63,10 @@ pub struct Operations {
     /// Pass-through authentication: checks `plan.identity` and `plan.password`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authenticate: Option<Operation>,
+    /// Write operations of the connector's own, by name (`suspend_account`, `reset_mfa`,
+    /// ...): plans name them like the built-in ones (`operation: suspend_account`).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub custom: IndexMap<String, Operation>,
 }
 
 impl Operations {
@@ -94,6 +98,9 @@ impl Operations {
         }
         for (t, op) in &self.get_object {
             out.push((OperationKey::get_object(t), op));
+        }
+        for (name, op) in &self.custom {
+            out.push((OperationKey::custom(name), op));
         }
         out
     }
@@ -128,6 +135,7 @@ impl Operations {
             K::AddEntitlement => &self.add_entitlement,
             K::RemoveEntitlement => &self.remove_entitlement,
             K::Authenticate => &self.authenticate,
+            K::Custom => return self.custom.get(key.custom_name()?),
         };
         single.as_ref()
     }
@@ -210,6 +218,78 @@ pub struct Operation {
     /// and return its final state. Default `false`.
     #[serde(default, skip_serializing_if = "is_false")]
     pub read_back: bool,
+    /// For write operations: statuses that mean the change is already in place (a 404 when
+    /// deleting, a 409 when adding a member who is one already). Such an answer ends the
+    /// operation as `already_done` rather than failing it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub already_done: Vec<StatusPattern>,
+    /// For `update_account` (and `create_account`): how a plan's `add` / `remove` / `set` of
+    /// a multi-valued attribute becomes requests, per attribute. Without an entry, such a
+    /// change goes into `plan.changes` when the operation has `changes`, and is refused
+    /// before anything is sent otherwise.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub multi_valued: IndexMap<String, MultiValued>,
+    /// For `update_account` (and `create_account`): the item templates of `plan.changes`,
+    /// one list item per change, for APIs that take one request carrying a list of
+    /// operations (SCIM PATCH). Each sees `change.attribute` and `change.value`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<ChangeItems>,
+}
+
+/// How changes to one multi-valued attribute become requests.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MultiValued {
+    /// `operations`: one item of `plan.changes` per added or removed value (see `changes`);
+    /// `requests`: one request per value through other operations (`add` / `remove`), after
+    /// the operation's own request; `replace`: the current values are read first (with
+    /// `get_object.<object>`), the change applied to them, and the whole new list sent as
+    /// `plan.attributes.<name>`.
+    pub mode: MultiMode,
+    /// `requests` mode: the operation run per added value (`plan.value`), default
+    /// `add_entitlement`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub add: Option<String>,
+    /// `requests` mode: the operation run per removed value, default `remove_entitlement`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remove: Option<String>,
+    /// `replace` mode: the attribute of the object read back that holds the current values
+    /// (default: the same name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<String>,
+}
+
+/// The modes of [`MultiValued`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MultiMode {
+    /// Items of `plan.changes` in the operation's one request.
+    Operations,
+    /// One request per value, through other write operations.
+    Requests,
+    /// The whole new list, computed from the current values read first.
+    Replace,
+}
+
+/// Item templates of `plan.changes`: JSON values whose string leaves are templates over
+/// `change.attribute` and `change.value` (and everything else an operation template sees).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeItems {
+    /// A value set on an attribute (single-valued, or a whole multi-valued list without
+    /// `set`): `change.value` is the new value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replace: Option<serde_json::Value>,
+    /// One value added to a multi-valued attribute (`change.value`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub add: Option<serde_json::Value>,
+    /// One value removed from a multi-valued attribute (`change.value`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remove: Option<serde_json::Value>,
+    /// Every value of a multi-valued attribute replaced (`change.value` is the list);
+    /// default: `replace`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set: Option<serde_json::Value>,
 }
 
 /// One step of a multi-step operation.

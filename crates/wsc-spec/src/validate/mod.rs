@@ -18,6 +18,7 @@ mod requests;
 mod settings;
 mod templates;
 mod validator;
+mod writes;
 
 use self::validator::{Ctx, Secrecy, Validator};
 
@@ -94,6 +95,9 @@ impl Validator<'_> {
             self.template(&format!("http.headers.{k}"), t, ctx, Secrecy::Plain);
         }
         self.error_rules("http.errors", &h.errors);
+        for (i, jp) in h.error_message.iter().enumerate() {
+            self.jsonpath(&format!("http.error_message[{i}]"), jp);
+        }
         if let Some(n) = h.retry.max_attempts
             && n == 0
         {

@@ -38,6 +38,24 @@ impl Validator<'_> {
                 );
             }
         }
+        for name in ops.custom.keys() {
+            let builtin = OperationKind::ALL.iter().any(|k| k.name() == name.as_str());
+            if builtin || !is_identifier(name) {
+                self.error(
+                    &format!("operations.{}", OperationKey::custom(name)),
+                    if builtin {
+                        format!("`custom.{name}`: `{name}` is a built-in operation")
+                    } else {
+                        format!("invalid custom operation name `{name}`")
+                    },
+                    Some(if builtin {
+                        format!("define it as `operations.{name}`")
+                    } else {
+                        "use a name such as `suspend_account` (letters, digits, `_`)".into()
+                    }),
+                );
+            }
+        }
         for (key, op) in ops.entries() {
             self.operation(&format!("operations.{key}"), key.kind(), op);
         }
@@ -232,10 +250,9 @@ impl Validator<'_> {
                 None,
             );
         }
+        self.write_keys(path, kind, op, base);
         if op.read_back {
-            let write = kind.takes_plan()
-                && !matches!(kind, OperationKind::GetObject | OperationKind::Authenticate);
-            if !write {
+            if !kind.is_write() {
                 self.error(
                     &join_key(path, "read_back"),
                     "`read_back` applies to write operations only",

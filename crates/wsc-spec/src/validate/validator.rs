@@ -21,6 +21,7 @@ pub(super) struct Ctx {
     pub(super) auth: bool,
     pub(super) last_run: bool,
     pub(super) partition: bool,
+    pub(super) change: bool,
 }
 
 impl Ctx {
@@ -62,6 +63,10 @@ impl Ctx {
             Context::Partition => (
                 self.partition,
                 "`partition` is set only in aggregations that have `partitions`",
+            ),
+            Context::Change => (
+                self.change,
+                "`change` is set only in the item templates of a write operation's `changes`",
             ),
         };
         if ok { Ok(()) } else { Err(why) }

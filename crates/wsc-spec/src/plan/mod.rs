@@ -1,0 +1,368 @@
+//! Provisioning plans: what `wsc provision` executes. A plan is one request (a YAML or JSON
+//! mapping) or a list of requests; each names a write operation of the connector (built-in or
+//! `custom`) and what it needs. Templates of the operation see the request as `plan.*`
+//! (`plan.identity`, `plan.attributes.<name>`, `plan.password`, `plan.values`, and
+//! `plan.value` per value). A named request's result is visible to later requests as
+//! `{{requests.<name>.identity}}` (and `.name`, `.attributes.<attribute>`): the only
+//! placeholders a plan has; the password is never read for them.
+//!
+//! ```yaml
+//! - name: new
+//!   operation: create_account
+//!   attributes: { userName: jdoe, displayName: Jane Doe, active: true }
+//!   password: "{{ not a template, just a value }}"
+//! - operation: update_account
+//!   identity: "{{requests.new.identity}}"
+//!   attributes:
+//!     title: Engineer                   # set a single value
+//!     emails: { add: [j@x.test], remove: [old@x.test] }   # change a multi-valued attribute
+//! - operation: add_entitlement
+//!   identity: 2819c223
+//!   attribute: groups
+//!   values: [g1, g2]
+//! ```
+
+use std::path::Path;
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::diagnostic::{Diagnostic, Report};
+use crate::limits::Limits;
+use crate::locate::{LocationIndex, locate};
+use crate::model::{OperationKey, OperationKind};
+
+mod check;
+mod refs;
+
+pub use self::refs::{Reference, Results};
+
+/// The write operation a plan request names: a built-in one (`create_account`, ...) or one of
+/// the connector's `custom` operations (`suspend_account`, ...).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PlanOperation(String);
+
+impl JsonSchema for PlanOperation {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "PlanOperation".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "A write operation: create_account, update_account, delete_account, enable_account, disable_account, unlock_account, change_password, add_entitlement, remove_entitlement, or the name of one of the connector's `custom` operations.",
+            "examples": BUILT_IN,
+        })
+    }
+}
+
+/// The built-in write operations a plan may name.
+pub const BUILT_IN: [&str; 9] = [
+    "create_account",
+    "update_account",
+    "delete_account",
+    "enable_account",
+    "disable_account",
+    "unlock_account",
+    "change_password",
+    "add_entitlement",
+    "remove_entitlement",
+];
+
+impl PlanOperation {
+    /// The operation named `name` (built-in or custom).
+    pub fn new(name: impl Into<String>) -> PlanOperation {
+        PlanOperation(name.into())
+    }
+
+    /// The name as the plan gives it.
+    pub fn name(&self) -> &str {
+        &self.0
+    }
+
+    /// The built-in kind, or [`OperationKind::Custom`] for any other name.
+    pub fn kind(&self) -> OperationKind {
+        OperationKind::ALL
+            .into_iter()
+            .find(|k| k.is_write() && !k.per_object_type() && k.name() == self.0)
+            .unwrap_or(OperationKind::Custom)
+    }
+
+    /// The operation key under `operations:` (`create_account`, `custom.suspend_account`).
+    pub fn key(&self) -> OperationKey {
+        match self.kind() {
+            OperationKind::Custom => OperationKey::custom(&self.0),
+            k => OperationKey::of_kind(k).unwrap_or_else(|| OperationKey::custom(&self.0)),
+        }
+    }
+}
+
+impl std::fmt::Display for PlanOperation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A change to one attribute: a value to set, or `add` / `remove` / `set` for a multi-valued
+/// attribute.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum AttributeChange {
+    /// Changes to a multi-valued attribute.
+    Multi(MultiChange),
+    /// The new value.
+    Value(Value),
+}
+
+/// Changes to a multi-valued attribute.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MultiChange {
+    /// Values to add.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub add: Vec<Value>,
+    /// Values to remove.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remove: Vec<Value>,
+    /// Replace all values with these.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set: Option<Vec<Value>>,
+}
+
+/// One provisioning request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanRequest {
+    /// A name for this request, so that later requests can use its result:
+    /// `{{requests.<name>.identity}}`, `{{requests.<name>.attributes.<attribute>}}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The write operation (built-in or one of the connector's `custom` operations).
+    pub operation: PlanOperation,
+    /// Object type (default `account`).
+    #[serde(default = "account")]
+    pub object: String,
+    /// The account's identity (every operation but create_account).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
+    /// Attributes to set or change.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub attributes: IndexMap<String, AttributeChange>,
+    /// The password (create_account, change_password). Never printed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// The entitlement attribute (add/remove_entitlement), e.g. `groups`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attribute: Option<String>,
+    /// Entitlement values (add/remove_entitlement).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<Value>,
+}
+
+fn account() -> String {
+    "account".into()
+}
+
+impl PlanRequest {
+    /// What is missing for the operation, as messages.
+    pub fn problems(&self) -> Vec<String> {
+        use OperationKind as K;
+        let mut v = Vec::new();
+        let kind = self.operation.kind();
+        let op = self.operation.name();
+        if kind != K::CreateAccount && self.identity.is_none() {
+            v.push(format!("`{op}` needs `identity`"));
+        }
+        if kind == K::ChangePassword && self.password.is_none() {
+            v.push("`change_password` needs `password`".into());
+        }
+        if matches!(kind, K::AddEntitlement | K::RemoveEntitlement) && self.values.is_empty() {
+            v.push(format!(
+                "`{op}` needs `values` (the entitlements, e.g. group ids)"
+            ));
+        }
+        if kind == K::CreateAccount && self.attributes.is_empty() {
+            v.push("`create_account` needs `attributes`".into());
+        }
+        v
+    }
+
+    /// The `plan` template context of this request.
+    pub fn to_context(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
+/// A plan: its requests, in order, with the file they came from (for located errors).
+#[derive(Debug)]
+pub struct Plan {
+    /// The requests.
+    pub requests: Vec<PlanRequest>,
+    file: String,
+    source: String,
+    index: LocationIndex,
+    /// Whether the file is a list (key paths start with `[i]`).
+    list: bool,
+}
+
+impl Plan {
+    /// The key path of request `i`'s `key` in the file (`[2].identity`, or `identity`).
+    pub fn key_path(&self, i: usize, key: &str) -> String {
+        match (self.list, key.is_empty()) {
+            (true, true) => format!("[{i}]"),
+            (true, false) => format!("[{i}].{key}"),
+            (false, _) => key.to_string(),
+        }
+    }
+
+    /// A diagnostic located at request `i`'s `key`.
+    pub(crate) fn at(&self, i: usize, key: &str, d: Diagnostic) -> Diagnostic {
+        let path = self.key_path(i, key);
+        match locate(&self.index, &path) {
+            Some((pos, width)) => Diagnostic {
+                line: pos.line,
+                column: pos.column,
+                width,
+                ..d
+            }
+            .at_path(path),
+            None => d.at_path(path),
+        }
+    }
+
+    /// A report of these diagnostics on the plan file.
+    pub fn report(&self, diagnostics: Vec<Diagnostic>) -> Report {
+        Report {
+            file: self.file.clone(),
+            source: self.source.clone(),
+            diagnostics,
+        }
+    }
+}
+
+/// Reads a plan file (YAML, or JSON for a `.json` file; one request or a list) with located
+/// errors.
+pub fn load_plan(bytes: &[u8], file: &Path) -> Result<Plan, Report> {
+    let shown = file.display().to_string();
+    let hint = "a plan is a request (`operation:`, `identity:`, `attributes:` ...) or a list of them; see docs/provisioning.md";
+    if file.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
+        check_json(bytes, &shown)?;
+    }
+    let is_list = std::str::from_utf8(bytes)
+        .map(|s| {
+            s.lines()
+                .map(str::trim_start)
+                .find(|l| !l.is_empty() && !l.starts_with('#') && *l != "---")
+                .is_some_and(|l| l.starts_with('-') || l.starts_with('['))
+        })
+        .unwrap_or(false);
+    let (requests, source, index) = if is_list {
+        crate::load::parse_document::<Vec<PlanRequest>>(bytes, &shown, hint, &Limits::PLAN)?
+    } else {
+        let (one, source, index) =
+            crate::load::parse_document::<PlanRequest>(bytes, &shown, hint, &Limits::PLAN)?;
+        (vec![one], source, index)
+    };
+    let plan = Plan {
+        requests,
+        file: shown,
+        source,
+        index,
+        list: is_list,
+    };
+    let problems = refs::check_references(&plan);
+    if problems.is_empty() {
+        Ok(plan)
+    } else {
+        Err(plan.report(problems))
+    }
+}
+
+/// A `.json` plan must be JSON: YAML would accept a trailing comma, and its messages would
+/// speak of YAML.
+fn check_json(bytes: &[u8], file: &str) -> Result<(), Report> {
+    if bytes.len() > Limits::PLAN.max_bytes {
+        // The YAML reader reports the size with its own message.
+        return Ok(());
+    }
+    match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let source = String::from_utf8_lossy(bytes).into_owned();
+            let message = e.to_string();
+            let message = message
+                .rsplit_once(" at line ")
+                .map(|(m, _)| m.to_string())
+                .unwrap_or(message);
+            Err(Report {
+                file: file.to_string(),
+                source,
+                diagnostics: vec![Diagnostic {
+                    line: e.line(),
+                    column: e.column().max(1),
+                    ..Diagnostic::error(format!("JSON syntax error: {message}"))
+                }
+                .hint("a `.json` plan is read as JSON (RFC 8259): no trailing commas or comments; name the file `.yaml` to write YAML")],
+            })
+        }
+    }
+}
+
+/// The JSON Schema of a plan file.
+pub fn plan_schema() -> Value {
+    #[derive(JsonSchema)]
+    #[allow(dead_code)]
+    #[serde(untagged)]
+    /// A provisioning plan: one request or a list of requests.
+    enum PlanFile {
+        One(PlanRequest),
+        Many(Vec<PlanRequest>),
+    }
+    let mut s = serde_json::to_value(schemars::schema_for!(PlanFile)).unwrap_or(Value::Null);
+    if let Some(o) = s.as_object_mut() {
+        o.insert("title".into(), "wsc provisioning plan".into());
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_or_many() {
+        let p = load_plan(
+            b"operation: delete_account\nidentity: u1\n",
+            Path::new("p.yaml"),
+        )
+        .unwrap();
+        assert_eq!(p.requests.len(), 1);
+        let p = load_plan(
+            b"- operation: add_entitlement\n  identity: u1\n  values: [g1]\n- operation: disable_account\n  identity: u1\n",
+            Path::new("p.yaml"),
+        )
+        .unwrap();
+        assert_eq!(p.requests.len(), 2);
+        assert!(p.requests.iter().all(|r| r.problems().is_empty()));
+    }
+
+    #[test]
+    fn multi_changes_and_located_errors() {
+        let p = load_plan(
+            b"operation: update_account\nidentity: u1\nattributes:\n  emails: { add: [a], remove: [b] }\n  name: { givenName: J }\n",
+            Path::new("p.yaml"),
+        )
+        .unwrap();
+        let a = &p.requests[0].attributes;
+        assert!(matches!(a["emails"], AttributeChange::Multi(_)));
+        assert!(matches!(a["name"], AttributeChange::Value(_)));
+        let e = load_plan(b"operation: delete_account\nidentty: x\n", Path::new("p.yaml"))
+            .unwrap_err();
+        let r = e.render();
+        assert!(r.contains("p.yaml:2"), "{r}");
+        assert!(r.contains("identity"), "{r}");
+    }
+}
