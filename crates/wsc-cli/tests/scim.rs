@@ -409,3 +409,145 @@ fn delta_against_scim2_server_emits_exactly_the_changes() {
     let (none, _) = delta(&s, &state);
     assert!(none.is_empty(), "{none:?}");
 }
+
+/// One plan, ids chained from the create: create a user → add to two groups → add one email
+/// and remove another → disable → delete; every effect read back from the server; the same
+/// plan in `--dry-run` prints every request (with placeholders for the new id) and sends none.
+#[test]
+fn one_chained_plan_against_scim2_server() {
+    let s = start_server();
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("scim-chained");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut gids = Vec::new();
+    for name in ["Engineering", "Oncall"] {
+        let (st, g) = http(
+            "POST",
+            &format!("{}/Groups", s.base),
+            Some(&json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name})),
+        )
+        .unwrap();
+        assert_eq!(st, 201, "{g}");
+        gids.push(g["id"].as_str().unwrap().to_string());
+    }
+    let plan = format!(
+        r#"
+- name: new
+  operation: create_account
+  attributes:
+    userName: kchen
+    displayName: Kim Chen
+    email: kim@example.test
+  password: "S3cure-Passphrase-1"
+- operation: add_entitlement
+  identity: "{{{{requests.new.identity}}}}"
+  attribute: groups
+  values: [{g0}, {g1}]
+- operation: update_account
+  identity: "{{{{requests.new.identity}}}}"
+  attributes:
+    title: Staff Engineer
+    emails: {{ add: [kim.chen@example.test], remove: [kim@example.test] }}
+- operation: disable_account
+  identity: "{{{{requests.new.identity}}}}"
+- operation: delete_account
+  identity: "{{{{requests.new.identity}}}}"
+"#,
+        g0 = gids[0],
+        g1 = gids[1]
+    );
+
+    // Dry run: every request, placeholders for the id the create would return, nothing sent.
+    let before = user_count(&s);
+    let o = provision(&s, &dir, "plan.yaml", &plan, &["--dry-run"]);
+    assert!(o.status.success(), "{}", show(&o));
+    let printed = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(printed.matches("\nPOST ").count() + usize::from(printed.starts_with("POST ")), 1, "{printed}");
+    assert_eq!(printed.matches("PATCH ").count(), 4, "2 memberships, 1 update, 1 disable: {printed}");
+    assert!(printed.contains("DELETE "), "{printed}");
+    assert!(printed.contains("/Users/<requests.new.identity>"), "{printed}");
+    assert!(printed.contains("content-type: application/scim+json"), "{printed}");
+    assert!(printed.contains("user-agent: wsc/"), "{printed}");
+    // The update's read-back is shown.
+    assert!(printed.contains("GET http://127.0.0.1:"), "{printed}");
+    assert!(printed.contains(r#""path": "emails[value eq \"kim@example.test\"]""#), "{printed}");
+    assert!(!printed.contains("S3cure-Passphrase-1"), "{printed}");
+    assert!(printed.contains("<redacted:password>"), "{printed}");
+    assert_eq!(user_count(&s), before, "a dry run created a user");
+
+    // The plan, run for real: one JSON line per request.
+    let o = provision(&s, &dir, "plan.yaml", &plan, &[]);
+    assert!(o.status.success(), "{}", show(&o));
+    let r = results(&o);
+    assert_eq!(r.len(), 5, "{r:?}");
+    let id = r[0]["identity"].as_str().unwrap().to_string();
+    for line in &r[1..] {
+        assert_eq!(line["identity"], id.as_str(), "{line}");
+        assert_eq!(line["outcome"], "done", "{line}");
+    }
+    // The update read the user back: the email change and the title are on the server.
+    let emails: Vec<&str> = r[2]["object"]["attributes"]["emails"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    assert_eq!(emails, ["kim.chen@example.test"], "{}", r[2]);
+    assert_eq!(r[2]["object"]["attributes"]["title"], "Staff Engineer");
+    // Both groups got the member (checked on the server, before the delete removed it).
+    // The user is gone at the end.
+    let (st, _) = http("GET", &format!("{}/Users/{id}", s.base), None).unwrap();
+    assert_eq!(st, 404);
+    assert_eq!(user_count(&s), before);
+
+    // Deleting again: already done, not an error.
+    let again = format!("operation: delete_account\nidentity: {id}\n");
+    let o = provision(&s, &dir, "again.yaml", &again, &[]);
+    assert!(o.status.success(), "{}", show(&o));
+    assert_eq!(results(&o)[0]["outcome"], "already_done");
+
+    // A failed write shows the API's own message (`detail`), not the raw body.
+    let bad = "operation: update_account\nidentity: nope\nattributes:\n  title: X\n";
+    let o = provision(&s, &dir, "bad.yaml", bad, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("HTTP 404"), "{err}");
+    assert!(!err.contains("\"schemas\""), "the raw body, not the message: {err}");
+}
+
+/// The memberships of the chained plan, checked on the server between the requests: a plan
+/// that stops after the group changes.
+#[test]
+fn chained_memberships_are_on_the_server() {
+    let s = start_server();
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("scim-chained-groups");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut gids = Vec::new();
+    for name in ["A", "B"] {
+        let (_, g) = http(
+            "POST",
+            &format!("{}/Groups", s.base),
+            Some(&json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name})),
+        )
+        .unwrap();
+        gids.push(g["id"].as_str().unwrap().to_string());
+    }
+    let plan = format!(
+        "- name: u\n  operation: create_account\n  attributes: {{ userName: lee, email: lee@example.test }}\n- operation: add_entitlement\n  identity: \"{{{{requests.u.identity}}}}\"\n  attribute: groups\n  values: [{}, {}]\n",
+        gids[0], gids[1]
+    );
+    let o = provision(&s, &dir, "plan.yaml", &plan, &[]);
+    assert!(o.status.success(), "{}", show(&o));
+    let id = results(&o)[0]["identity"].as_str().unwrap().to_string();
+    for gid in &gids {
+        let (_, g) = http("GET", &format!("{}/Groups/{gid}", s.base), None).unwrap();
+        let members: Vec<&str> = g["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["value"].as_str().unwrap())
+            .collect();
+        assert_eq!(members, [id.as_str()], "{g}");
+    }
+}
