@@ -74,8 +74,11 @@ fn connector_fixtures() {
 fn read_operations(loaded: &wsc_spec::Loaded) -> Vec<String> {
     let ops = &loaded.connector.operations;
     let mut v = Vec::new();
-    for (key, _, _) in ops.iter() {
-        if wsc_fixtures::case::parse_operation(&key).is_ok() {
+    for (key, _) in ops.entries() {
+        if let Some(name) = key.custom_name() {
+            // Cases and plans name custom operations by their name.
+            v.push(name.to_string());
+        } else if wsc_fixtures::case::parse_operation(key.as_str()).is_ok() {
             v.push(key.to_string());
         }
     }
