@@ -48,6 +48,11 @@ pub struct Case {
     /// operation, e.g. `create_account`); see docs/provisioning.md.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan: Option<wsc_spec::plan::PlanRequest>,
+    /// A plan of several requests run in order, later ones using earlier results
+    /// (`{{requests.<name>.identity}}`); instead of `plan`. `operation` is the first
+    /// request's; the records snapshot is the list of results.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub plans: Vec<wsc_spec::plan::PlanRequest>,
     /// The cassette the replay server serves, relative to the case file.
     pub cassette: PathBuf,
 }
@@ -131,7 +136,13 @@ impl LoadedCase {
             )));
         }
         if matches!(operation, Operation::Provision) {
-            match &case.plan {
+            let first = case.plans.first().cloned();
+            if case.plan.is_some() && first.is_some() {
+                return Err(CaseError::Invalid(format!(
+                    "{shown}: give `plan` (one request) or `plans` (several), not both"
+                )));
+            }
+            match case.plan.clone().or(first).as_ref() {
                 None => {
                     return Err(CaseError::Invalid(format!(
                         "{shown}: a `{}` case needs `plan:` (a provisioning request)",
@@ -147,7 +158,7 @@ impl LoadedCase {
                 }
                 Some(_) => {}
             }
-        } else if case.plan.is_some() {
+        } else if case.plan.is_some() || !case.plans.is_empty() {
             return Err(CaseError::Invalid(format!(
                 "{shown}: `plan` is allowed only in write-operation cases"
             )));

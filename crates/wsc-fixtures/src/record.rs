@@ -288,6 +288,7 @@ pub fn case_for(
         partition,
         settings,
         plan: None,
+        plans: Vec::new(),
         cassette: cassette.into(),
     }
 }

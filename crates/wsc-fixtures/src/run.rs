@@ -133,6 +133,21 @@ async fn run_operation(engine: &Engine, case: &LoadedCase) -> Result<String, Eng
     let pretty = |v: &Value| serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string());
     match &case.operation {
         Operation::TestConnection => engine.test_connection().await.map(|()| "ok".into()),
+        Operation::Provision if !case.case.plans.is_empty() => {
+            let mut results = wsc_spec::plan::Results::default();
+            let mut out = Vec::new();
+            for (i, r) in case.case.plans.iter().enumerate() {
+                let resolved = r
+                    .resolve(&results)
+                    .map_err(|e| EngineError::Plan(format!("request {}: {e}", i + 1)))?;
+                let done = engine.provision(&resolved).await?;
+                if let Some(name) = &r.name {
+                    results.insert(name, done.to_reference());
+                }
+                out.push(done.to_json());
+            }
+            Ok(pretty(&Value::Array(out)))
+        }
         Operation::Provision => {
             let plan = case
                 .case
