@@ -76,9 +76,12 @@ pub fn provision(args: &ProvisionArgs) -> Result<(), Failed> {
     let mut notes = Vec::new();
     for (i, r) in plan.requests.iter().enumerate() {
         let what = format!("request {} of {total} ({})", i + 1, r.operation);
-        let resolved = r
-            .resolve(&placeholders)
-            .map_err(|e| fail(exit::INVALID, format!("{}: {what}: {e}", args.plan.display())))?;
+        let resolved = r.resolve(&placeholders).map_err(|e| {
+            fail(
+                exit::INVALID,
+                format!("{}: {what}: {e}", args.plan.display()),
+            )
+        })?;
         if let Err(e) = rt.block_on(dry.provision(&resolved)) {
             if is_preflight_error(&e) {
                 return Err(fail(
@@ -127,7 +130,12 @@ pub fn provision(args: &ProvisionArgs) -> Result<(), Failed> {
         let resolved = r.resolve(&results).map_err(|e| {
             fail(
                 exit::FAILURE,
-                format!("request {} of {total} ({}): {e}{}", i + 1, r.operation, not_run(i)),
+                format!(
+                    "request {} of {total} ({}): {e}{}",
+                    i + 1,
+                    r.operation,
+                    not_run(i)
+                ),
             )
         })?;
         match rt.block_on(engine.provision(&resolved)) {

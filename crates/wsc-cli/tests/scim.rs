@@ -462,15 +462,32 @@ fn one_chained_plan_against_scim2_server() {
     let o = provision(&s, &dir, "plan.yaml", &plan, &["--dry-run"]);
     assert!(o.status.success(), "{}", show(&o));
     let printed = String::from_utf8_lossy(&o.stdout);
-    assert_eq!(printed.matches("\nPOST ").count() + usize::from(printed.starts_with("POST ")), 1, "{printed}");
-    assert_eq!(printed.matches("PATCH ").count(), 4, "2 memberships, 1 update, 1 disable: {printed}");
+    assert_eq!(
+        printed.matches("\nPOST ").count() + usize::from(printed.starts_with("POST ")),
+        1,
+        "{printed}"
+    );
+    assert_eq!(
+        printed.matches("PATCH ").count(),
+        4,
+        "2 memberships, 1 update, 1 disable: {printed}"
+    );
     assert!(printed.contains("DELETE "), "{printed}");
-    assert!(printed.contains("/Users/<requests.new.identity>"), "{printed}");
-    assert!(printed.contains("content-type: application/scim+json"), "{printed}");
+    assert!(
+        printed.contains("/Users/<requests.new.identity>"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("content-type: application/scim+json"),
+        "{printed}"
+    );
     assert!(printed.contains("user-agent: wsc/"), "{printed}");
     // The update's read-back is shown.
     assert!(printed.contains("GET http://127.0.0.1:"), "{printed}");
-    assert!(printed.contains(r#""path": "emails[value eq \"kim@example.test\"]""#), "{printed}");
+    assert!(
+        printed.contains(r#""path": "emails[value eq \"kim@example.test\"]""#),
+        "{printed}"
+    );
     assert!(!printed.contains("S3cure-Passphrase-1"), "{printed}");
     assert!(printed.contains("<redacted:password>"), "{printed}");
     assert_eq!(user_count(&s), before, "a dry run created a user");
@@ -512,7 +529,10 @@ fn one_chained_plan_against_scim2_server() {
     assert_eq!(o.status.code(), Some(1), "{}", show(&o));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("HTTP 404"), "{err}");
-    assert!(!err.contains("\"schemas\""), "the raw body, not the message: {err}");
+    assert!(
+        !err.contains("\"schemas\""),
+        "the raw body, not the message: {err}"
+    );
 }
 
 /// The memberships of the chained plan, checked on the server between the requests: a plan

@@ -50,7 +50,11 @@ impl TemplateError {
         match &self.missing {
             Some(p) => ["plan", "settings", "state", "partition"]
                 .iter()
-                .any(|root| p == root || p.starts_with(&format!("{root}.")) || p.starts_with(&format!("{root}["))),
+                .any(|root| {
+                    p == root
+                        || p.starts_with(&format!("{root}."))
+                        || p.starts_with(&format!("{root}["))
+                }),
             None => true,
         }
     }

@@ -120,7 +120,10 @@ impl Secrets {
                         .chars()
                         .next_back()
                         .is_some_and(char::is_alphanumeric)
-                        && !text[r.end..].chars().next().is_some_and(char::is_alphanumeric))
+                        && !text[r.end..]
+                            .chars()
+                            .next()
+                            .is_some_and(char::is_alphanumeric))
             })
             .collect()
     }
@@ -275,7 +278,10 @@ mod tests {
         assert_eq!(s.apply("Bearer tok3n"), "Bearer <redacted:token>");
         let mut v = json!({"mail": "x@example.com", "v": "x"});
         s.json(&mut v);
-        assert_eq!(v, json!({"mail": "<redacted:secret>@example.com", "v": "<redacted:secret>"}));
+        assert_eq!(
+            v,
+            json!({"mail": "<redacted:secret>@example.com", "v": "<redacted:secret>"})
+        );
         assert_eq!(s.too_short(4), vec!["secret"]);
     }
 

@@ -198,7 +198,9 @@ pub fn did_you_mean<'a>(
             let score = strsim::jaro_winkler(&lower, &lc);
             (c, score, strsim::damerau_levenshtein(&lower, &lc))
         })
-        .filter(|(c, s, _)| *s >= 0.82 || c.eq_ignore_ascii_case(word))
+        .filter(|(c, s, d)| {
+            *s >= 0.82 || c.eq_ignore_ascii_case(word) || (*d <= 1 && word.chars().count() >= 3)
+        })
         .min_by(|a, b| a.2.cmp(&b.2).then(b.1.total_cmp(&a.1)))
         .map(|(c, _, _)| c)
 }
@@ -216,6 +218,8 @@ mod tests {
         let plan_keys = ["attribute", "attributes", "identity"];
         assert_eq!(did_you_mean("atributes", plan_keys), Some("attributes"));
         assert_eq!(did_you_mean("atribute", plan_keys), Some("attribute"));
+        // One transposition in a short word.
+        assert_eq!(did_you_mean("nwe", ["new", "old"]), Some("new"));
     }
 
     #[test]

@@ -558,7 +558,8 @@ impl HttpClient {
                 .collect(),
             Err(_) => headers.to_vec(),
         };
-        let has = |out: &[(String, String)], n: &str| out.iter().any(|(k, _)| k.eq_ignore_ascii_case(n));
+        let has =
+            |out: &[(String, String)], n: &str| out.iter().any(|(k, _)| k.eq_ignore_ascii_case(n));
         for (name, value) in [
             ("user-agent", self.user_agent.as_str()),
             ("accept", "*/*"),
@@ -592,8 +593,7 @@ impl HttpClient {
                 None if v.as_number().is_some() => v.to_value().to_string(),
                 None => return None,
             };
-            (!text.is_empty())
-                .then(|| self.redactor.text(&crate::doc::truncate_chars(&text, 500)))
+            (!text.is_empty()).then(|| self.redactor.text(&crate::doc::truncate_chars(&text, 500)))
         })
     }
 

@@ -211,7 +211,9 @@ impl Engine {
             Context::Change.into(),
             serde_json::json!({ "attribute": attribute, "value": value }),
         );
-        Ok(Some(tree.render(&self.inner.templates, &Value::Object(ctx))?))
+        Ok(Some(
+            tree.render(&self.inner.templates, &Value::Object(ctx))?,
+        ))
     }
 
     /// The requests of `requests` mode: the add operation with the added values, the remove
@@ -260,7 +262,10 @@ impl Engine {
 
     /// The attributes of the object as it is now (`replace` mode); empty in a dry run, where
     /// the read is shown but answered with nothing.
-    async fn current_attributes(&self, req: &PlanRequest) -> Result<Map<String, Value>, EngineError> {
+    async fn current_attributes(
+        &self,
+        req: &PlanRequest,
+    ) -> Result<Map<String, Value>, EngineError> {
         let Some(identity) = &req.identity else {
             // create_account: nothing exists yet.
             return Ok(Map::new());

@@ -137,9 +137,8 @@ impl Engine {
                     }
                 }
                 Err(e)
-                    if e.http_status().is_some_and(|s| {
-                        op.spec.already_done.iter().any(|p| p.matches(s))
-                    }) =>
+                    if e.http_status()
+                        .is_some_and(|s| op.spec.already_done.iter().any(|p| p.matches(s))) =>
                 {
                     tracing::info!(target: "wsc::provision", operation = %req.operation, status = e.http_status(), "already done");
                     already += 1;
@@ -159,7 +158,10 @@ impl Engine {
             .identity
             .clone()
             .or_else(|| mapped.as_ref().map(|r| r.identity.clone()))
-            .or_else(|| (dry_run && kind == OperationKind::CreateAccount).then(|| DRY_RUN_IDENTITY.to_string()));
+            .or_else(|| {
+                (dry_run && kind == OperationKind::CreateAccount)
+                    .then(|| DRY_RUN_IDENTITY.to_string())
+            });
         let reads_back = read_back
             && op.spec.read_back
             && kind != OperationKind::DeleteAccount

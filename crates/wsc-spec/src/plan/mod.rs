@@ -233,11 +233,18 @@ impl Plan {
         }
     }
 
-    /// A report of these diagnostics on the plan file.
+    /// A report of these diagnostics on the plan file. Passwords are masked in the source
+    /// lines it shows (same length, so columns stay right).
     pub fn report(&self, diagnostics: Vec<Diagnostic>) -> Report {
+        let mut source = self.source.clone();
+        for p in self.requests.iter().filter_map(|r| r.password.as_deref()) {
+            if !p.is_empty() {
+                source = source.replace(p, &"*".repeat(p.chars().count()));
+            }
+        }
         Report {
             file: self.file.clone(),
-            source: self.source.clone(),
+            source,
             diagnostics,
         }
     }
@@ -248,7 +255,10 @@ impl Plan {
 pub fn load_plan(bytes: &[u8], file: &Path) -> Result<Plan, Report> {
     let shown = file.display().to_string();
     let hint = "a plan is a request (`operation:`, `identity:`, `attributes:` ...) or a list of them; see docs/provisioning.md";
-    if file.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
+    if file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+    {
         check_json(bytes, &shown)?;
     }
     let is_list = std::str::from_utf8(bytes)
@@ -359,8 +369,11 @@ mod tests {
         let a = &p.requests[0].attributes;
         assert!(matches!(a["emails"], AttributeChange::Multi(_)));
         assert!(matches!(a["name"], AttributeChange::Value(_)));
-        let e = load_plan(b"operation: delete_account\nidentty: x\n", Path::new("p.yaml"))
-            .unwrap_err();
+        let e = load_plan(
+            b"operation: delete_account\nidentty: x\n",
+            Path::new("p.yaml"),
+        )
+        .unwrap_err();
         let r = e.render();
         assert!(r.contains("p.yaml:2"), "{r}");
         assert!(r.contains("identity"), "{r}");

@@ -173,12 +173,14 @@ pub(super) fn check_references(plan: &Plan) -> Vec<Diagnostic> {
                 && n.chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
             if !valid {
-                out.push(plan.at(
-                    i,
-                    "name",
-                    Diagnostic::error(format!("`{n}` is not a request name"))
-                        .hint("use letters, digits, `_` and `-`, e.g. `name: new_user`"),
-                ));
+                out.push(
+                    plan.at(
+                        i,
+                        "name",
+                        Diagnostic::error(format!("`{n}` is not a request name"))
+                            .hint("use letters, digits, `_` and `-`, e.g. `name: new_user`"),
+                    ),
+                );
             } else if let Some(first) = names.get(n.as_str()) {
                 out.push(plan.at(
                     i,
@@ -212,16 +214,20 @@ pub(super) fn check_references(plan: &Plan) -> Vec<Diagnostic> {
                                 j + 1,
                                 re.request
                             ),
-                            Some("a request can use the results of earlier requests only".to_string()),
+                            Some(
+                                "a request can use the results of earlier requests only"
+                                    .to_string(),
+                            ),
                         )),
                         None => Some((
-                            format!("`{{{{{}}}}}`: no request is named `{}`", re.text(), re.request),
+                            format!(
+                                "`{{{{{}}}}}`: no request is named `{}`",
+                                re.text(),
+                                re.request
+                            ),
                             Some(match did_you_mean(&re.request, names.keys().copied()) {
                                 Some(b) => format!("did you mean `{b}`?"),
-                                None => format!(
-                                    "give the earlier request `name: {}`",
-                                    re.request
-                                ),
+                                None => format!("give the earlier request `name: {}`", re.request),
                             }),
                         )),
                     },
@@ -308,7 +314,11 @@ impl PlanRequest {
                 AttributeChange::Multi(m) => AttributeChange::Multi(super::MultiChange {
                     add: resolve_list(&m.add, results)?,
                     remove: resolve_list(&m.remove, results)?,
-                    set: m.set.as_ref().map(|s| resolve_list(s, results)).transpose()?,
+                    set: m
+                        .set
+                        .as_ref()
+                        .map(|s| resolve_list(s, results))
+                        .transpose()?,
                 }),
             };
         }

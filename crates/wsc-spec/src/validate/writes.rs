@@ -7,7 +7,13 @@ use super::validator::{Ctx, Validator};
 
 impl Validator<'_> {
     /// Checks the keys that apply to write operations only, and what they name.
-    pub(super) fn write_keys(&mut self, path: &str, kind: OperationKind, op: &Operation, base: Ctx) {
+    pub(super) fn write_keys(
+        &mut self,
+        path: &str,
+        kind: OperationKind,
+        op: &Operation,
+        base: Ctx,
+    ) {
         if !kind.is_write() {
             for (present, key) in [
                 (!op.already_done.is_empty(), "already_done"),
