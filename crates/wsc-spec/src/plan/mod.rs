@@ -324,7 +324,7 @@ fn check_json(bytes: &[u8], file: &str) -> Result<(), Report> {
 /// The JSON Schema of a plan file.
 pub fn plan_schema() -> Value {
     #[derive(JsonSchema)]
-    #[allow(dead_code)]
+    #[allow(dead_code, clippy::large_enum_variant)]
     #[serde(untagged)]
     /// A provisioning plan: one request or a list of requests.
     enum PlanFile {
