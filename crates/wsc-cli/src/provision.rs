@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use serde_json::Value;
-use wsc_engine::{Engine, RunContext, Wire, is_preflight_error};
+use wsc_engine::{Engine, RunContext, Wire};
 use wsc_fixtures::record::Recorder;
 use wsc_fixtures::redact::Secrets;
 use wsc_spec::Loaded;
@@ -83,7 +83,7 @@ pub fn provision(args: &ProvisionArgs) -> Result<(), Failed> {
             )
         })?;
         if let Err(e) = rt.block_on(dry.provision(&resolved)) {
-            if is_preflight_error(&e) {
+            if e.is_preflight() {
                 return Err(fail(
                     exit::INVALID,
                     format!(

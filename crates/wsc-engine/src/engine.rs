@@ -109,7 +109,7 @@ pub(crate) struct Inner {
     pub(crate) http: HttpClient,
     pub(crate) ops: HashMap<String, Arc<CompiledOperation>>,
     /// The compiled `changes` item templates of write operations, by operation key.
-    pub(crate) changes: HashMap<String, Arc<crate::provision::changes::CompiledChanges>>,
+    pub(crate) changes: HashMap<String, Arc<crate::compile_changes::CompiledChanges>>,
     pub(crate) stats: Arc<Stats>,
     pub(crate) run: RunContext,
     pub(crate) hooks: Arc<EngineHooks>,
@@ -218,7 +218,7 @@ impl Engine {
             )?;
             ops.insert(key.into_string(), Arc::new(compiled));
         }
-        let changes = crate::provision::changes::compile_all(&mut t, c)?;
+        let changes = crate::compile_changes::compile_all(&mut t, c)?;
         let tls = read_tls(&loaded.dir, c, &mut t, &setup_ctx)?;
         let mut secrets: Vec<String> = settings.secrets().to_vec();
         secrets.extend(auth.secrets());

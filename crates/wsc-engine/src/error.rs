@@ -121,6 +121,23 @@ impl From<HttpError> for EngineError {
 }
 
 impl EngineError {
+    /// Whether a dry run must report this error: what is wrong before anything is sent (a
+    /// plan or setting value a template needs and does not get, a plan the operation cannot
+    /// take), as opposed to what the empty answers of a dry run cause (a value read from a
+    /// response).
+    pub fn is_preflight(&self) -> bool {
+        if let EngineError::Template(t) = self {
+            return t.missing_input();
+        }
+        matches!(
+            self,
+            EngineError::Plan(_)
+                | EngineError::Settings(_)
+                | EngineError::Config(_)
+                | EngineError::NoOperation { .. }
+        )
+    }
+
     /// The HTTP status of a failed request, if that is what failed.
     pub fn http_status(&self) -> Option<u16> {
         match self {

@@ -16,6 +16,7 @@
 
 pub mod auth;
 pub(crate) mod compile;
+mod compile_changes;
 mod dedup;
 pub mod delta;
 pub mod doc;
@@ -43,6 +44,6 @@ pub use engine::{Engine, RunContext, Stats, Summary};
 pub use error::EngineError;
 pub use exec::rules::{ErrorRule, RuleTest};
 pub use mapping::Record;
-pub use provision::{DRY_RUN_IDENTITY, Outcome, Provisioned, is_preflight_error};
+pub use provision::{DRY_RUN_IDENTITY, Outcome, Provisioned};
 pub use stream::RecordStream;
 pub use wire::{Exchange, Tap, Wire};

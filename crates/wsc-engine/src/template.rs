@@ -15,6 +15,7 @@ use serde_json::Value;
 mod helpers;
 #[cfg(test)]
 mod tests;
+pub(crate) mod tree;
 
 pub use self::helpers::value_to_string;
 use self::helpers::{SEGMENT, VALUE_OF, register_helpers};

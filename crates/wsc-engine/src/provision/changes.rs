@@ -7,65 +7,15 @@
 //! - `replace`: the current values read first (`get_object.<object>`), the change applied,
 //!   and the whole new list sent as `plan.attributes.<name>`.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
 use serde_json::{Map, Value};
-use wsc_spec::model::{ChangeItems, MultiMode, OperationKey, OperationKind};
+use wsc_spec::model::{MultiMode, OperationKey, OperationKind};
 use wsc_spec::plan::{AttributeChange, MultiChange, PlanOperation, PlanRequest};
 use wsc_spec::template::Context;
 
-use crate::compile::{CompiledOperation, TemplateTree};
+use crate::compile::CompiledOperation;
+use crate::compile_changes::CompiledChanges;
 use crate::engine::Engine;
 use crate::error::EngineError;
-use crate::template::Templates;
-
-/// The compiled item templates of an operation's `changes`.
-#[derive(Debug, Default)]
-pub(crate) struct CompiledChanges {
-    replace: Option<TemplateTree>,
-    add: Option<TemplateTree>,
-    remove: Option<TemplateTree>,
-    set: Option<TemplateTree>,
-}
-
-impl CompiledChanges {
-    /// Compiles `changes` of the operation at `key`.
-    pub(crate) fn compile(
-        t: &mut Templates,
-        key: &str,
-        items: &ChangeItems,
-    ) -> Result<CompiledChanges, EngineError> {
-        let one = |t: &mut Templates, name: &str, v: &Option<Value>| {
-            v.as_ref()
-                .map(|v| TemplateTree::compile(t, &format!("operations.{key}.changes.{name}"), v))
-                .transpose()
-        };
-        Ok(CompiledChanges {
-            replace: one(t, "replace", &items.replace)?,
-            add: one(t, "add", &items.add)?,
-            remove: one(t, "remove", &items.remove)?,
-            set: one(t, "set", &items.set)?,
-        })
-    }
-}
-
-/// Compiles the `changes` of every operation that has them, by operation key.
-pub(crate) fn compile_all(
-    t: &mut Templates,
-    c: &wsc_spec::Connector,
-) -> Result<HashMap<String, Arc<CompiledChanges>>, EngineError> {
-    let mut out = HashMap::new();
-    for (key, op) in c.operations.entries() {
-        if let Some(items) = &op.changes {
-            out.insert(
-                key.to_string(),
-                Arc::new(CompiledChanges::compile(t, key.as_str(), items)?),
-            );
-        }
-    }
-    Ok(out)
-}
 
 /// A request's changes, ready to send.
 pub(crate) struct Split {
@@ -137,7 +87,7 @@ impl Engine {
                             }
                             if let Some(set) = &m.set {
                                 let list = Value::Array(set.clone());
-                                let kind = if c.set.is_some() { "set" } else { "replace" };
+                                let kind = if c.has_set() { "set" } else { "replace" };
                                 items.extend(self.item(op, c, kind, name, &list)?);
                             }
                         }
@@ -194,12 +144,7 @@ impl Engine {
         attribute: &str,
         value: &Value,
     ) -> Result<Option<Value>, EngineError> {
-        let tree = match kind {
-            "add" => &c.add,
-            "remove" => &c.remove,
-            "set" => &c.set,
-            _ => &c.replace,
-        };
+        let tree = c.item(kind);
         let Some(tree) = tree else {
             return Err(EngineError::Plan(format!(
                 "the plan changes `{attribute}` with `{kind}`, but `operations.{}.changes` has no `{kind}` item template",
@@ -283,9 +228,7 @@ impl Engine {
                 Value::Object(m) => m,
                 _ => Map::new(),
             }),
-            Err(e) if self.inner.run.wire.dry_run && !super::is_preflight_error(&e) => {
-                Ok(Map::new())
-            }
+            Err(e) if self.inner.run.wire.dry_run && !e.is_preflight() => Ok(Map::new()),
             Err(e) => Err(e),
         }
     }

@@ -172,7 +172,7 @@ impl Engine {
             let object = match self.get_object(&req.object, id).await {
                 Ok(obj) => Some((obj, names)),
                 // A dry run shows the read-back request; its empty answer maps to nothing.
-                Err(e) if dry_run && !is_preflight_error(&e) => None,
+                Err(e) if dry_run && !e.is_preflight() => None,
                 Err(e) => {
                     return Err(EngineError::ReadBack {
                         operation: req.operation.to_string(),
@@ -198,20 +198,4 @@ impl Engine {
             object,
         })
     }
-}
-
-/// Errors a dry run must report: what is wrong before anything is sent (a plan or setting
-/// value a template needs and does not get, a plan the operation cannot take), as opposed to
-/// what the empty answers of a dry run cause (a value read from a response).
-pub fn is_preflight_error(e: &EngineError) -> bool {
-    if let EngineError::Template(t) = e {
-        return t.missing_input();
-    }
-    matches!(
-        e,
-        EngineError::Plan(_)
-            | EngineError::Settings(_)
-            | EngineError::Config(_)
-            | EngineError::NoOperation { .. }
-    )
 }

@@ -3,7 +3,8 @@
 
 use serde_json::Value;
 
-use super::{BUILT_IN, Plan};
+use super::Plan;
+use super::request::BUILT_IN;
 use crate::diagnostic::{Diagnostic, Report, did_you_mean};
 use crate::model::{Connector, Operation};
 use crate::template::analyze;

@@ -6,7 +6,7 @@
 use indexmap::IndexMap;
 use serde_json::Value;
 
-use super::{AttributeChange, Plan, PlanRequest};
+use super::request::{AttributeChange, MultiChange, PlanRequest};
 use crate::diagnostic::{Diagnostic, did_you_mean};
 
 /// One `{{requests.<name>.<field>}}`.
@@ -163,28 +163,27 @@ fn strings(r: &PlanRequest) -> Vec<(String, &str)> {
     out
 }
 
-/// Names (unique identifiers) and references (to earlier named requests) of a plan.
-pub(super) fn check_references(plan: &Plan) -> Vec<Diagnostic> {
+/// Names (unique identifiers) and references (to earlier named requests) of a plan's
+/// requests: each problem with its request's index and key path inside the request.
+pub(super) fn check_references(requests: &[PlanRequest]) -> Vec<(usize, String, Diagnostic)> {
     let mut out = Vec::new();
     let mut names: IndexMap<&str, usize> = IndexMap::new();
-    for (i, r) in plan.requests.iter().enumerate() {
+    for (i, r) in requests.iter().enumerate() {
         if let Some(n) = &r.name {
             let valid = !n.is_empty()
                 && n.chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
             if !valid {
-                out.push(
-                    plan.at(
-                        i,
-                        "name",
-                        Diagnostic::error(format!("`{n}` is not a request name"))
-                            .hint("use letters, digits, `_` and `-`, e.g. `name: new_user`"),
-                    ),
-                );
-            } else if let Some(first) = names.get(n.as_str()) {
-                out.push(plan.at(
+                out.push((
                     i,
-                    "name",
+                    "name".to_string(),
+                    Diagnostic::error(format!("`{n}` is not a request name"))
+                        .hint("use letters, digits, `_` and `-`, e.g. `name: new_user`"),
+                ));
+            } else if let Some(first) = names.get(n.as_str()) {
+                out.push((
+                    i,
+                    "name".to_string(),
                     Diagnostic::error(format!(
                         "request name `{n}` is used twice (requests {} and {})",
                         first + 1,
@@ -196,7 +195,7 @@ pub(super) fn check_references(plan: &Plan) -> Vec<Diagnostic> {
             }
         }
     }
-    for (i, r) in plan.requests.iter().enumerate() {
+    for (i, r) in requests.iter().enumerate() {
         for (path, s) in strings(r) {
             for (_, found) in scan(s) {
                 let problem = match found {
@@ -237,7 +236,7 @@ pub(super) fn check_references(plan: &Plan) -> Vec<Diagnostic> {
                     if let Some(h) = hint {
                         d = d.hint(h);
                     }
-                    out.push(plan.at(i, &path, d));
+                    out.push((i, path.clone(), d));
                 }
             }
         }
@@ -311,7 +310,7 @@ impl PlanRequest {
         for (k, c) in r.attributes.iter_mut() {
             *c = match &self.attributes[k] {
                 AttributeChange::Value(v) => AttributeChange::Value(resolve_value(v, results)?),
-                AttributeChange::Multi(m) => AttributeChange::Multi(super::MultiChange {
+                AttributeChange::Multi(m) => AttributeChange::Multi(MultiChange {
                     add: resolve_list(&m.add, results)?,
                     remove: resolve_list(&m.remove, results)?,
                     set: m
