@@ -5,15 +5,14 @@ use std::collections::HashMap;
 use postgres::GenericClient;
 use serde_json::{Map, Value};
 
-use super::PgStore;
 use super::conn::db_err;
-use super::now_ms;
+use super::db::{Db, now_ms};
 use crate::crypto::decode_text;
 use crate::error::StoreError;
 use crate::key::InstanceKey;
 
 /// The connector state of an instance, decrypted.
-pub(super) fn load_state(s: &PgStore, key: &InstanceKey) -> Result<Map<String, Value>, StoreError> {
+pub(super) fn load_state(s: &Db, key: &InstanceKey) -> Result<Map<String, Value>, StoreError> {
     let (c, i) = (key.connector.clone(), key.instance.clone());
     let err = db_err(&s.conn.location, "reading state");
     let rows: Vec<(String, String)> = s.conn.run(move |db| {
@@ -46,7 +45,7 @@ pub(super) fn load_state(s: &PgStore, key: &InstanceKey) -> Result<Map<String, V
 
 /// Writes state values of an instance in one transaction (a `null` value deletes the key).
 pub(super) fn save_state(
-    s: &PgStore,
+    s: &Db,
     key: &InstanceKey,
     values: &Map<String, Value>,
 ) -> Result<(), StoreError> {
@@ -97,7 +96,7 @@ fn snapshot_run(object_type: &str) -> String {
 
 /// The delta snapshot of an object type.
 pub(super) fn load_snapshot(
-    s: &PgStore,
+    s: &Db,
     key: &InstanceKey,
     object_type: &str,
 ) -> Result<HashMap<String, Vec<u8>>, StoreError> {
@@ -120,7 +119,7 @@ pub(super) fn load_snapshot(
 
 /// Replaces the delta snapshot of an object type and records the run, in one transaction.
 pub(super) fn replace_snapshot(
-    s: &PgStore,
+    s: &Db,
     key: &InstanceKey,
     object_type: &str,
     entries: &[(String, Vec<u8>)],
@@ -191,7 +190,7 @@ fn insert_run(
 
 /// Records a completed run of an operation.
 pub(super) fn record_run(
-    s: &PgStore,
+    s: &Db,
     key: &InstanceKey,
     operation: &str,
     started_at_ms: u64,
@@ -209,7 +208,7 @@ pub(super) fn record_run(
 
 /// The last completed run of an operation: (started_at ms, finished_at ms, records).
 pub(super) fn last_run(
-    s: &PgStore,
+    s: &Db,
     key: &InstanceKey,
     operation: &str,
 ) -> Result<Option<(u64, u64, u64)>, StoreError> {
@@ -241,7 +240,7 @@ pub(super) fn last_run(
 
 /// Whether a delta snapshot of an object type was written.
 pub(super) fn has_snapshot(
-    s: &PgStore,
+    s: &Db,
     key: &InstanceKey,
     object_type: &str,
 ) -> Result<bool, StoreError> {

@@ -4,6 +4,7 @@
 
 mod conn;
 mod data;
+mod db;
 mod migrate;
 mod tokens;
 
@@ -17,16 +18,9 @@ use crate::error::StoreError;
 use crate::key::InstanceKey;
 use crate::store::{CredentialLease, ExpectedVersion, Store, StoredToken, TokenVersion};
 use conn::Conn;
+use db::Db;
 
 pub use migrate::SCHEMA_VERSION as PG_SCHEMA_VERSION;
-
-/// Milliseconds since the Unix epoch.
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
 
 /// Whether `state` (a `--state` value or `WSC_STATE`) names a PostgreSQL database.
 pub fn is_postgres_url(state: &str) -> bool {
@@ -62,15 +56,13 @@ fn location_of(config: &postgres::Config) -> String {
 /// The PostgreSQL store. Holds one connection (on a thread of its own); each credential
 /// lease opens another for the time it is held.
 pub struct PgStore {
-    config: postgres::Config,
-    conn: Conn,
-    cipher: Cipher,
+    db: Db,
 }
 
 impl std::fmt::Debug for PgStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PgStore")
-            .field("location", &self.conn.location)
+            .field("location", &self.db.conn.location)
             .finish_non_exhaustive()
     }
 }
@@ -98,36 +90,32 @@ impl PgStore {
         let loc = location.clone();
         conn.run(move |db| migrate::migrate(db, &loc))?;
         Ok(PgStore {
-            config,
-            conn,
-            cipher,
+            db: Db {
+                config,
+                conn,
+                cipher,
+            },
         })
     }
 
     /// The schema version of the database.
     pub fn schema_version(&self) -> Result<i64, StoreError> {
-        let loc = self.conn.location.clone();
-        self.conn.run(move |db| migrate::version(db, &loc))
-    }
-
-    /// The connection settings (for callers that open connections of their own, like the
-    /// job queue).
-    pub fn config(&self) -> &postgres::Config {
-        &self.config
+        let loc = self.db.conn.location.clone();
+        self.db.conn.run(move |db| migrate::version(db, &loc))
     }
 }
 
 impl Store for PgStore {
     fn location(&self) -> &str {
-        &self.conn.location
+        &self.db.conn.location
     }
 
     fn lock_credential(&self, key: &InstanceKey) -> Result<Box<dyn CredentialLease>, StoreError> {
-        Ok(Box::new(tokens::AdvisoryLease::acquire(self, key)?))
+        Ok(Box::new(tokens::AdvisoryLease::acquire(&self.db, key)?))
     }
 
     fn load_token(&self, key: &InstanceKey) -> Result<Option<StoredToken>, StoreError> {
-        tokens::load(self, key)
+        tokens::load(&self.db, key)
     }
 
     fn save_token(
@@ -137,19 +125,19 @@ impl Store for PgStore {
         payload: &Value,
         expected: ExpectedVersion,
     ) -> Result<TokenVersion, StoreError> {
-        tokens::save(self, key, grant, payload, expected)
+        tokens::save(&self.db, key, grant, payload, expected)
     }
 
     fn delete_tokens(&self, connector: &str, instance: Option<&str>) -> Result<usize, StoreError> {
-        tokens::delete(self, connector, instance)
+        tokens::delete(&self.db, connector, instance)
     }
 
     fn load_state(&self, key: &InstanceKey) -> Result<Map<String, Value>, StoreError> {
-        data::load_state(self, key)
+        data::load_state(&self.db, key)
     }
 
     fn save_state(&self, key: &InstanceKey, values: &Map<String, Value>) -> Result<(), StoreError> {
-        data::save_state(self, key, values)
+        data::save_state(&self.db, key, values)
     }
 
     fn load_snapshot(
@@ -157,11 +145,11 @@ impl Store for PgStore {
         key: &InstanceKey,
         object_type: &str,
     ) -> Result<HashMap<String, Vec<u8>>, StoreError> {
-        data::load_snapshot(self, key, object_type)
+        data::load_snapshot(&self.db, key, object_type)
     }
 
     fn has_snapshot(&self, key: &InstanceKey, object_type: &str) -> Result<bool, StoreError> {
-        data::has_snapshot(self, key, object_type)
+        data::has_snapshot(&self.db, key, object_type)
     }
 
     fn replace_snapshot(
@@ -171,7 +159,7 @@ impl Store for PgStore {
         entries: &[(String, Vec<u8>)],
         started_at_ms: u64,
     ) -> Result<(), StoreError> {
-        data::replace_snapshot(self, key, object_type, entries, started_at_ms)
+        data::replace_snapshot(&self.db, key, object_type, entries, started_at_ms)
     }
 
     fn record_run(
@@ -181,7 +169,7 @@ impl Store for PgStore {
         started_at_ms: u64,
         records: u64,
     ) -> Result<(), StoreError> {
-        data::record_run(self, key, operation, started_at_ms, records)
+        data::record_run(&self.db, key, operation, started_at_ms, records)
     }
 
     fn last_run(
@@ -189,6 +177,6 @@ impl Store for PgStore {
         key: &InstanceKey,
         operation: &str,
     ) -> Result<Option<(u64, u64, u64)>, StoreError> {
-        data::last_run(self, key, operation)
+        data::last_run(&self.db, key, operation)
     }
 }

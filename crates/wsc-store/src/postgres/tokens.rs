@@ -4,15 +4,14 @@
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::PgStore;
 use super::conn::{Conn, db_err};
-use super::now_ms;
+use super::db::{Db, now_ms};
 use crate::error::StoreError;
 use crate::key::InstanceKey;
 use crate::store::{CredentialLease, ExpectedVersion, StoredToken, TokenVersion};
 
 /// The stored token of an instance, if any.
-pub(super) fn load(s: &PgStore, key: &InstanceKey) -> Result<Option<StoredToken>, StoreError> {
+pub(super) fn load(s: &Db, key: &InstanceKey) -> Result<Option<StoredToken>, StoreError> {
     let (c, i) = (key.connector.clone(), key.instance.clone());
     let err = db_err(&s.conn.location, "reading a token");
     let row = s.conn.run(move |db| {
@@ -57,7 +56,7 @@ pub(super) fn load(s: &PgStore, key: &InstanceKey) -> Result<Option<StoredToken>
 
 /// Writes the token of an instance if the stored one matches `expected`.
 pub(super) fn save(
-    s: &PgStore,
+    s: &Db,
     key: &InstanceKey,
     grant: &str,
     payload: &Value,
@@ -118,11 +117,7 @@ pub(super) fn save(
 }
 
 /// Deletes the tokens of an instance (`None`: of every instance of the connector).
-pub(super) fn delete(
-    s: &PgStore,
-    connector: &str,
-    instance: Option<&str>,
-) -> Result<usize, StoreError> {
+pub(super) fn delete(s: &Db, connector: &str, instance: Option<&str>) -> Result<usize, StoreError> {
     let (c, i) = (connector.to_string(), instance.map(str::to_string));
     let err = db_err(&s.conn.location, "deleting tokens");
     s.conn.run(move |db| {
@@ -159,7 +154,7 @@ pub(super) struct AdvisoryLease {
 
 impl AdvisoryLease {
     /// Takes the credential lock of `key`, waiting while another session holds it.
-    pub(super) fn acquire(s: &PgStore, key: &InstanceKey) -> Result<AdvisoryLease, StoreError> {
+    pub(super) fn acquire(s: &Db, key: &InstanceKey) -> Result<AdvisoryLease, StoreError> {
         let conn = Conn::open(&s.config, &s.conn.location)?;
         let k = lock_key(key);
         let err = db_err(&s.conn.location, "taking the credential lock");
