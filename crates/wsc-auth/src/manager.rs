@@ -1,6 +1,7 @@
 //! The token manager: caches a token, refreshes it before expiry and when the server rejects
 //! it (single flight, also across processes sharing a [`Store`]), keeps and rotates
-//! refresh tokens, and commits every new token to the store before it is used.
+//! refresh tokens, and commits every new token to the store before it is used. A refresh
+//! refused with `invalid_grant` re-reads the store first, in case another writer rotated.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -262,7 +263,29 @@ impl TokenManager {
             }
             None => (current, ExpectedVersion::Absent),
         };
-        let new = self.obtain(base.as_ref()).await?;
+        let (new, expected) = match self.obtain(base.as_ref()).await {
+            Ok(t) => (t, expected),
+            Err(e) if e.oauth_error() == Some("invalid_grant") => {
+                // Another writer may have rotated the refresh token since it was read (its
+                // lease had lapsed, or ours did): use what it stored rather than fail.
+                match load_token(&*binding.store, &binding.key)? {
+                    Some(s) if ExpectedVersion::Version(s.version) != expected => {
+                        if !s.token.is_stale(now_ms(), self.skew) {
+                            tracing::debug!(
+                                "invalid_grant, but another writer stored a fresh token: using it"
+                            );
+                            self.install(s.token);
+                            drop(lease);
+                            return Ok(true);
+                        }
+                        let again = ExpectedVersion::Version(s.version);
+                        (self.obtain(Some(&s.token)).await?, again)
+                    }
+                    _ => return Err(e),
+                }
+            }
+            Err(e) => return Err(e),
+        };
         // Commit before use: a rotated refresh token must survive a crash right after this.
         let new = self.commit(binding, new, expected)?;
         drop(lease);

@@ -164,6 +164,9 @@ async fn killed_between_rotation_and_use() {
 struct RacedStore {
     inner: SqliteStore,
     raced: Mutex<bool>,
+    /// Returned by the first `load_token` instead of the stored token (a read that happened
+    /// before another writer's rotation).
+    stale: Mutex<Option<wsc_store::StoredToken>>,
 }
 
 impl Store for RacedStore {
@@ -177,6 +180,9 @@ impl Store for RacedStore {
         self.inner.lock_credential(key)
     }
     fn load_token(&self, key: &InstanceKey) -> Result<Option<wsc_store::StoredToken>, StoreError> {
+        if let Some(old) = self.stale.lock().unwrap().take() {
+            return Ok(Some(old));
+        }
         self.inner.load_token(key)
     }
     fn save_token(
@@ -271,6 +277,7 @@ async fn a_lost_token_write_uses_the_winners_token() {
     let store = Arc::new(RacedStore {
         inner: SqliteStore::open(&db, None).unwrap(),
         raced: Mutex::new(false),
+        stale: Mutex::new(None),
     });
     let key = InstanceKey::new("rot", [("tenant", "t1")]);
     let m = manager(
@@ -288,5 +295,70 @@ async fn a_lost_token_write_uses_the_winners_token() {
     assert_eq!(mock.seen().len(), 1);
     let stored = wsc_auth::load_token(&*store, &key).unwrap().unwrap();
     assert_eq!(stored.token.access_token.expose(), "from-the-other-writer");
+    let _ = std::fs::remove_dir_all(db.parent().unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_grant_after_another_writers_rotation_uses_its_token() {
+    let mock = rotating().await;
+    let db = temp_db("regrant");
+    let key = InstanceKey::new("rot", [("tenant", "t1")]);
+    // Writer A refreshes r0 -> r1 (token a0) and commits it.
+    let a = manager(
+        auth(&mock.url),
+        json!({"refresh_token": "r0"}),
+        Some(binding(&db)),
+    );
+    let before = {
+        let store = SqliteStore::open(&db, None).unwrap();
+        let seed = wsc_auth::TokenSet {
+            access_token: wsc_auth::Secret::new("expired"),
+            token_type: Some("Bearer".into()),
+            expires_at_ms: 1,
+            expiry_source: "expires_in",
+            refresh_token: Some(wsc_auth::Secret::new("r0")),
+            refresh_expires_at_ms: None,
+            scope: None,
+            obtained_at_ms: 1,
+        };
+        store
+            .save_token(
+                &key,
+                "refresh_token",
+                &seed.to_stored_json(),
+                ExpectedVersion::Absent,
+            )
+            .unwrap();
+        store.load_token(&key).unwrap().unwrap()
+    };
+    let (_, h) = applied(&a).await;
+    assert_eq!(h[0].1, "Bearer a0");
+    // Writer B read the store before A's commit (it holds r0, spent now): its refresh gets
+    // invalid_grant, it re-reads, finds A's fresh token and uses it instead of failing.
+    let store = Arc::new(RacedStore {
+        inner: SqliteStore::open(&db, None).unwrap(),
+        raced: Mutex::new(true),
+        stale: Mutex::new(Some(before)),
+    });
+    let b = manager(
+        auth(&mock.url),
+        json!({"refresh_token": "r0"}),
+        Some(StoreBinding {
+            store,
+            key: key.clone(),
+        }),
+    );
+    let (_, h) = applied(&b).await;
+    assert_eq!(h[0].1, "Bearer a0");
+    let used: Vec<String> = mock
+        .seen()
+        .iter()
+        .map(|s| s.params["refresh_token"].clone())
+        .collect();
+    assert_eq!(
+        used,
+        ["r0", "r0"],
+        "B tried the spent token once, then re-read"
+    );
     let _ = std::fs::remove_dir_all(db.parent().unwrap());
 }

@@ -96,9 +96,11 @@ pub struct ConnectorArgs {
     /// be text that reads as it).
     #[arg(long, value_name = "FILE")]
     pub settings: Option<PathBuf>,
-    /// State store (tokens of oauth2 and custom auth). Default
-    /// `$XDG_DATA_HOME/wsc/state.db`, else `~/.local/share/wsc/state.db`.
-    #[arg(long, value_name = "FILE", env = "WSC_STATE")]
+    /// State store (tokens of oauth2 and custom auth): a SQLite file, or a
+    /// `postgres://user@host/db` URL shared by a fleet (key: WSC_STATE_KEY or
+    /// WSC_STATE_KEY_FILE). Default `$XDG_DATA_HOME/wsc/state.db`, else
+    /// `~/.local/share/wsc/state.db`.
+    #[arg(long, value_name = "FILE|URL", env = "WSC_STATE")]
     pub state: Option<PathBuf>,
 }
 

@@ -12,6 +12,7 @@ mod delta;
 mod demo;
 mod files;
 mod fixtures;
+mod fleet;
 mod login;
 mod progress;
 mod provision;

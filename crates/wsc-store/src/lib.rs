@@ -2,7 +2,8 @@
 //! (`state.*` in templates, also encrypted), delta snapshots and run history.
 //!
 //! Callers hold an `Arc<dyn` [`Store`]`>`; [`SqliteStore`] is the implementation for one
-//! machine (processes on it share one database file). The trait is shaped for a store shared
+//! machine (processes on it share one database file), [`PgStore`] the one for a fleet
+//! (processes on many machines share one PostgreSQL database; see docs/scale-out.md). The trait is shaped for a store shared
 //! by many processes on many machines as well: token writes are compare-and-swap on a
 //! [`TokenVersion`], and a token refresh runs under a [`CredentialLease`].
 //!
@@ -24,11 +25,13 @@ mod error;
 mod fs;
 mod key;
 mod migrate;
+mod postgres;
 mod sqlite;
 mod store;
 
 pub use error::StoreError;
 pub use fs::default_path;
 pub use key::InstanceKey;
+pub use postgres::{PG_SCHEMA_VERSION, PgStore, is_postgres_url};
 pub use sqlite::SqliteStore;
 pub use store::{CredentialLease, ExpectedVersion, Store, StoredToken, TokenVersion};

@@ -5,6 +5,9 @@
 //!   integration tests, `wsc demo` and benchmarks.
 //! - [`replay`]: a replay server for recorded (or hand-written) HTTP exchanges (cassettes),
 //!   for snapshot tests of connectors.
+//! - [`postgres`]: a throwaway PostgreSQL cluster (Debian's binaries) for the tests of the
+//!   PostgreSQL store and the workers.
 
+pub mod postgres;
 pub mod replay;
 pub mod synthetic;

@@ -216,6 +216,7 @@ pub(crate) async fn token_endpoint(state: &State, req: Request<Incoming>) -> Rep
                 "missing grant_type",
             );
         }
+        Some(g) if g == "refresh_token" && oauth.rotating_refresh.is_some() => {}
         Some(g) if g != "client_credentials" => {
             return oauth_error(
                 StatusCode::BAD_REQUEST,
@@ -225,6 +226,7 @@ pub(crate) async fn token_endpoint(state: &State, req: Request<Incoming>) -> Rep
         }
         Some(_) => {}
     }
+    let refreshing = param(&form, "grant_type").as_deref() == Some("refresh_token");
     let used_basic = basic.is_some();
     let (client_id, client_secret) = match basic {
         Some(Ok(pair)) => pair,
@@ -268,6 +270,14 @@ pub(crate) async fn token_endpoint(state: &State, req: Request<Incoming>) -> Rep
     let n = state
         .token_counter
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let new_refresh = if refreshing {
+        match rotate(state, param(&form, "refresh_token").as_deref(), n) {
+            Ok(rt) => Some(rt),
+            Err(reply) => return reply,
+        }
+    } else {
+        None
+    };
     let token = format!(
         "{:016x}{:016x}",
         mix64(state.token_seed ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15)),
@@ -302,6 +312,10 @@ pub(crate) async fn token_endpoint(state: &State, req: Request<Incoming>) -> Rep
         }
         ExpiresInStyle::Omitted => {}
     }
+    if let Some(rt) = &new_refresh {
+        body.extend_from_slice(b",\"refresh_token\":");
+        push_str(&mut body, rt);
+    }
     if let Some(scope) = param(&form, "scope") {
         body.extend_from_slice(b",\"scope\":");
         push_str(&mut body, &scope);
@@ -310,6 +324,48 @@ pub(crate) async fn token_endpoint(state: &State, req: Request<Incoming>) -> Rep
     Reply::json(StatusCode::OK, body)
         .header(header::CACHE_CONTROL, "no-store")
         .header(header::PRAGMA, "no-cache")
+}
+
+/// Spends the presented refresh token of the rotating grant and returns its successor; a
+/// spent token presented again revokes the grant (and every access token issued).
+fn rotate(state: &State, presented: Option<&str>, n: u64) -> Result<String, Reply> {
+    inc(&state.stats.refresh_requests);
+    let invalid = |description: &str| {
+        inc(&state.stats.invalid_grants);
+        Err(oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            description,
+        ))
+    };
+    let Some(presented) = presented else {
+        return invalid("missing refresh_token");
+    };
+    let mut grant = state.grant.lock().unwrap_or_else(|e| e.into_inner());
+    if grant.revoked {
+        return invalid("the grant was revoked after a refresh token was reused");
+    }
+    if grant.current.as_deref() == Some(presented) {
+        let next = format!(
+            "rt{:016x}",
+            mix64(state.token_seed ^ 0x5eed_0f2e_f2e5 ^ n.wrapping_mul(0x2545_f491_4f6c_dd1d))
+        );
+        grant.spent.insert(presented.to_string());
+        grant.current = Some(next.clone());
+        return Ok(next);
+    }
+    if grant.spent.contains(presented) {
+        grant.revoked = true;
+        grant.current = None;
+        inc(&state.stats.grants_revoked);
+        state
+            .tokens
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        return invalid("refresh token reuse detected: the grant is revoked");
+    }
+    invalid("unknown refresh token")
 }
 
 #[cfg(test)]

@@ -201,6 +201,11 @@ pub struct OAuth2Config {
     pub token_lifetime: Duration,
     /// Non-standard behaviour of the token endpoint and of token use.
     pub quirks: TokenQuirks,
+    /// With a refresh token here, the endpoint also takes `grant_type=refresh_token` and
+    /// rotates: each refresh token is single-use and answered with a new one; presenting a
+    /// spent one again revokes the whole grant (every access token, every later refresh gets
+    /// `invalid_grant`), as Okta, Auth0 or oidc-provider do on reuse detection.
+    pub rotating_refresh: Option<String>,
 }
 
 impl OAuth2Config {
@@ -211,7 +216,14 @@ impl OAuth2Config {
             client_secret: client_secret.into(),
             token_lifetime: Duration::from_secs(3600),
             quirks: TokenQuirks::default(),
+            rotating_refresh: None,
         }
+    }
+
+    /// Rotating single-use refresh tokens starting with `initial`, reuse revoking the grant.
+    pub fn with_rotating_refresh(mut self, initial: impl Into<String>) -> Self {
+        self.rotating_refresh = Some(initial.into());
+        self
     }
 
     /// Sets the token lifetime.

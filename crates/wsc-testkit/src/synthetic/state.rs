@@ -18,6 +18,16 @@ use super::json::push_str;
 use super::stats::Stats;
 use super::{FaultKind, SyntheticConfig};
 
+/// A grant with rotating single-use refresh tokens.
+pub(crate) struct RefreshGrant {
+    /// The one refresh token that is valid now (`None`: no refresh grant configured).
+    pub current: Option<String>,
+    /// Refresh tokens already used: presenting one again revokes the grant.
+    pub spent: std::collections::HashSet<String>,
+    /// Reuse was detected: nothing refreshes any more.
+    pub revoked: bool,
+}
+
 /// Shared state of one running server.
 pub(crate) struct State {
     pub config: SyntheticConfig,
@@ -26,6 +36,8 @@ pub(crate) struct State {
     pub stats: Stats,
     /// Issued OAuth2 access tokens and when they expire.
     pub tokens: Mutex<HashMap<String, Instant>>,
+    /// The rotating refresh grant (when the OAuth2 config has one).
+    pub grant: Mutex<RefreshGrant>,
     /// Seed and counter of generated tokens.
     pub token_seed: u64,
     pub token_counter: AtomicU64,
@@ -42,11 +54,20 @@ impl State {
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(0)
             ^ u64::from(addr.port()).rotate_left(40);
+        let initial_refresh = match &config.auth {
+            super::AuthMode::OAuth2(o) => o.rotating_refresh.clone(),
+            _ => None,
+        };
         State {
             shape: Shape::of(&config),
             config,
             base_url: format!("http://{addr}"),
             stats: Stats::default(),
+            grant: Mutex::new(RefreshGrant {
+                current: initial_refresh,
+                spent: std::collections::HashSet::new(),
+                revoked: false,
+            }),
             tokens: Mutex::new(HashMap::new()),
             token_seed,
             token_counter: AtomicU64::new(0),

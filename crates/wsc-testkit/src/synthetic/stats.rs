@@ -11,6 +11,9 @@ pub(crate) struct Stats {
     pub data_requests: AtomicU64,
     pub token_requests: AtomicU64,
     pub tokens_issued: AtomicU64,
+    pub refresh_requests: AtomicU64,
+    pub invalid_grants: AtomicU64,
+    pub grants_revoked: AtomicU64,
     pub auth_failures: AtomicU64,
     pub bad_requests: AtomicU64,
     pub not_found: AtomicU64,
@@ -69,6 +72,9 @@ impl Stats {
             data_requests: g(&self.data_requests),
             token_requests: g(&self.token_requests),
             tokens_issued: g(&self.tokens_issued),
+            refresh_requests: g(&self.refresh_requests),
+            invalid_grants: g(&self.invalid_grants),
+            grants_revoked: g(&self.grants_revoked),
             auth_failures: g(&self.auth_failures),
             bad_requests: g(&self.bad_requests),
             not_found: g(&self.not_found),
@@ -112,6 +118,12 @@ pub struct StatsSnapshot {
     pub token_requests: u64,
     /// Access tokens issued.
     pub tokens_issued: u64,
+    /// Token requests with `grant_type=refresh_token` (rotating refresh tokens).
+    pub refresh_requests: u64,
+    /// Refresh requests answered `invalid_grant` (unknown, reused or revoked refresh token).
+    pub invalid_grants: u64,
+    /// Grants revoked because a spent refresh token was presented again (0 or 1).
+    pub grants_revoked: u64,
     /// `/api/*` requests rejected with 401.
     pub auth_failures: u64,
     /// Requests answered 400 (bad parameters, or a bad token request).
