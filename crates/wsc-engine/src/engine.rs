@@ -231,10 +231,10 @@ impl Engine {
             )?;
             http_options.requests_per_second = Some(SettingOr::Value(rps));
         }
+        let hooks = Arc::new(EngineHooks::compile(loaded, &run.state, redactor.clone())?);
         let http = HttpClient::new(&http_options, &tls, hosts, auth, redactor)
             .map_err(EngineError::Http)?
             .with_wire(run.wire.clone());
-        let hooks = Arc::new(EngineHooks::compile(loaded, &run.state)?);
         Ok(Engine {
             inner: Arc::new(Inner {
                 hooks,
@@ -345,7 +345,6 @@ impl Engine {
         m.insert(Context::State.into(), self.inner.run.state.clone());
         m.insert(Context::LastRun.into(), self.inner.run.last_run.clone());
         m.insert(Context::Now.into(), Value::String(now_rfc3339()));
-        m.insert(Context::Auth.into(), json!({}));
         if let Some(p) = plan {
             m.insert(Context::Plan.into(), p);
         }

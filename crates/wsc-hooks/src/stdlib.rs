@@ -9,7 +9,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_perc
 use rhai::{Blob, Dynamic, Engine, EvalAltResult, INT, ImmutableString, Position};
 use sha2::{Digest, Sha256};
 
-use crate::context::current_hook;
+use crate::context::{LogAdmit, current_depth, current_log};
 use crate::convert::{from_dynamic, to_dynamic};
 
 type Result<T> = std::result::Result<T, Box<EvalAltResult>>;
@@ -135,10 +135,41 @@ fn now_iso() -> String {
 }
 
 fn log(level: tracing::Level, msg: &str, pos: Position) {
-    let (connector, hook, line_offset) = current_hook();
+    let ctx = current_log();
+    let mut msg = match &ctx.redact {
+        Some(r) => r(msg),
+        None => msg.to_string(),
+    };
+    if let Some(budget) = &ctx.log {
+        if msg.len() > budget.max_message {
+            let mut cut = budget.max_message;
+            while !msg.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            let dropped = msg.len() - cut;
+            msg.truncate(cut);
+            msg.push_str(&format!(
+                "… ({dropped} more bytes dropped; limits.max_log_message)"
+            ));
+        }
+        match budget.admit(msg.len()) {
+            LogAdmit::Log => {}
+            LogAdmit::Dropped => return,
+            LogAdmit::FirstDropped => {
+                tracing::warn!(
+                    target: "wsc::hook", connector = %ctx.connector, hook = %ctx.hook,
+                    "hook log output reached {} bytes (limits.max_log_total): further hook log \
+                     messages of this connector are dropped and counted",
+                    budget.max_total
+                );
+                return;
+            }
+        }
+    }
+    let (connector, hook) = (ctx.connector, ctx.hook);
     match pos.line() {
         Some(line) => {
-            let line = line + line_offset;
+            let line = line + ctx.line_offset;
             match level {
                 tracing::Level::WARN => tracing::warn!(
                     target: "wsc::hook", connector = %connector, hook = %hook, line, "{msg}"
@@ -234,12 +265,12 @@ pub(crate) fn register(engine: &mut Engine) {
         Ok(to_dynamic(&v))
     });
     engine.register_fn("json_stringify", |v: Dynamic| -> Result<String> {
-        let v = from_dynamic(v, None, &mut "value".to_string())
+        let v = from_dynamic(v, None, &mut "value".to_string(), current_depth())
             .map_err(|e| fail("json_stringify", e))?;
         Ok(v.to_string())
     });
     engine.register_fn("json_stringify_pretty", |v: Dynamic| -> Result<String> {
-        let v = from_dynamic(v, None, &mut "value".to_string())
+        let v = from_dynamic(v, None, &mut "value".to_string(), current_depth())
             .map_err(|e| fail("json_stringify_pretty", e))?;
         serde_json::to_string_pretty(&v).map_err(|e| fail("json_stringify_pretty", e.to_string()))
     });
