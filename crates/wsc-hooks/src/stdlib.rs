@@ -134,24 +134,38 @@ fn now_iso() -> String {
         .to_string()
 }
 
+/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
+fn prefix(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut cut = max;
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    &s[..cut]
+}
+
 fn log(level: tracing::Level, msg: &str, pos: Position) {
     let ctx = current_log();
-    let mut msg = match &ctx.redact {
-        Some(r) => r(msg),
-        None => msg.to_string(),
+    let max = ctx.log.as_ref().map_or(usize::MAX, |b| b.max_message);
+    // Redact a window a little longer than what is kept (a secret across the cut is redacted
+    // whole, then cut), never the whole of a huge message.
+    let window = prefix(msg, max.saturating_add(1024));
+    let mut text = match &ctx.redact {
+        Some(r) => r(window),
+        None => window.to_string(),
     };
+    if text.len() > max || window.len() < msg.len() {
+        let kept = prefix(&text, max).len();
+        let dropped = msg.len().saturating_sub(kept);
+        text.truncate(kept);
+        text.push_str(&format!(
+            "… ({dropped} more bytes dropped; limits.max_log_message)"
+        ));
+    }
+    let msg = text;
     if let Some(budget) = &ctx.log {
-        if msg.len() > budget.max_message {
-            let mut cut = budget.max_message;
-            while !msg.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            let dropped = msg.len() - cut;
-            msg.truncate(cut);
-            msg.push_str(&format!(
-                "… ({dropped} more bytes dropped; limits.max_log_message)"
-            ));
-        }
         match budget.admit(msg.len()) {
             LogAdmit::Log => {}
             LogAdmit::Dropped => return,
