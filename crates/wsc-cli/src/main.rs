@@ -5,6 +5,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// Counts the memory each thread holds, for the hook memory limit (`hook_limits.max_memory`).
+#[global_allocator]
+static ALLOC: wsc_hooks::HookAllocator = wsc_hooks::HookAllocator;
+
 mod auth;
 mod cli;
 mod common;

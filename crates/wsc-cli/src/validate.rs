@@ -17,9 +17,11 @@ pub fn run(args: &ValidateArgs) -> u8 {
         match wsc_spec::load_file(file) {
             Ok(loaded) => {
                 // Hooks compile here too, so script errors show before anything runs.
-                if let Err(e) =
-                    wsc_engine::hooks::EngineHooks::compile(&loaded, &serde_json::Value::Null)
-                {
+                if let Err(e) = wsc_engine::hooks::EngineHooks::compile(
+                    &loaded,
+                    &serde_json::Value::Null,
+                    Default::default(),
+                ) {
                     eprintln!("error: {e}");
                     let _ = writeln!(out, "{}: invalid (a hook does not compile)", file.display());
                     worst = exit::INVALID;

@@ -241,11 +241,11 @@ impl Engine {
             .enumerate()
             .map(|(i, p)| compile_path(&format!("http.error_message[{i}]"), p))
             .collect::<Result<Vec<_>, _>>()?;
+        let hooks = Arc::new(EngineHooks::compile(loaded, &run.state, redactor.clone())?);
         let http = HttpClient::new(&http_options, &tls, hosts, auth, redactor)
             .map_err(EngineError::Http)?
             .with_wire(run.wire.clone())
             .with_error_message(error_message);
-        let hooks = Arc::new(EngineHooks::compile(loaded, &run.state)?);
         Ok(Engine {
             inner: Arc::new(Inner {
                 hooks,
@@ -357,7 +357,6 @@ impl Engine {
         m.insert(Context::State.into(), self.inner.run.state.clone());
         m.insert(Context::LastRun.into(), self.inner.run.last_run.clone());
         m.insert(Context::Now.into(), Value::String(now_rfc3339()));
-        m.insert(Context::Auth.into(), json!({}));
         if let Some(p) = plan {
             m.insert(Context::Plan.into(), p);
         }

@@ -18,10 +18,11 @@ use wsc_hooks::{
     ResponseView, StateChanges, inline_position,
 };
 use wsc_spec::Loaded;
-use wsc_spec::model::{Hook, Hooks};
+use wsc_spec::model::{Hook, HookLimits, Hooks};
 
 use crate::error::EngineError;
 use crate::http::{Body, PreparedRequest, Response};
+use crate::redact::Redactor;
 
 /// The compiled hooks of one operation or step.
 #[derive(Debug, Clone, Default)]
@@ -57,8 +58,18 @@ impl std::fmt::Debug for EngineHooks {
 
 impl EngineHooks {
     /// Compiles every hook of `loaded`; `state` is the connector state at the start.
-    pub fn compile(loaded: &Loaded, state: &Value) -> Result<EngineHooks, EngineError> {
-        let runtime = HookRuntime::new(loaded.connector.connector.clone(), Limits::default());
+    /// `redactor` hides the connector's secrets in hook errors, hook logs and the records and
+    /// results hooks give back.
+    pub fn compile(
+        loaded: &Loaded,
+        state: &Value,
+        redactor: Arc<Redactor>,
+    ) -> Result<EngineHooks, EngineError> {
+        let runtime = HookRuntime::new(
+            loaded.connector.connector.clone(),
+            limits(&loaded.connector.hook_limits),
+        )
+        .with_redaction(Arc::new(move |s: &str| redactor.text(s)));
         let mut sets = HashMap::new();
         let mut source: Option<String> = None;
         for (key, _, op) in loaded.connector.operations.iter() {
@@ -229,6 +240,19 @@ impl EngineHooks {
             .map_err(EngineError::Hook)?;
         self.record(out.state);
         Ok(())
+    }
+}
+
+/// The sandbox limits of a connector: the defaults, with what `hook_limits` sets.
+fn limits(l: &HookLimits) -> Limits {
+    let d = Limits::default();
+    Limits {
+        max_duration: l.max_duration.map_or(d.max_duration, |x| x.get()),
+        max_memory: l.max_memory.map_or(d.max_memory, |m| {
+            usize::try_from(m.get()).unwrap_or(usize::MAX)
+        }),
+        max_operations: l.max_operations.unwrap_or(d.max_operations),
+        ..d
     }
 }
 

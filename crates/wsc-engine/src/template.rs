@@ -178,9 +178,11 @@ fn new_registry(escape: Escape) -> Handlebars<'static> {
     hb.set_strict_mode(true);
     match escape {
         Escape::None => hb.register_escape_fn(handlebars::no_escape),
-        Escape::PathSegment => {
-            hb.register_escape_fn(|s| utf8_percent_encode(s, SEGMENT).to_string())
-        }
+        // Each inserted value is marked, so that `checked_path` can tell the segments values
+        // made from the template's own text.
+        Escape::PathSegment => hb.register_escape_fn(|s| {
+            format!("{MARK_START}{}{MARK_END}", utf8_percent_encode(s, SEGMENT))
+        }),
     }
     register_helpers(&mut hb);
     hb
@@ -256,38 +258,43 @@ impl Templates {
             Kind::Path(p, escape) => {
                 let v = lookup(ctx, p).ok_or_else(|| t.missing(p))?;
                 let s = value_to_string(v);
-                Ok(match escape {
-                    Escape::PathSegment => utf8_percent_encode(&s, SEGMENT).to_string(),
-                    Escape::None => s,
-                })
+                match escape {
+                    Escape::PathSegment => t.checked_segment(utf8_percent_encode(&s, SEGMENT)),
+                    Escape::None => Ok(s),
+                }
             }
             Kind::Optional(p, escape) => {
                 let s = match lookup(ctx, p) {
                     None | Some(Value::Null) => String::new(),
                     Some(v) => value_to_string(v),
                 };
-                Ok(match escape {
-                    Escape::PathSegment => utf8_percent_encode(&s, SEGMENT).to_string(),
-                    Escape::None => s,
-                })
+                match escape {
+                    Escape::PathSegment => t.checked_segment(utf8_percent_encode(&s, SEGMENT)),
+                    Escape::None => Ok(s),
+                }
             }
             Kind::Default(args, escape) => {
                 let s = match default_value(args, ctx) {
                     Value::Null => String::new(),
                     v => value_to_string(&v),
                 };
-                Ok(match escape {
-                    Escape::PathSegment => utf8_percent_encode(&s, SEGMENT).to_string(),
-                    Escape::None => s,
-                })
+                match escape {
+                    Escape::PathSegment => t.checked_segment(utf8_percent_encode(&s, SEGMENT)),
+                    Escape::None => Ok(s),
+                }
             }
             Kind::Rendered { id, escape, .. } => {
                 let reg = match escape {
                     Escape::None => &self.plain,
                     Escape::PathSegment => &self.path,
                 };
-                reg.render_with_context(id, &Context::wraps(ctx).map_err(|e| t.err(e))?)
-                    .map_err(|e| t.err(e))
+                let out = reg
+                    .render_with_context(id, &Context::wraps(ctx).map_err(|e| t.err(e))?)
+                    .map_err(|e| t.err(e))?;
+                match escape {
+                    Escape::PathSegment => t.checked_path(&out),
+                    Escape::None => Ok(out),
+                }
             }
         }
     }
@@ -341,6 +348,62 @@ impl Template {
         matches!(self.inner.kind, Kind::Optional(..))
     }
 
+    /// A path that is one inserted value: refused when it is empty, `.` or `..`.
+    fn checked_segment(&self, encoded: impl std::fmt::Display) -> Result<String, TemplateError> {
+        let s = encoded.to_string();
+        if is_dot_or_empty(&s) {
+            return Err(self.dot_segment(&s));
+        }
+        Ok(s)
+    }
+
+    /// A rendered path with the value marks taken out. A segment that values made empty, `.`
+    /// or `..` is refused: percent-encoding cannot help there (URL parsers read `%2e%2e` as
+    /// `..` too), and the parser would drop the segment, so `PATCH /users/{{plan.identity}}/x`
+    /// with the identity `..` would be sent as `PATCH /x`.
+    fn checked_path(&self, rendered: &str) -> Result<String, TemplateError> {
+        if !rendered.contains(MARK_START) {
+            return Ok(rendered.to_string());
+        }
+        let mut out = String::with_capacity(rendered.len());
+        for (i, seg) in rendered.split('/').enumerate() {
+            if i > 0 {
+                out.push('/');
+            }
+            if seg.contains(MARK_START) {
+                let clean: String = seg
+                    .chars()
+                    .filter(|c| *c != MARK_START && *c != MARK_END)
+                    .collect();
+                if is_dot_or_empty(&clean) {
+                    return Err(self.dot_segment(&clean));
+                }
+                out.push_str(&clean);
+            } else {
+                out.push_str(seg);
+            }
+        }
+        Ok(out)
+    }
+
+    fn dot_segment(&self, segment: &str) -> TemplateError {
+        let what = if segment.is_empty() {
+            "an empty path segment".to_string()
+        } else {
+            format!("the path segment `{segment}`")
+        };
+        TemplateError {
+            location: self.inner.location.clone(),
+            source_text: self.inner.source.clone(),
+            message: format!(
+                "the values inserted make {what}, which would send the request to another \
+                 path (URLs drop `.` and `..` segments); refused. Check the value (an \
+                 identity or id that is empty, `.` or `..`)"
+            ),
+            missing: None,
+        }
+    }
+
     fn missing(&self, p: &[String]) -> TemplateError {
         TemplateError {
             location: self.inner.location.clone(),
@@ -377,6 +440,19 @@ fn single_optional(source: &str) -> Option<Vec<String>> {
         return None;
     }
     single_path(&format!("{{{{{rest}}}}}"))
+}
+
+/// Marks around each value inserted into a path (characters the encoding never leaves).
+const MARK_START: char = '\u{1}';
+const MARK_END: char = '\u{2}';
+
+/// Whether a path segment is empty or a dot segment, in any of the spellings URL parsers
+/// read as one.
+fn is_dot_or_empty(segment: &str) -> bool {
+    matches!(
+        segment.to_ascii_lowercase().as_str(),
+        "" | "." | ".." | "%2e" | "%2e%2e" | ".%2e" | "%2e."
+    )
 }
 
 /// The first argument that is present, not null and not `""` (else the last literal, or null).

@@ -149,7 +149,7 @@ async fn next_url_to_another_host_is_refused() {
     );
     let text = error.to_string();
     assert!(
-        text.contains("refusing to send credentials to `127.0.0.1`"),
+        text.contains("refusing to send credentials to `127.0.0.1:"),
         "{text}"
     );
     assert!(text.contains("page 2"), "{text}");
@@ -172,7 +172,7 @@ async fn link_header_to_another_host_is_refused() {
     assert!(
         error
             .to_string()
-            .contains("refusing to send credentials to `127.0.0.1`"),
+            .contains("refusing to send credentials to `127.0.0.1:"),
         "{error}"
     );
     assert_eq!(api.stats().data_requests, 1);
@@ -185,13 +185,42 @@ async fn allowed_hosts_permits_the_other_host() {
     let cfg = config(45);
     let api = start(cfg.clone()).await;
     let local = format!("http://localhost:{}", api.addr().port());
+    // An entry names host and port (without a port: the scheme's default port only).
+    let yaml = users_connector(FAST_HTTP, &users_request("next_url", 20, false, 1)).replace(
+        "base_url: \"{{settings.base_url}}/api\"\n",
+        &format!(
+            "base_url: \"{{{{settings.base_url}}}}/api\"\nallowed_hosts: [\"127.0.0.1:{}\"]\n",
+            api.addr().port()
+        ),
+    );
+    let engine = engine(&yaml, &local);
+    let records = aggregate(&engine, "account", None).await.unwrap();
+    assert_users(&engine, &records, &cfg, 45);
+    api.shutdown().await;
+}
+
+/// Same host, other port: another origin. `allowed_hosts: [127.0.0.1]` (no port) does not
+/// let credentials go to 127.0.0.1 on the API's port; host names alone were compared before.
+#[tokio::test]
+async fn same_host_on_another_port_is_another_origin() {
+    let api = start(config(45)).await;
+    let local = format!("http://localhost:{}", api.addr().port());
     let yaml = users_connector(FAST_HTTP, &users_request("next_url", 20, false, 1)).replace(
         "base_url: \"{{settings.base_url}}/api\"\n",
         "base_url: \"{{settings.base_url}}/api\"\nallowed_hosts: [\"127.0.0.1\"]\n",
     );
     let engine = engine(&yaml, &local);
-    let records = aggregate(&engine, "account", None).await.unwrap();
-    assert_users(&engine, &records, &cfg, 45);
+    let error = aggregate(&engine, "account", None).await.unwrap_err();
+    let text = error.to_string();
+    assert!(
+        text.contains(&format!(
+            "refusing to send credentials to `127.0.0.1:{}`",
+            api.addr().port()
+        )),
+        "{text}"
+    );
+    assert!(text.contains("origin (scheme, host and port)"), "{text}");
+    assert_eq!(api.stats().data_requests, 1);
     api.shutdown().await;
 }
 
@@ -210,7 +239,7 @@ async fn request_url_to_another_host_is_refused() {
     assert!(
         error
             .to_string()
-            .contains("refusing to send credentials to `127.0.0.1`"),
+            .contains("refusing to send credentials to `127.0.0.1:"),
         "{error}"
     );
     assert_eq!(api.stats().requests, 0);

@@ -33,12 +33,43 @@ pub(crate) fn object_to_map(o: &serde_json::Map<String, Value>) -> Map {
         .collect()
 }
 
+/// How deep a value may still nest: the limit, and the level of the value being converted.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Depth {
+    max: usize,
+    level: usize,
+}
+
+impl Depth {
+    /// At the top of a value that may nest `max` levels of arrays and maps.
+    pub(crate) fn new(max: usize) -> Depth {
+        Depth { max, level: 0 }
+    }
+
+    /// One level down, or the error when that is too deep. The recursion of the conversion
+    /// is bounded by this (at most [`crate::limits::MAX_DEPTH_CAP`] levels), whatever the
+    /// depth of the value.
+    fn enter(self, path: &str) -> Result<Depth, String> {
+        if self.level >= self.max {
+            return Err(format!(
+                "{path} is nested deeper than {} levels of arrays and maps; limits.max_depth",
+                self.max
+            ));
+        }
+        Ok(Depth {
+            max: self.max,
+            level: self.level + 1,
+        })
+    }
+}
+
 /// Converts a Rhai value back into JSON. `template` is the value the script was given at the
 /// same place, used to keep object key order. Errors name the path of the offending value.
 pub(crate) fn from_dynamic(
     value: Dynamic,
     template: Option<&Value>,
     path: &mut String,
+    depth: Depth,
 ) -> Result<Value, String> {
     let value = value.flatten();
     if value.is_unit() {
@@ -65,6 +96,7 @@ pub(crate) fn from_dynamic(
         return Ok(Value::String(s.to_string()));
     }
     if value.is_array() {
+        let depth = depth.enter(path)?;
         let array = value
             .into_array()
             .map_err(|t| format!("{path}: unexpected {t}"))?;
@@ -78,7 +110,7 @@ pub(crate) fn from_dynamic(
             // Elements that moved (retain, insert) usually share their neighbours' shape.
             let t = tmpl.and_then(|t| t.get(i).or_else(|| t.last()));
             path.push_str(&format!("[{i}]"));
-            out.push(from_dynamic(item, t, path)?);
+            out.push(from_dynamic(item, t, path, depth)?);
             path.truncate(len);
         }
         return Ok(Value::Array(out));
@@ -92,6 +124,7 @@ pub(crate) fn from_dynamic(
         ));
     }
     if value.is_map() {
+        let depth = depth.enter(path)?;
         let map = value
             .try_cast::<Map>()
             .ok_or_else(|| format!("{path}: unexpected object map"))?;
@@ -99,7 +132,7 @@ pub(crate) fn from_dynamic(
             Some(Value::Object(o)) => Some(o),
             _ => None,
         };
-        return map_to_object(map, tmpl, path).map(Value::Object);
+        return map_to_object(map, tmpl, path, depth).map(Value::Object);
     }
     Err(format!(
         "{path} is a {} which has no JSON form",
@@ -112,6 +145,7 @@ pub(crate) fn map_to_object(
     mut map: Map,
     template: Option<&serde_json::Map<String, Value>>,
     path: &mut String,
+    depth: Depth,
 ) -> Result<serde_json::Map<String, Value>, String> {
     let mut out = serde_json::Map::with_capacity(map.len());
     let len = path.len();
@@ -119,14 +153,14 @@ pub(crate) fn map_to_object(
         for (k, tv) in t {
             if let Some(v) = map.remove(k.as_str()) {
                 push_key(path, k);
-                out.insert(k.clone(), from_dynamic(v, Some(tv), path)?);
+                out.insert(k.clone(), from_dynamic(v, Some(tv), path, depth)?);
                 path.truncate(len);
             }
         }
     }
     for (k, v) in map {
         push_key(path, &k);
-        out.insert(k.to_string(), from_dynamic(v, None, path)?);
+        out.insert(k.to_string(), from_dynamic(v, None, path, depth)?);
         path.truncate(len);
     }
     Ok(out)
@@ -150,7 +184,7 @@ mod tests {
     fn round_trip_keeps_order_and_types() {
         let v = json!({"z": 1, "a": [1.5, "x", null, true, {"q": 1, "b": 2}], "m": u64::MAX});
         let d = to_dynamic(&v);
-        let back = from_dynamic(d, Some(&v), &mut "v".to_string()).unwrap();
+        let back = from_dynamic(d, Some(&v), &mut "v".to_string(), Depth::new(8)).unwrap();
         assert_eq!(
             serde_json::to_string(&back).unwrap(),
             r#"{"z":1,"a":[1.5,"x",null,true,{"q":1,"b":2}],"m":1.8446744073709552e+19}"#
@@ -158,9 +192,24 @@ mod tests {
     }
 
     #[test]
+    fn depth_is_limited_and_named() {
+        let mut d = Dynamic::from_array(vec![]);
+        for _ in 0..10 {
+            d = Dynamic::from_array(vec![d]);
+        }
+        let err =
+            from_dynamic(d.clone(), None, &mut "state.x".to_string(), Depth::new(5)).unwrap_err();
+        assert!(err.contains("nested deeper than 5 levels"), "{err}");
+        assert!(err.contains("limits.max_depth"), "{err}");
+        assert!(err.starts_with("state.x[0][0][0][0][0]"), "{err}");
+        assert!(from_dynamic(d, None, &mut String::new(), Depth::new(11)).is_ok());
+    }
+
+    #[test]
     fn function_pointers_have_no_json_form() {
         let d = Dynamic::from(rhai::FnPtr::new("f").unwrap());
-        let err = from_dynamic(d, None, &mut "records[0].x".to_string()).unwrap_err();
+        let err =
+            from_dynamic(d, None, &mut "records[0].x".to_string(), Depth::new(8)).unwrap_err();
         assert!(err.contains("records[0].x is a Fn"), "{err}");
     }
 }

@@ -85,6 +85,10 @@ pub enum HookErrorKind {
     StackOverflow,
     /// A string, array or map grew past its limit.
     DataTooLarge,
+    /// The run held more memory than [`crate::Limits::max_memory`].
+    OutOfMemory,
+    /// A value the hook gave back is nested deeper than [`crate::Limits::max_depth`].
+    TooDeep,
     /// The script tried something the sandbox refuses (import, file access...).
     Refused,
     /// The script left a variable in a shape the engine cannot use (e.g. `records` not an
@@ -103,6 +107,8 @@ impl HookErrorKind {
                 | HookErrorKind::Timeout
                 | HookErrorKind::StackOverflow
                 | HookErrorKind::DataTooLarge
+                | HookErrorKind::OutOfMemory
+                | HookErrorKind::TooDeep
         )
     }
 }

@@ -39,8 +39,13 @@
 //! module resolver that could load files (`import` is refused at compile time, and a resolver
 //! that refuses everything backs that up), `eval` is disabled, `print`/`debug` go to `tracing`
 //! instead of stdout, and `sleep` is replaced by an error. Every run is bounded by [`Limits`]:
-//! operations, call depth, expression depth, string / array / map sizes and (optionally) wall
-//! time. A script that breaks a limit fails with a [`HookError`] naming the limit.
+//! operations, call depth, expression depth, string / array / map sizes, nesting depth of the
+//! values it gives back, memory (with [`HookAllocator`] installed), wall-clock time, and log
+//! output. A script that breaks a limit fails with a [`HookError`] naming the hook and the
+//! limit; it never aborts the process. Each run happens on a thread of its own with a stack
+//! large enough for the deepest value a script can build. With
+//! [`HookRuntime::with_redaction`], secret values are hidden in hook errors, hook logs and
+//! the records a hook gives back.
 //!
 //! # Standard library
 //!
@@ -50,6 +55,9 @@
 //! `json_stringify_pretty`, `now_iso`, `now_unix`, `now_unix_ms`, `parse_date`, `format_date`,
 //! `uuid_v4`, `log_info`, `log_warn`, `log_debug`. See `docs/hooks.md`.
 
+// The counting global allocator: one `GlobalAlloc` impl forwarding to `System`.
+#[allow(unsafe_code)]
+mod alloc;
 mod context;
 mod convert;
 mod error;
@@ -58,8 +66,10 @@ mod origin;
 mod runtime;
 mod stdlib;
 
+pub use alloc::HookAllocator;
+pub use context::Redact;
 pub use error::{CompileError, CompileErrorKind, HookError, HookErrorKind, HookLocation};
-pub use limits::Limits;
+pub use limits::{Limits, MAX_DEPTH_CAP, MAX_DURATION_CAP};
 pub use origin::{HookKind, HookOrigin, SourcePos, inline_position};
 pub use runtime::{
     AfterOutcome, CompiledHook, HookOutcome, HookRuntime, HookScope, RequestView, ResponseView,

@@ -9,7 +9,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_perc
 use rhai::{Blob, Dynamic, Engine, EvalAltResult, INT, ImmutableString, Position};
 use sha2::{Digest, Sha256};
 
-use crate::context::current_hook;
+use crate::context::{LogAdmit, current_depth, current_log};
 use crate::convert::{from_dynamic, to_dynamic};
 
 type Result<T> = std::result::Result<T, Box<EvalAltResult>>;
@@ -134,11 +134,56 @@ fn now_iso() -> String {
         .to_string()
 }
 
+/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
+fn prefix(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut cut = max;
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    &s[..cut]
+}
+
 fn log(level: tracing::Level, msg: &str, pos: Position) {
-    let (connector, hook, line_offset) = current_hook();
+    let ctx = current_log();
+    let max = ctx.log.as_ref().map_or(usize::MAX, |b| b.max_message);
+    // Redact a window a little longer than what is kept (a secret across the cut is redacted
+    // whole, then cut), never the whole of a huge message.
+    let window = prefix(msg, max.saturating_add(1024));
+    let mut text = match &ctx.redact {
+        Some(r) => r(window),
+        None => window.to_string(),
+    };
+    if text.len() > max || window.len() < msg.len() {
+        let kept = prefix(&text, max).len();
+        let dropped = msg.len().saturating_sub(kept);
+        text.truncate(kept);
+        text.push_str(&format!(
+            "… ({dropped} more bytes dropped; limits.max_log_message)"
+        ));
+    }
+    let msg = text;
+    if let Some(budget) = &ctx.log {
+        match budget.admit(msg.len()) {
+            LogAdmit::Log => {}
+            LogAdmit::Dropped => return,
+            LogAdmit::FirstDropped => {
+                tracing::warn!(
+                    target: "wsc::hook", connector = %ctx.connector, hook = %ctx.hook,
+                    "hook log output reached {} bytes (limits.max_log_total): further hook log \
+                     messages of this connector are dropped and counted",
+                    budget.max_total
+                );
+                return;
+            }
+        }
+    }
+    let (connector, hook) = (ctx.connector, ctx.hook);
     match pos.line() {
         Some(line) => {
-            let line = line + line_offset;
+            let line = line + ctx.line_offset;
             match level {
                 tracing::Level::WARN => tracing::warn!(
                     target: "wsc::hook", connector = %connector, hook = %hook, line, "{msg}"
@@ -234,12 +279,12 @@ pub(crate) fn register(engine: &mut Engine) {
         Ok(to_dynamic(&v))
     });
     engine.register_fn("json_stringify", |v: Dynamic| -> Result<String> {
-        let v = from_dynamic(v, None, &mut "value".to_string())
+        let v = from_dynamic(v, None, &mut "value".to_string(), current_depth())
             .map_err(|e| fail("json_stringify", e))?;
         Ok(v.to_string())
     });
     engine.register_fn("json_stringify_pretty", |v: Dynamic| -> Result<String> {
-        let v = from_dynamic(v, None, &mut "value".to_string())
+        let v = from_dynamic(v, None, &mut "value".to_string(), current_depth())
             .map_err(|e| fail("json_stringify_pretty", e))?;
         serde_json::to_string_pretty(&v).map_err(|e| fail("json_stringify_pretty", e.to_string()))
     });

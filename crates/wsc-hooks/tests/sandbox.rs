@@ -64,7 +64,7 @@ fn wall_clock_limit() {
         "test",
         Limits {
             max_operations: u64::MAX,
-            max_duration: Some(Duration::from_millis(50)),
+            max_duration: Duration::from_millis(50),
             ..Limits::default()
         },
     );

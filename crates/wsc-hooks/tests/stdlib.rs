@@ -232,3 +232,63 @@ fn logging_goes_to_tracing() {
     assert!(lines[3].contains("DEBUG wsc::hook: \"debugged\""), "{out}");
     assert!(lines[4].contains("INFO wsc::hook: 42"), "{out}");
 }
+
+/// 30 `log_warn` calls of an 8 MiB string wrote 240 MiB to stderr: messages are cut at
+/// `max_log_message`, and past `max_log_total` dropped with one warning (and a count when the
+/// runtime is dropped).
+#[test]
+fn log_output_is_capped() {
+    let buffer = Buffer::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(buffer.clone())
+        .with_ansi(false)
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        let rt = wsc_hooks::HookRuntime::new(
+            "test",
+            wsc_hooks::Limits {
+                max_log_total: 20 * 1024,
+                ..wsc_hooks::Limits::default()
+            },
+        );
+        let hook = compile(
+            &rt,
+            HookKind::After,
+            "let s = \"x\";\nfor i in 0..23 {\n  s += s;\n}\nfor i in 0..30 {\n  log_warn(s);\n}",
+        )
+        .unwrap();
+        for _ in 0..2 {
+            rt.after(
+                &hook,
+                &ResponseView::default(),
+                &mut vec![],
+                &HookScope::default(),
+            )
+            .unwrap();
+        }
+    });
+    let out = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    assert!(out.len() < 30 * 1024, "{} bytes logged", out.len());
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].contains("(8384512 more bytes dropped; limits.max_log_message)"),
+        "{}",
+        &lines[0][lines[0].len() - 200..]
+    );
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.contains("reached 20480 bytes (limits.max_log_total)"))
+            .count(),
+        1,
+        "one warning"
+    );
+    assert!(
+        lines
+            .last()
+            .unwrap()
+            .contains("56 hook log message(s) were dropped"),
+        "{}",
+        lines.last().unwrap()
+    );
+}

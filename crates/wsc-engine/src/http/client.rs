@@ -13,6 +13,7 @@ use wsc_spec::model::{HttpOptions, Method};
 
 use super::body::{ReadError, read_body};
 use super::error::{describe_reqwest_error, status_hint};
+use super::hosts::{UrlOrigin, authority};
 use super::retry::{RateLimiter, RunBudget};
 use super::{
     Body, HostPolicy, HttpError, Origin, PreparedRequest, Response, RetryConfig, TlsFiles,
@@ -78,19 +79,22 @@ impl HttpClient {
     ) -> Result<HttpClient, Box<HttpError>> {
         let t = &opts.timeouts;
         let max_redirects = opts.max_redirects.unwrap_or(5) as usize;
+        // Redirects are followed within one origin (scheme, host and port) only. The HTTP
+        // library strips `Authorization` and cookies on a redirect to another host, but not
+        // other credential headers (`X-API-Key`...) nor a credential in the query string, and
+        // it compares host and port but not the scheme; a redirect to another origin is not
+        // followed and reported (see `send_counted`).
         let redirect_hosts = hosts.clone();
         let policy = reqwest::redirect::Policy::custom(move |attempt| {
             if attempt.previous().len() >= max_redirects {
                 return attempt.error("too many redirects");
             }
-            let same_host = attempt
+            let same_origin = attempt
                 .previous()
-                .first()
-                .map(|first| first.host_str() == attempt.url().host_str())
-                .unwrap_or(false);
-            if redirect_hosts.is_downgrade(attempt.url()) {
-                attempt.stop()
-            } else if same_host || redirect_hosts.allows(attempt.url()) {
+                .last()
+                .and_then(UrlOrigin::of)
+                .is_some_and(|prev| UrlOrigin::of(attempt.url()) == Some(prev));
+            if same_origin && !redirect_hosts.is_downgrade(attempt.url()) {
                 attempt.follow()
             } else {
                 attempt.stop()
@@ -103,6 +107,8 @@ impl HttpClient {
         let mut b = reqwest::Client::builder()
             .user_agent(ua.clone())
             .redirect(policy)
+            // No `Referer`: it would carry the previous URL, query-string credentials included.
+            .referer(false)
             .connect_timeout(
                 t.connect
                     .map(|d| d.get())
@@ -247,7 +253,7 @@ impl HttpClient {
         if !self.hosts.allows(&req.url) {
             return Err(HttpError::HostNotAllowed {
                 origin: origin.clone(),
-                host: req.url.host_str().unwrap_or("").to_string(),
+                host: authority(&req.url),
                 url: shown_url(),
             });
         }
@@ -412,7 +418,18 @@ impl HttpClient {
                     {
                         return Err(HttpError::HostNotAllowed {
                             origin: origin.clone(),
-                            host: t.host_str().unwrap_or("").to_string(),
+                            host: authority(&t),
+                            url: self.redactor.url(&t),
+                        });
+                    }
+                    if (300..400).contains(&status)
+                        && let Some(t) = response
+                            .header("location")
+                            .and_then(|loc| req.url.join(loc).ok())
+                            .filter(|t| UrlOrigin::of(t) != UrlOrigin::of(&req.url))
+                    {
+                        return Err(HttpError::CrossOriginRedirect {
+                            origin: origin.clone(),
                             url: self.redactor.url(&t),
                         });
                     }

@@ -133,9 +133,9 @@ pub enum HttpError {
         /// The `Content-Length` that announced a body beyond the limit, if any.
         declared: Option<u64>,
     },
-    /// Credentials would go to a host the connector does not name.
+    /// Credentials would go to an origin (scheme, host and port) the connector does not name.
     #[error(
-        "{origin}: refusing to send credentials to `{host}` ({url}): it is not the base URL's host, the token URL's host or in `allowed_hosts`"
+        "{origin}: refusing to send credentials to `{host}` ({url}): it is not the base URL's origin (scheme, host and port), the token URL's or in `allowed_hosts`"
     )]
     HostNotAllowed {
         /// Where.
@@ -143,6 +143,18 @@ pub enum HttpError {
         /// The host.
         host: String,
         /// Redacted URL.
+        url: String,
+    },
+    /// A redirect to another origin (scheme, host or port) than the request's: not followed,
+    /// since the request's credentials (headers of every kind, query-string credentials)
+    /// would go with it.
+    #[error(
+        "{origin}: not following a redirect to another origin ({url}): the request's credentials would go with it; point the connector's URLs at that origin instead"
+    )]
+    CrossOriginRedirect {
+        /// Where.
+        origin: Origin,
+        /// Redacted URL of the redirect target.
         url: String,
     },
     /// A link or redirect to plain http on a host the connector reaches over https.

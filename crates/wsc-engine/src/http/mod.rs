@@ -20,6 +20,6 @@ mod tls;
 pub use crate::message::{Body, PreparedRequest, Response};
 pub use client::{Counters, HttpClient, Verdict};
 pub use error::{HttpError, Origin};
-pub use hosts::HostPolicy;
+pub use hosts::{HostPolicy, UrlOrigin, authority};
 pub use retry::{BudgetSpent, RetryConfig};
 pub use tls::TlsFiles;

@@ -170,3 +170,76 @@ fn no_html_escaping_and_helpers_work() {
         assert_eq!(&t.render(&tpl, &c).unwrap(), want, "{src}");
     }
 }
+
+/// A value that is `..` (a plan identity, an id an API returned) used to vanish from the
+/// path with the segment before it; `.` and empty values are refused the same way, and
+/// values with `/`, `?` and `#` stay inside their segment.
+#[test]
+fn dot_and_empty_segments_from_values_are_refused() {
+    let mut t = Templates::new();
+    let p = t
+        .compile(
+            "operations.update_account.request.path",
+            "/users/{{plan.identity}}/profile",
+            Escape::PathSegment,
+        )
+        .unwrap();
+    let single = t
+        .compile("request.path", "{{plan.identity}}", Escape::PathSegment)
+        .unwrap();
+    for bad in ["..", ".", ""] {
+        let ctx = json!({"plan": {"identity": bad}});
+        for tmpl in [&p, &single] {
+            let err = t.render(tmpl, &ctx).unwrap_err();
+            assert!(err.message.contains("refused"), "{bad:?}: {err}");
+            assert!(err.to_string().contains("{{plan.identity}}"), "{err}");
+        }
+    }
+    let err = t
+        .render(&p, &json!({"plan": {"identity": ".."}}))
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("template `operations.update_account.request.path`"),
+        "{err}"
+    );
+    for (ok, want) in [
+        ("a/b", "/users/a%2Fb/profile"),
+        ("?x", "/users/%3Fx/profile"),
+        ("#y", "/users/%23y/profile"),
+        ("...", "/users/.../profile"),
+        ("%2e%2e", "/users/%252e%252e/profile"),
+    ] {
+        let got = t.render(&p, &json!({"plan": {"identity": ok}})).unwrap();
+        assert_eq!(got, want);
+        let url = url::Url::parse("https://h.test/api/")
+            .unwrap()
+            .join(got.trim_start_matches('/'))
+            .unwrap();
+        assert!(url.path().starts_with("/api/users/"), "{url}");
+    }
+    // A value inside a segment may be anything, even `.`.
+    let ext = t
+        .compile(
+            "request.path",
+            "/files/{{plan.identity}}.json",
+            Escape::PathSegment,
+        )
+        .unwrap();
+    assert_eq!(
+        t.render(&ext, &json!({"plan": {"identity": "."}})).unwrap(),
+        "/files/..json"
+    );
+    // The template's own text is the connector author's, not checked.
+    let own = t
+        .compile(
+            "request.path",
+            "/a/../b/{{plan.identity}}",
+            Escape::PathSegment,
+        )
+        .unwrap();
+    assert_eq!(
+        t.render(&own, &json!({"plan": {"identity": "x"}})).unwrap(),
+        "/a/../b/x"
+    );
+}

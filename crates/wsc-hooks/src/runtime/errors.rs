@@ -22,11 +22,18 @@ impl HookRuntime {
         })
     }
 
+    /// A value the hook left that the engine cannot use; `message` comes from the conversion
+    /// (a depth error gives [`HookErrorKind::TooDeep`]).
     pub(super) fn invalid_output(&self, hook: &CompiledHook, message: String) -> HookError {
+        let kind = if message.contains("limits.max_depth") {
+            HookErrorKind::TooDeep
+        } else {
+            HookErrorKind::InvalidOutput
+        };
         HookError {
             location: self.hook_location(hook, Position::NONE),
-            kind: HookErrorKind::InvalidOutput,
-            message,
+            kind,
+            message: self.redact_text(message),
         }
     }
 
@@ -65,11 +72,18 @@ impl HookRuntime {
                     l.max_operations
                 ),
             ),
+            EvalAltResult::ErrorTerminated(why, _) if why.to_string() == "memory" => (
+                HookErrorKind::OutOfMemory,
+                format!(
+                    "hook held more than {} bytes of memory; limits.max_memory",
+                    l.max_memory
+                ),
+            ),
             EvalAltResult::ErrorTerminated(..) => (
                 HookErrorKind::Timeout,
                 format!(
                     "hook ran longer than {:?}; limits.max_duration",
-                    l.max_duration.unwrap_or_default()
+                    l.max_duration
                 ),
             ),
             EvalAltResult::ErrorStackOverflow(_) => (
@@ -145,7 +159,7 @@ impl HookRuntime {
         HookError {
             location: self.hook_location(hook, pos),
             kind,
-            message,
+            message: self.redact_text(message),
         }
     }
 }

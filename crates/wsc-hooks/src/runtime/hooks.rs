@@ -1,7 +1,5 @@
 //! Running hooks at each hook point.
 
-use std::time::Instant;
-
 use rhai::{Dynamic, Position, Scope};
 use serde_json::{Map as JsonMap, Value};
 use wsc_spec::model::HookErrorMode;
@@ -9,6 +7,7 @@ use wsc_spec::model::HookErrorMode;
 use super::HookRuntime;
 use super::compiled::CompiledHook;
 use super::scope::{request_to_dynamic, response_to_dynamic, take_var};
+use super::thread::Cancel;
 use super::views::{
     AfterOutcome, HookOutcome, HookScope, RequestView, ResponseView, SkippedRecord, StateChanges,
 };
@@ -26,13 +25,25 @@ impl HookRuntime {
         request: &mut RequestView,
         scope: &HookScope,
     ) -> Result<HookOutcome, HookError> {
+        self.sandboxed(hook, |cancel| {
+            self.before_body(hook, request, scope, cancel)
+        })
+    }
+
+    fn before_body(
+        &self,
+        hook: &CompiledHook,
+        request: &mut RequestView,
+        scope: &HookScope,
+        cancel: &Cancel,
+    ) -> Result<HookOutcome, HookError> {
         let uses = hook.inner.uses;
         let mut s = Scope::new();
         self.push_context(&mut s, uses, scope, HookKind::Before);
         if uses.has("request") {
             s.push_dynamic("request", request_to_dynamic(request));
         }
-        self.run(hook, HookKind::Before, &mut s)?;
+        self.run(hook, HookKind::Before, &mut s, cancel)?;
         if uses.has("request") {
             let d = take_var(&mut s, "request");
             *request = self.request_from(hook, d, request)?;
@@ -65,6 +76,22 @@ impl HookRuntime {
         scope: &HookScope,
         state: &JsonMap<String, Value>,
     ) -> Result<HookOutcome, HookError> {
+        self.sandboxed(hook, |cancel| {
+            let out = self.after_body(hook, response, records, scope, state, cancel)?;
+            self.redact_values(records);
+            Ok(out)
+        })
+    }
+
+    fn after_body(
+        &self,
+        hook: &CompiledHook,
+        response: &ResponseView,
+        records: &mut Vec<Value>,
+        scope: &HookScope,
+        state: &JsonMap<String, Value>,
+        cancel: &Cancel,
+    ) -> Result<HookOutcome, HookError> {
         let uses = hook.inner.uses;
         let mut s = Scope::new();
         self.push_context_with_state(&mut s, uses, scope, state, HookKind::After);
@@ -75,7 +102,7 @@ impl HookRuntime {
             let array: rhai::Array = records.iter().map(to_dynamic).collect();
             s.push_dynamic("records", Dynamic::from_array(array));
         }
-        self.run(hook, HookKind::After, &mut s)?;
+        self.run(hook, HookKind::After, &mut s, cancel)?;
         if uses.has("records") {
             let d = take_var(&mut s, "records").flatten();
             let array = d.into_array().map_err(|t| {
@@ -98,7 +125,8 @@ impl HookRuntime {
                 path.push_str(&format!("records[{i}]"));
                 let t = records.get(i).or_else(|| records.last());
                 out.push(
-                    from_dynamic(item, t, &mut path).map_err(|e| self.invalid_output(hook, e))?,
+                    from_dynamic(item, t, &mut path, self.depth())
+                        .map_err(|e| self.invalid_output(hook, e))?,
                 );
             }
             *records = out;
@@ -177,13 +205,24 @@ impl HookRuntime {
         hook: &CompiledHook,
         scope: &HookScope,
     ) -> Result<HookOutcome, HookError> {
+        self.sandboxed(hook, |cancel| {
+            self.before_operation_body(hook, scope, cancel)
+        })
+    }
+
+    fn before_operation_body(
+        &self,
+        hook: &CompiledHook,
+        scope: &HookScope,
+        cancel: &Cancel,
+    ) -> Result<HookOutcome, HookError> {
         let uses = hook.inner.uses;
         let mut s = Scope::new();
         self.push_context(&mut s, uses, scope, HookKind::BeforeOperation);
-        self.run(hook, HookKind::BeforeOperation, &mut s)?;
+        self.run(hook, HookKind::BeforeOperation, &mut s, cancel)?;
         let plan = if uses.has("plan") {
             let d = take_var(&mut s, "plan");
-            let plan = from_dynamic(d, Some(&scope.plan), &mut "plan".to_string())
+            let plan = from_dynamic(d, Some(&scope.plan), &mut "plan".to_string(), self.depth())
                 .map_err(|e| self.invalid_output(hook, e))?;
             (plan != scope.plan).then_some(plan)
         } else {
@@ -205,16 +244,30 @@ impl HookRuntime {
         result: &mut Value,
         scope: &HookScope,
     ) -> Result<HookOutcome, HookError> {
+        self.sandboxed(hook, |cancel| {
+            let out = self.after_operation_body(hook, result, scope, cancel)?;
+            self.redact_value(result);
+            Ok(out)
+        })
+    }
+
+    fn after_operation_body(
+        &self,
+        hook: &CompiledHook,
+        result: &mut Value,
+        scope: &HookScope,
+        cancel: &Cancel,
+    ) -> Result<HookOutcome, HookError> {
         let uses = hook.inner.uses;
         let mut s = Scope::new();
         self.push_context(&mut s, uses, scope, HookKind::AfterOperation);
         if uses.has("result") {
             s.push_dynamic("result", to_dynamic(result));
         }
-        self.run(hook, HookKind::AfterOperation, &mut s)?;
+        self.run(hook, HookKind::AfterOperation, &mut s, cancel)?;
         if uses.has("result") {
             let d = take_var(&mut s, "result");
-            *result = from_dynamic(d, Some(result), &mut "result".to_string())
+            *result = from_dynamic(d, Some(result), &mut "result".to_string(), self.depth())
                 .map_err(|e| self.invalid_output(hook, e))?;
         }
         Ok(HookOutcome {
@@ -228,6 +281,7 @@ impl HookRuntime {
         hook: &CompiledHook,
         kind: HookKind,
         s: &mut Scope<'_>,
+        cancel: &Cancel,
     ) -> Result<(), HookError> {
         if hook.inner.kind != kind {
             return Err(HookError {
@@ -247,7 +301,16 @@ impl HookRuntime {
             } else {
                 0
             },
-            deadline: self.limits.max_duration.map(|d| Instant::now() + d),
+            cancel: cancel.clone(),
+            memory: crate::alloc::installed().then(|| {
+                (
+                    crate::alloc::held(),
+                    i64::try_from(self.limits.max_memory).unwrap_or(i64::MAX),
+                )
+            }),
+            log: self.log.clone(),
+            redact: self.redact.clone(),
+            max_depth: self.limits.max_depth,
         });
         self.engine
             .run_ast_with_scope(s, &hook.inner.ast)

@@ -72,7 +72,7 @@ impl HookRuntime {
                 format!("`state` must be an object map, found {type_name}"),
             )
         })?;
-        let after = map_to_object(map, Some(before), &mut "state".to_string())
+        let after = map_to_object(map, Some(before), &mut "state".to_string(), self.depth())
             .map_err(|e| self.invalid_output(hook, e))?;
         Ok(StateChanges::diff(before, after))
     }
@@ -92,8 +92,13 @@ impl HookRuntime {
             )
         })?;
         let template = request_template(old);
-        let mut v = map_to_object(map, Some(&template), &mut "request".to_string())
-            .map_err(|e| self.invalid_output(hook, e))?;
+        let mut v = map_to_object(
+            map,
+            Some(&template),
+            &mut "request".to_string(),
+            self.depth(),
+        )
+        .map_err(|e| self.invalid_output(hook, e))?;
         let string = |v: &mut JsonMap<String, Value>, key: &str, old: &str| match v.remove(key) {
             None => Ok(old.to_string()),
             Some(Value::String(s)) => Ok(s),

@@ -3,6 +3,8 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::values::{ByteSize, Duration};
+
 /// Hook scripts (Rhai) run around an operation.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -46,4 +48,31 @@ pub struct Hook {
     /// Inline Rhai source.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub script: Option<String>,
+}
+
+/// Limits of this connector's hooks, where the defaults do not fit; every hook run is held to
+/// them (see docs/hooks.md, "Limits", for every limit and its default). A limit cannot be
+/// switched off.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HookLimits {
+    /// Longest wall-clock time one hook run may take: `250ms`, `2s`... Default `1s`, at most
+    /// `60s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_duration: Option<Duration>,
+    /// Most memory one hook run may hold beyond the values it is given: `64MiB`... Default
+    /// `64MiB`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_memory: Option<ByteSize>,
+    /// Most operations (statements, expressions, calls, loop iterations) one hook run may
+    /// perform. Default 1000000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_operations: Option<u64>,
+}
+
+impl HookLimits {
+    /// Whether no limit is set (all defaults).
+    pub fn is_empty(&self) -> bool {
+        *self == HookLimits::default()
+    }
 }

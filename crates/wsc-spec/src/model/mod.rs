@@ -27,7 +27,7 @@ pub use self::auth::{
     JwtAlgorithm, JwtSpec, OAuth2Auth, ParamsIn, Placement, RefreshPolicy, ResponseFormat,
     TokenPlacement, TokenRequestShape, TokenResponseMapping,
 };
-pub use self::hooks::{Hook, HookErrorMode, Hooks};
+pub use self::hooks::{Hook, HookErrorMode, HookLimits, Hooks};
 pub use self::http::{
     DEFAULT_MAX_BODY, ErrorRule, HttpOptions, Method, RawBody, RequestSpec, RetryBudget,
     RetryPolicy, Timeouts, Tls,
@@ -77,4 +77,8 @@ pub struct Connector {
     /// The operations this connector supports.
     #[serde(default)]
     pub operations: Operations,
+    /// Limits of the connector's hooks (time, memory, operations per run), where the defaults
+    /// do not fit.
+    #[serde(default, skip_serializing_if = "HookLimits::is_empty")]
+    pub hook_limits: HookLimits,
 }

@@ -35,6 +35,39 @@ pub fn validate(c: &Connector, dir: &Path, index: &LocationIndex) -> Vec<Diagnos
 }
 
 impl Validator<'_> {
+    /// `hook_limits`: a time limit between 1 ms and 60 s (the hook thread's stack is sized for
+    /// what a script can build in 60 s), no limit of 0.
+    fn hook_limits(&mut self) {
+        let l = &self.c.hook_limits;
+        if let Some(d) = l.max_duration
+            && (d.get() < std::time::Duration::from_millis(1)
+                || d.get() > std::time::Duration::from_secs(60))
+        {
+            self.push(
+                "hook_limits.max_duration",
+                Diagnostic::error(format!("hook time limit of {:?} is out of range", d.get()))
+                    .expected("a duration from `1ms` to `60s`")
+                    .hint("a hook that needs more than a minute per run belongs outside the connector"),
+            );
+        }
+        if l.max_memory.is_some_and(|m| m.get() == 0) {
+            self.push(
+                "hook_limits.max_memory",
+                Diagnostic::error("a hook memory limit of 0 bytes")
+                    .expected("a size such as `64MiB`")
+                    .hint("limits cannot be switched off; leave the key out for the default"),
+            );
+        }
+        if l.max_operations == Some(0) {
+            self.push(
+                "hook_limits.max_operations",
+                Diagnostic::error("a hook operation limit of 0")
+                    .expected("a positive number, such as 1000000")
+                    .hint("limits cannot be switched off; leave the key out for the default"),
+            );
+        }
+    }
+
     pub(super) fn connector(&mut self) {
         let c = self.c;
         let name = &c.connector;
@@ -51,6 +84,7 @@ impl Validator<'_> {
             );
         }
         self.settings();
+        self.hook_limits();
         if let Some(inst) = &c.instance {
             for (i, n) in inst.iter().enumerate() {
                 self.setting_ref(&join_index("instance", i), n);

@@ -64,7 +64,8 @@ impl Validator<'_> {
     pub(super) fn operation(&mut self, path: &str, kind: OperationKind, op: &Operation) {
         let base = Ctx {
             plan: kind.takes_plan(),
-            auth: true,
+            // Credentials are placed by `auth` (header, query, ...), never by templates.
+            auth: false,
             last_run: kind.is_aggregation(),
             partition: op.partitions.is_some(),
             ..Ctx::default()

@@ -54,7 +54,7 @@ impl Ctx {
             ),
             Context::Auth => (
                 self.auth,
-                "`auth` is set only in requests and token refresh requests",
+                "`auth` is set only in token refresh requests (`refresh_request`, `custom_refresh`), as `auth.refresh_token`; operation requests get their credentials from `auth` itself (`token: { in: header | query, name }`)",
             ),
             Context::LastRun => (
                 self.last_run,

@@ -1,0 +1,98 @@
+//! The memory budget of hook runs: a global allocator that counts, per thread, the bytes held.
+//!
+//! Rhai checks the size of a value when a script builds it with an operator or a function,
+//! but not when an element is assigned by index: one 8 MiB string put into 600 slots of an
+//! array holds 4.8 GiB after 600 operations. Counting allocations catches that and every other
+//! way of holding memory (built-ins included), whatever Rhai checks or not. A hook runs on a
+//! thread of its own, so the count of that thread is the hook's; the runtime stops the script
+//! at its next operation once the count passes [`crate::Limits::max_memory`].
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The system allocator, counting the bytes each thread holds, for the hook memory limit
+/// ([`crate::Limits::max_memory`]). A binary that runs hooks installs it:
+///
+/// ```ignore
+/// #[global_allocator]
+/// static ALLOC: wsc_hooks::HookAllocator = wsc_hooks::HookAllocator;
+/// ```
+///
+/// The cost is one thread-local addition per allocation and per free.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HookAllocator;
+
+thread_local! {
+    // Bytes allocated minus bytes freed on this thread (memory allocated on another thread
+    // and freed here makes it go down: only differences are used).
+    static HELD: Cell<i64> = const { Cell::new(0) };
+}
+
+static INSTALLED: AtomicBool = AtomicBool::new(false);
+
+#[inline]
+fn add(n: i64) {
+    let _ = HELD.try_with(|h| h.set(h.get().wrapping_add(n)));
+}
+
+// SAFETY: every call is forwarded to `System` unchanged; the counting has no effect on the
+// memory returned.
+unsafe impl GlobalAlloc for HookAllocator {
+    #[inline]
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller's contract is passed on to `System`.
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            add(layout.size() as i64);
+        }
+        p
+    }
+
+    #[inline]
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: as above.
+        let p = unsafe { System.alloc_zeroed(layout) };
+        if !p.is_null() {
+            add(layout.size() as i64);
+        }
+        p
+    }
+
+    #[inline]
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: as above.
+        unsafe { System.dealloc(ptr, layout) };
+        add(-(layout.size() as i64));
+    }
+
+    #[inline]
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: as above.
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            add(new_size as i64 - layout.size() as i64);
+        }
+        p
+    }
+}
+
+/// Bytes held by this thread, as counted by [`HookAllocator`] (0 when it is not installed).
+pub(crate) fn held() -> i64 {
+    HELD.try_with(Cell::get).unwrap_or(0)
+}
+
+/// Whether [`HookAllocator`] is the global allocator (checked once, by allocating).
+pub(crate) fn installed() -> bool {
+    if INSTALLED.load(Ordering::Relaxed) {
+        return true;
+    }
+    let before = held();
+    let probe = std::hint::black_box(Box::new([0u8; 64]));
+    let counted = held() != before;
+    drop(probe);
+    if counted {
+        INSTALLED.store(true, Ordering::Relaxed);
+    }
+    counted
+}
