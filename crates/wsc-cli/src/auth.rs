@@ -28,7 +28,7 @@ pub fn run(cmd: &AuthCommand) -> Result<(), Failed> {
         Auth::OAuth2(o) => o.grant.name(),
         Auth::Custom(_) => "custom",
         other => {
-            println!(
+            outln!(
                 "{}: auth type `{}` has no managed tokens; nothing is stored",
                 loaded.connector.connector,
                 other.kind_name()
@@ -48,7 +48,7 @@ pub fn run(cmd: &AuthCommand) -> Result<(), Failed> {
         let n = store
             .delete_tokens(&key.connector, Some(&key.instance))
             .map_err(|e| fail(exit::FAILURE, e))?;
-        println!(
+        outln!(
             "{}: {} stored token{} deleted from {}",
             key.connector,
             n,
@@ -58,12 +58,12 @@ pub fn run(cmd: &AuthCommand) -> Result<(), Failed> {
         return Ok(());
     }
     let stored = wsc_auth::load_token(&*store, &key).map_err(|e| fail(exit::FAILURE, e))?;
-    println!("connector: {}", key.connector);
-    println!("instance:  {}", key.instance);
-    println!("store:     {}", path.display());
-    println!("grant:     {grant} (configured)");
+    outln!("connector: {}", key.connector);
+    outln!("instance:  {}", key.instance);
+    outln!("store:     {}", path.display());
+    outln!("grant:     {grant} (configured)");
     match stored {
-        None => println!("token:     none stored (the next run obtains one)"),
+        None => outln!("token:     none stored (the next run obtains one)"),
         Some(s) => {
             let now = wsc_auth::token::now_ms();
             let t = &s.token;
@@ -72,17 +72,17 @@ pub fn run(cmd: &AuthCommand) -> Result<(), Failed> {
             } else {
                 "valid"
             };
-            println!(
+            outln!(
                 "token:     {state}, obtained with {} at {}",
                 s.grant,
                 ms_to_rfc3339(t.obtained_at_ms)
             );
-            println!(
+            outln!(
                 "expires:   {} (from {})",
                 ms_to_rfc3339(t.expires_at_ms),
                 t.expiry_source
             );
-            println!(
+            outln!(
                 "refresh:   {}",
                 match (&t.refresh_token, t.refresh_expires_at_ms) {
                     (None, _) => "no refresh token held".to_string(),
@@ -92,7 +92,7 @@ pub fn run(cmd: &AuthCommand) -> Result<(), Failed> {
                 }
             );
             if let Some(scope) = &t.scope {
-                println!("scope:     {scope}");
+                outln!("scope:     {scope}");
             }
         }
     }

@@ -7,7 +7,7 @@ use std::time::Instant;
 use wsc_engine::output::{self, Format};
 
 use crate::cli::{ConnectorArgs, DemoArgs};
-use crate::common::{Failed, NO_STORE, Session, engine_error, fail, runtime};
+use crate::common::{Failed, NO_STORE, Session, engine_error, engine_error_kept, fail, runtime};
 use crate::exit;
 use crate::files::Destination;
 use crate::progress::Progress;
@@ -27,9 +27,10 @@ pub fn demo(args: &DemoArgs) -> Result<(), Failed> {
         .with_groups(args.groups)
         .with_auth(AuthMode::OAuth2(oauth));
     if args.serve {
-        eprintln!(
+        errln!(
             "serving the synthetic API ({} users, {} groups); OAuth2 client credentials: client_id demo-client, client_secret {secret}",
-            args.users, args.groups
+            args.users,
+            args.groups
         );
         return rt
             .block_on(SyntheticApi::serve_until_ctrl_c(config, args.port))
@@ -45,7 +46,7 @@ pub fn demo(args: &DemoArgs) -> Result<(), Failed> {
         let api = SyntheticApi::start(config)
             .await
             .map_err(|e| fail(exit::FAILURE, e))?;
-        eprintln!(
+        errln!(
             "synthetic identity API on {} ({} users, {} groups)",
             api.base_url(),
             args.users,
@@ -88,20 +89,20 @@ pub fn demo(args: &DemoArgs) -> Result<(), Failed> {
             let n = match r {
                 Ok(n) => n,
                 Err(e) => {
-                    if let Some(d) = dest {
-                        d.abandon();
-                    }
-                    return Err(engine_error(e));
+                    let kept = dest.map(Destination::abandon).unwrap_or_default();
+                    return Err(engine_error_kept(e, &kept));
                 }
             };
-            sink.finish()
-                .map_err(|e| fail(exit::FAILURE, format!("writing output: {e}")))?;
+            if let Err(e) = sink.finish() {
+                let kept = dest.map(Destination::abandon).unwrap_or_default();
+                return Err(crate::read::output_failed(&e, &kept));
+            }
             if let Some(d) = dest {
                 d.commit()?;
             }
             let after = engine.summary();
             let secs = started.elapsed().as_secs_f64();
-            eprintln!(
+            errln!(
                 "{object}s: {n} records, {} pages, {} requests, {} retries in {secs:.2}s ({:.0} records/s)",
                 after.pages - before.pages,
                 after.requests - before.requests,
@@ -112,7 +113,7 @@ pub fn demo(args: &DemoArgs) -> Result<(), Failed> {
         }
         let stats = api.stats();
         let ok = counts[0] == args.users as u64 && counts[1] == args.groups as u64;
-        println!(
+        outln!(
             "demo summary: accounts {} (API holds {}), groups {} (API holds {}), {} HTTP requests served, {} token requests: {}",
             counts[0],
             args.users,

@@ -5,6 +5,40 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// `println!` that never panics: see [`stdio::out`].
+macro_rules! outln {
+    () => {
+        $crate::stdio::out(format_args!("\n"))
+    };
+    ($($t:tt)*) => {
+        $crate::stdio::out(format_args!("{}\n", format_args!($($t)*)))
+    };
+}
+
+/// `print!` that never panics: see [`stdio::out`].
+macro_rules! out {
+    ($($t:tt)*) => {
+        $crate::stdio::out(format_args!($($t)*))
+    };
+}
+
+/// `eprintln!` that never panics: see [`stdio::err`].
+macro_rules! errln {
+    () => {
+        $crate::stdio::err(format_args!("\n"))
+    };
+    ($($t:tt)*) => {
+        $crate::stdio::err(format_args!("{}\n", format_args!($($t)*)))
+    };
+}
+
+/// `eprint!` that never panics: see [`stdio::err`].
+macro_rules! err {
+    ($($t:tt)*) => {
+        $crate::stdio::err(format_args!($($t)*))
+    };
+}
+
 mod auth;
 mod cli;
 mod common;
@@ -16,6 +50,8 @@ mod login;
 mod progress;
 mod provision;
 mod read;
+mod signals;
+mod stdio;
 mod validate;
 
 /// Exit codes (documented in README.md and `wsc --help`).
@@ -26,6 +62,13 @@ pub mod exit {
     pub const FAILURE: u8 = 1;
     /// Invalid input: a connector, plan or fixture that does not validate, or bad arguments.
     pub const INVALID: u8 = 2;
+    /// Interrupted by Ctrl-C (SIGINT): 128 + 2, as a shell reports it.
+    pub const INTERRUPTED: u8 = 130;
+    /// stdout was closed by its reader (`| head`): 128 + SIGPIPE, as a shell reports a
+    /// process ended by a broken pipe; nothing is printed.
+    pub const PIPE_CLOSED: u8 = 141;
+    /// Terminated by SIGTERM (`timeout`, systemd, Kubernetes): 128 + 15.
+    pub const TERMINATED: u8 = 143;
 }
 
 fn init_logging(verbose: u8) {

@@ -25,7 +25,7 @@ pub fn provision(args: &ProvisionArgs) -> Result<(), Failed> {
         )
     })?;
     let plan = load_plan(&bytes, &args.plan).map_err(|r| {
-        eprint!("{}", r.render());
+        err!("{}", r.render());
         Failed(exit::INVALID)
     })?;
     for (i, r) in plan.requests.iter().enumerate() {
@@ -104,12 +104,12 @@ pub fn provision(args: &ProvisionArgs) -> Result<(), Failed> {
         match rt.block_on(engine.provision(r)) {
             Ok(done) => {
                 if !args.dry_run {
-                    println!("{}", done.to_json());
+                    outln!("{}", done.to_json());
                 }
             }
             Err(e) => {
                 if args.dry_run {
-                    print!("{}", recorder.render_requests(&secrets));
+                    out!("{}", recorder.render_requests(&secrets));
                 }
                 return Err(fail(
                     exit::FAILURE,
@@ -131,8 +131,8 @@ pub fn provision(args: &ProvisionArgs) -> Result<(), Failed> {
         target.persist(&engine)?;
     }
     if args.dry_run {
-        print!("{}", recorder.render_requests(&secrets));
-        eprintln!(
+        out!("{}", recorder.render_requests(&secrets));
+        errln!(
             "dry run: {} request(s) would be sent for {total} plan request(s); nothing was sent",
             recorder.len()
         );

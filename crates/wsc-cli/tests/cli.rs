@@ -772,7 +772,7 @@ fn empty_directory_in_every_format() {
     );
 }
 
-/// Ctrl-C (SIGINT) during `aggregate --out` exits 1 and leaves neither the file nor the
+/// Ctrl-C (SIGINT) during `aggregate --out` exits 130 and leaves neither the file nor the
 /// temporary file. The server's latency keeps the run going; the signal is sent once the
 /// server has answered pages (so records were written to the temporary file).
 #[cfg(unix)]
@@ -815,7 +815,7 @@ fn interrupted_run_leaves_no_output() {
         .unwrap();
     assert!(kill.success());
     let out = child.wait_with_output().unwrap();
-    assert_eq!(code(&out), 1, "{}", show(&out));
+    assert_eq!(code(&out), 130, "{}", show(&out));
     assert!(text(&out.stderr).contains("interrupted"), "{}", show(&out));
     assert!(api.stats().pages.offset < 100, "the run was cut short");
     assert_eq!(listing(&dir), ["c.yaml"]);
