@@ -252,7 +252,10 @@ impl TokenManager {
                     .as_ref()
                     .is_none_or(|c| c.access_token != s.token.access_token);
                 if differs && !s.token.is_stale(now_ms(), self.skew) {
-                    tracing::debug!("using the token another process stored");
+                    tracing::info!(
+                        "using the fresh token found in the store (obtained {} s ago)",
+                        now_ms().saturating_sub(s.token.obtained_at_ms) / 1000
+                    );
                     self.install(s.token);
                     drop(lease);
                     return Ok(true);
@@ -307,7 +310,15 @@ impl TokenManager {
         self.token_requests.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(request = ?req, ?purpose, "token request");
         let resp = self.sender.send(req).await?;
-        read_response(&resp, mapping, purpose, self.flow.grant_name(), now_ms())
+        let token = read_response(&resp, mapping, purpose, self.flow.grant_name(), now_ms())?;
+        tracing::info!(
+            grant = self.flow.grant_name(),
+            ?purpose,
+            expires_in_s = token.expires_at_ms.saturating_sub(token.obtained_at_ms) / 1000,
+            with_refresh_token = token.refresh_token.is_some(),
+            "token obtained"
+        );
+        Ok(token)
     }
 
     /// Obtains a new token: refresh with the held refresh token when there is one (falling

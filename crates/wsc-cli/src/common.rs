@@ -303,6 +303,7 @@ impl Session {
         let (run, state) = run_context(loaded, args, &settings)?;
         let engine =
             Engine::new(loaded, &settings, auth, run).map_err(|e| fail(exit::INVALID, e))?;
+        crate::logging::set_redactor(engine.redactor());
         Ok(Session {
             engine,
             state,

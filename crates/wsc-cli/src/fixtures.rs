@@ -170,7 +170,7 @@ fn fixture_dir(args: &TestArgs) -> Result<PathBuf, Failed> {
         _ => Err(fail(
             exit::INVALID,
             format!(
-                "no fixtures for `{stem}`: looked for {} ; pass --fixtures DIR",
+                "no fixtures for `{stem}`: looked for {}; pass --fixtures DIR",
                 here.display()
             ),
         )),

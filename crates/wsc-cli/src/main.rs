@@ -46,6 +46,7 @@ mod delta;
 mod demo;
 mod files;
 mod fixtures;
+mod logging;
 mod login;
 mod progress;
 mod provision;
@@ -71,24 +72,9 @@ pub mod exit {
     pub const TERMINATED: u8 = 143;
 }
 
-fn init_logging(verbose: u8) {
-    let default = match verbose {
-        0 => "warn",
-        1 => "info",
-        _ => "debug",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
-}
-
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
-    init_logging(args.verbose);
+    logging::init(args.verbose);
     let result = match args.command {
         cli::Command::Validate(a) => Ok(validate::run(&a)),
         cli::Command::Schema(a) => Ok(validate::schema(&a)),

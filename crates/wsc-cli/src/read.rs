@@ -91,21 +91,29 @@ pub(crate) fn output_failed(e: &std::io::Error, kept: &str) -> Failed {
 }
 
 fn summary_line(engine: &Engine, what: &str, n: u64, started: Instant) -> String {
+    use crate::progress::count;
     let s = engine.summary();
     let secs = started.elapsed().as_secs_f64();
     let mut extra = String::new();
+    if s.lookups > 0 {
+        extra.push_str(&format!(", {}", count(s.lookups, "lookup")));
+    }
+    extra.push_str(&format!(
+        ", {}, {}, {}",
+        count(s.requests, "request"),
+        count(s.retries, "retry").replace("retrys", "retries"),
+        count(s.token_requests, "token request")
+    ));
     if s.duplicates > 0 {
         extra.push_str(&format!(", {} duplicates dropped", s.duplicates));
     }
     if !s.warnings.is_empty() {
-        extra.push_str(&format!(", {} warnings", s.warnings.len()));
+        extra.push_str(&format!(", {}", count(s.warnings.len() as u64, "warning")));
     }
     format!(
-        "{what}: {n} records, {} pages, {} requests, {} retries, {} token requests{extra} in {secs:.2}s ({:.0} records/s)",
-        s.pages,
-        s.requests,
-        s.retries,
-        s.token_requests,
+        "{what}: {}, {}{extra} in {secs:.2}s ({:.0} records/s)",
+        count(n, "record"),
+        count(s.pages, "page"),
         n as f64 / secs.max(0.000_001)
     )
 }
@@ -214,6 +222,14 @@ pub fn partitions(args: &ConnectorArgs, object: &str) -> Result<(), Failed> {
     let parts = rt
         .block_on(engine.partitions(&object_type(object)))
         .map_err(engine_error)?;
+    if parts.is_empty() {
+        // Said on stderr, so a script reading stdout still sees no partitions.
+        errln!(
+            "the {} aggregation of `{}` has no partitions: run it whole (`wsc aggregate` without --partition)",
+            object_type(object),
+            args.connector.display()
+        );
+    }
     for p in parts {
         outln!("{p}");
     }

@@ -347,3 +347,88 @@ fn out_creates_missing_folders_or_names_the_one_it_cannot_make() {
     assert!(err.contains("blocker/sub"), "{err}");
     assert!(!err.contains("wsc-tmp"), "{err}");
 }
+
+#[test]
+fn partitions_says_when_there_are_none() {
+    let api = Api::users(5);
+    let dir = scratch("no-partitions");
+    let conn = connector(&dir);
+    let out = wsc()
+        .arg("partitions")
+        .arg(&conn)
+        .args(sets(&api))
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", show(&out));
+    assert_eq!(text(&out.stdout), "");
+    assert!(
+        text(&out.stderr).contains("has no partitions: run it whole"),
+        "{}",
+        show(&out)
+    );
+}
+
+/// `wsc test` with a case that names an unknown operation and one whose cassette is broken:
+/// exit 2 (invalid input, not a mismatch), each problem with its file, line and column.
+#[test]
+fn wsc_test_exits_2_for_invalid_cases_and_cassettes_with_locations() {
+    let dir = scratch("invalid-cases");
+    let conn = connector(&dir);
+    let fx = dir.join("fx");
+    std::fs::create_dir_all(fx.join("cassettes")).unwrap();
+    let case = |name: &str, op: &str| {
+        std::fs::write(
+            fx.join(format!("{name}.case.yaml")),
+            format!(
+                "# a case\noperation: {op}\nsettings: {{ base_url: http://x, token: abcd }}\n\
+                 cassette: cassettes/{name}.yaml\n"
+            ),
+        )
+        .unwrap();
+    };
+    case("typo", "account_agregation");
+    std::fs::write(fx.join("cassettes/typo.yaml"), "interactions: []\n").unwrap();
+    case("cassette", "account_aggregation");
+    std::fs::write(
+        fx.join("cassettes/cassette.yaml"),
+        "interactions:\n- request: { method: GET, pth: /x }\n",
+    )
+    .unwrap();
+    for only in ["typo", "cassette"] {
+        let out = wsc()
+            .arg("test")
+            .arg(&conn)
+            .arg("--fixtures")
+            .arg(&fx)
+            .args(["--case", only])
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), 2, "{only}: {}", show(&out));
+        let all = text(&out.stdout) + &text(&out.stderr);
+        let at = if only == "typo" {
+            "typo.case.yaml:2:1"
+        } else {
+            "cassettes/cassette.yaml:2:"
+        };
+        assert!(all.contains(at), "{only}: {all}");
+    }
+    let out = wsc()
+        .arg("test")
+        .arg(&conn)
+        .args(["--fixtures"])
+        .arg(&fx)
+        .args(["--case", "typo"])
+        .output()
+        .unwrap();
+    let all = text(&out.stdout);
+    assert!(all.contains("did you mean `account_aggregation`?"), "{all}");
+
+    // No fixture directory: the message names where it looked, without a stray space.
+    let out = wsc().arg("test").arg(&conn).output().unwrap();
+    assert_eq!(code(&out), 2, "{}", show(&out));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("looked for fixtures/c; pass --fixtures DIR"),
+        "{err}"
+    );
+}
