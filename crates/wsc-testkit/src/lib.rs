@@ -8,3 +8,4 @@
 
 pub mod replay;
 pub mod synthetic;
+pub mod tools;
