@@ -141,6 +141,33 @@ impl TokenManager {
         self.exchange(req, RequestPurpose::Primary, &mapping).await
     }
 
+    /// Obtains a new token with the primary grant, never a stored or refreshed one, and
+    /// stores it (`wsc auth login` for grants without a user: it checks the credentials).
+    /// `None` when the grant has no primary request (a refresh-token-only flow).
+    pub async fn obtain_primary(&self) -> Result<Option<TokenSet>, AuthError> {
+        let token = match &self.flow {
+            Flow::OAuth2(f) if f.has_primary() => {
+                self.exchange(
+                    f.primary_request()?,
+                    RequestPurpose::Primary,
+                    &f.spec.token_response,
+                )
+                .await?
+            }
+            Flow::OAuth2(_) => return Ok(None),
+            Flow::Custom(c) => {
+                self.exchange(
+                    c.login_request()?,
+                    RequestPurpose::Primary,
+                    &c.spec.request.response,
+                )
+                .await?
+            }
+        };
+        self.adopt(token.clone())?;
+        Ok(Some(token))
+    }
+
     /// Sends one request through the manager's sender and returns the raw answer (the device
     /// authorization request of `wsc auth login`). Counts as a token request.
     pub(crate) async fn send_raw(&self, req: TokenHttpRequest) -> Result<RawResponse, AuthError> {

@@ -112,8 +112,14 @@ pub fn run(args: &LoginArgs) -> Result<(), Failed> {
         }
         other => {
             let name = other.map(|g| g.name()).unwrap_or("custom");
-            errln!("The {name} grant needs no interactive sign-in; getting a token now (a valid stored one is kept).");
+            errln!(
+                "The {name} grant needs no interactive sign-in; getting a new token now, which checks the credentials."
+            );
             rt.block_on(async {
+                if let Some(t) = manager.obtain_primary().await? {
+                    return Ok(t);
+                }
+                // A refresh-token-only flow: the refresh is the check.
                 manager.refresh(None).await?;
                 manager
                     .current_token()
