@@ -62,8 +62,17 @@ pub fn run(cmd: &AuthCommand) -> Result<(), Failed> {
     outln!("instance:  {}", key.instance);
     outln!("store:     {}", path.display());
     outln!("grant:     {grant} (configured)");
+    let interactive = matches!(grant, "authorization_code" | "device_code");
+    let login = format!("wsc auth login {}", args.connector.display());
     match stored {
-        None => outln!("token:     none stored (the next run obtains one)"),
+        None if interactive => {
+            outln!("token:     none stored");
+            outln!("next run:  fails: the {grant} grant needs a sign-in first: `{login}`");
+        }
+        None => {
+            outln!("token:     none stored");
+            outln!("next run:  obtains one with the {grant} grant");
+        }
         Some(s) => {
             let now = wsc_auth::token::now_ms();
             let t = &s.token;
@@ -72,10 +81,11 @@ pub fn run(cmd: &AuthCommand) -> Result<(), Failed> {
             } else {
                 "valid"
             };
+            // The store keeps the flow's grant, also for tokens a refresh obtained.
             outln!(
-                "token:     {state}, obtained with {} at {}",
-                s.grant,
-                ms_to_rfc3339(t.obtained_at_ms)
+                "token:     {state}, stored at {} by the {} flow (its grant or a refresh)",
+                ms_to_rfc3339(t.obtained_at_ms),
+                s.grant
             );
             outln!(
                 "expires:   {} (from {})",
@@ -94,6 +104,28 @@ pub fn run(cmd: &AuthCommand) -> Result<(), Failed> {
             if let Some(scope) = &t.scope {
                 outln!("scope:     {scope}");
             }
+            let refresh_valid =
+                t.refresh_token.is_some() && t.refresh_expires_at_ms.is_none_or(|at| at > now);
+            let next = if state == "valid" {
+                format!(
+                    "uses it until {}, then {}",
+                    ms_to_rfc3339(t.expires_at_ms),
+                    if refresh_valid {
+                        "refreshes it".to_string()
+                    } else if interactive {
+                        format!("fails: sign in again with `{login}`")
+                    } else {
+                        format!("obtains a new one with the {grant} grant")
+                    }
+                )
+            } else if refresh_valid {
+                "refreshes it".to_string()
+            } else if interactive {
+                format!("fails: sign in again with `{login}`")
+            } else {
+                format!("obtains a new one with the {grant} grant")
+            };
+            outln!("next run:  {next}");
         }
     }
     Ok(())

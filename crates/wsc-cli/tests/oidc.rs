@@ -680,6 +680,11 @@ fn authorization_code_refusal_state_mismatch_and_timeout_are_clear_errors() {
     );
     let st = status_of(&c, &set, &state);
     assert!(st.contains("none stored"), "{st}");
+    // Truthful about the next run: authorization_code cannot obtain a token by itself.
+    assert!(
+        st.contains("next run:  fails") && st.contains("wsc auth login"),
+        "{st}"
+    );
 
     // A redirect whose state is not ours is refused, and the browser is told.
     let state = dir.join("state.db");
