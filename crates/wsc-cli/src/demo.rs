@@ -84,7 +84,9 @@ pub fn demo(args: &DemoArgs) -> Result<(), Failed> {
         Path::new("connectors"),
     )
     .map_err(|e| fail(exit::FAILURE, e))?;
-    rt.block_on(async {
+    // Ctrl-C or SIGTERM cancels the run: dropping its destinations removes their temporary
+    // files, and files written before stay as they were.
+    let run = async {
         let api = SyntheticApi::start(config)
             .await
             .map_err(|e| fail(exit::FAILURE, e))?;
@@ -118,7 +120,10 @@ pub fn demo(args: &DemoArgs) -> Result<(), Failed> {
             let (dest, writer): (Option<Destination>, Box<dyn Write + Send>) = match &args.out {
                 Some(dir) => {
                     std::fs::create_dir_all(dir).map_err(|e| {
-                        fail(exit::FAILURE, format!("cannot create {}: {e}", dir.display()))
+                        fail(
+                            exit::FAILURE,
+                            format!("cannot create {}: {e}", dir.display()),
+                        )
                     })?;
                     let (d, w) = Destination::open(&Some(dir.join(format!("{object}s.jsonl"))))?;
                     (Some(d), w)
@@ -195,6 +200,15 @@ pub fn demo(args: &DemoArgs) -> Result<(), Failed> {
             Ok(())
         } else {
             Err(Failed(exit::FAILURE))
+        }
+    };
+    rt.block_on(async {
+        tokio::select! {
+            biased;
+            code = crate::signals::interrupted() => {
+                Err(fail(code, crate::signals::name(code)))
+            }
+            r = run => r,
         }
     })
 }

@@ -219,6 +219,16 @@ impl Destination {
     }
 }
 
+impl Drop for Destination {
+    /// A destination dropped without [`commit`](Destination::commit) (an early return, a
+    /// cancelled run) leaves no temporary file behind.
+    fn drop(&mut self) {
+        if let Target::Atomic { tmp, .. } = &self.target {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{Plan, plan};

@@ -432,3 +432,26 @@ fn wsc_test_exits_2_for_invalid_cases_and_cassettes_with_locations() {
         "{err}"
     );
 }
+
+/// `wsc demo --out DIR` stopped by SIGTERM mid-run: exit 143, no temporary file left.
+#[test]
+fn sigterm_during_demo_out_leaves_no_temporary_file() {
+    let dir = scratch("demo-term");
+    let out_dir = dir.join("out");
+    let child = wsc()
+        .args(["demo", "--users", "3000000", "--out"])
+        .arg(&out_dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !out_dir.is_dir() || listing(&out_dir).is_empty() {
+        assert!(Instant::now() < deadline, "the run never started");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    signal(&child, "-TERM");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(code(&out), 143, "{}", show(&out));
+    assert_eq!(listing(&out_dir), Vec::<String>::new());
+}
