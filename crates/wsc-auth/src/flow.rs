@@ -33,6 +33,14 @@ fn form_encode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
+/// A client id or secret for HTTP Basic client authentication (RFC 6749 section 2.3.1): form
+/// encoded, but a space as `%20`, not `+`: strict servers (Authlib) decode `+` as a plus sign,
+/// and lenient ones accept `%20` too.
+fn basic_encode(s: &str) -> String {
+    // `form_encode` writes a literal `+` as `%2B`, so each `+` it writes is a space.
+    form_encode(s).replace('+', "%20")
+}
+
 fn parse_url(what: &str, s: &str) -> Result<Url, AuthError> {
     Url::parse(s).map_err(|e| {
         AuthError::Config(format!(
@@ -392,8 +400,8 @@ impl OAuth2Flow {
                 };
                 let raw = format!(
                     "{}:{}",
-                    form_encode(id),
-                    form_encode(secret.as_deref().unwrap_or(""))
+                    basic_encode(id),
+                    basic_encode(secret.as_deref().unwrap_or(""))
                 );
                 headers.push((
                     "Authorization".into(),
@@ -597,4 +605,13 @@ fn build_custom(
         headers,
         body,
     })
+}
+
+#[cfg(test)]
+mod basic_tests {
+    #[test]
+    fn basic_credentials_encode_space_as_percent_20() {
+        assert_eq!(super::basic_encode("my client"), "my%20client");
+        assert_eq!(super::basic_encode("a+b:c/d"), "a%2Bb%3Ac%2Fd");
+    }
 }

@@ -142,6 +142,33 @@ impl TokenManager {
         self.exchange(req, RequestPurpose::Primary, &mapping).await
     }
 
+    /// Obtains a new token with the primary grant, never a stored or refreshed one, and
+    /// stores it (`wsc auth login` for grants without a user: it checks the credentials).
+    /// `None` when the grant has no primary request (a refresh-token-only flow).
+    pub async fn obtain_primary(&self) -> Result<Option<TokenSet>, AuthError> {
+        let token = match &self.flow {
+            Flow::OAuth2(f) if f.has_primary() => {
+                self.exchange(
+                    f.primary_request()?,
+                    RequestPurpose::Primary,
+                    &f.spec.token_response,
+                )
+                .await?
+            }
+            Flow::OAuth2(_) => return Ok(None),
+            Flow::Custom(c) => {
+                self.exchange(
+                    c.login_request()?,
+                    RequestPurpose::Primary,
+                    &c.spec.request.response,
+                )
+                .await?
+            }
+        };
+        self.adopt(token.clone())?;
+        Ok(Some(token))
+    }
+
     /// Sends one request through the manager's sender and returns the raw answer (the device
     /// authorization request of `wsc auth login`). Counts as a token request.
     pub(crate) async fn send_raw(&self, req: TokenHttpRequest) -> Result<RawResponse, AuthError> {
@@ -253,7 +280,10 @@ impl TokenManager {
                     .as_ref()
                     .is_none_or(|c| c.access_token != s.token.access_token);
                 if differs && !s.token.is_stale(now_ms(), self.skew) {
-                    tracing::debug!("using the token another process stored");
+                    tracing::info!(
+                        "using the fresh token found in the store (obtained {} s ago)",
+                        now_ms().saturating_sub(s.token.obtained_at_ms) / 1000
+                    );
                     self.install(s.token);
                     drop(lease);
                     return Ok(true);
@@ -330,7 +360,15 @@ impl TokenManager {
         self.token_requests.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(request = ?req, ?purpose, "token request");
         let resp = self.sender.send(req).await?;
-        read_response(&resp, mapping, purpose, self.flow.grant_name(), now_ms())
+        let token = read_response(&resp, mapping, purpose, self.flow.grant_name(), now_ms())?;
+        tracing::info!(
+            grant = self.flow.grant_name(),
+            ?purpose,
+            expires_in_s = token.expires_at_ms.saturating_sub(token.obtained_at_ms) / 1000,
+            with_refresh_token = token.refresh_token.is_some(),
+            "token obtained"
+        );
+        Ok(token)
     }
 
     /// Obtains a new token: refresh with the held refresh token when there is one (falling

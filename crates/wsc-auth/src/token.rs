@@ -187,7 +187,10 @@ pub fn hint_for(error: &str, purpose: RequestPurpose, grant: &str) -> Option<Str
         ("unauthorized_client", _) => format!("the {grant} grant is not enabled for this client on the authorization server: enable it there or configure the grant the client may use"),
         ("unsupported_grant_type", _) => format!("the token endpoint does not support the {grant} grant"),
         ("invalid_scope", _) => "a requested scope is unknown or not allowed for this client: check `scopes` and `scope_delimiter`".to_string(),
-        ("invalid_request", _) => "the token endpoint rejected the request shape: check token_request (headers, params, params_in) against its documentation".to_string(),
+        ("invalid_request", RequestPurpose::Primary) => format!("the token endpoint refused the {grant} request: a parameter is missing or malformed, or (some servers, e.g. Authlib, answer so for a wrong password or client secret) the credentials it carries are wrong: check them first, then token_request (headers, params, params_in)"),
+        ("invalid_request", _) => "the token endpoint refused the request: a parameter is missing or malformed, or the refresh token or credentials it carries are wrong: check them first, then token_request (headers, params, params_in)".to_string(),
+        ("access_denied", _) => "the authorization server denied the request: the user or an administrator refused, or a policy blocks this client".to_string(),
+        ("temporarily_unavailable" | "server_error", _) => "the authorization server failed: try again later; if it persists, its logs tell why".to_string(),
         _ => return None,
     })
 }

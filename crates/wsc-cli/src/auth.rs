@@ -28,7 +28,7 @@ pub fn run(cmd: &AuthCommand) -> Result<(), Failed> {
         Auth::OAuth2(o) => o.grant.name(),
         Auth::Custom(_) => "custom",
         other => {
-            println!(
+            outln!(
                 "{}: auth type `{}` has no managed tokens; nothing is stored",
                 loaded.connector.connector,
                 other.kind_name()
@@ -48,7 +48,7 @@ pub fn run(cmd: &AuthCommand) -> Result<(), Failed> {
         let n = store
             .delete_tokens(&key.connector, Some(&key.instance))
             .map_err(|e| fail(exit::FAILURE, e))?;
-        println!(
+        outln!(
             "{}: {} stored token{} deleted from {}",
             key.connector,
             n,
@@ -58,12 +58,21 @@ pub fn run(cmd: &AuthCommand) -> Result<(), Failed> {
         return Ok(());
     }
     let stored = wsc_auth::load_token(&*store, &key).map_err(|e| fail(exit::FAILURE, e))?;
-    println!("connector: {}", key.connector);
-    println!("instance:  {}", key.instance);
-    println!("store:     {}", path.display());
-    println!("grant:     {grant} (configured)");
+    outln!("connector: {}", key.connector);
+    outln!("instance:  {}", key.instance);
+    outln!("store:     {}", path.display());
+    outln!("grant:     {grant} (configured)");
+    let interactive = matches!(grant, "authorization_code" | "device_code");
+    let login = format!("wsc auth login {}", args.connector.display());
     match stored {
-        None => println!("token:     none stored (the next run obtains one)"),
+        None if interactive => {
+            outln!("token:     none stored");
+            outln!("next run:  fails: the {grant} grant needs a sign-in first: `{login}`");
+        }
+        None => {
+            outln!("token:     none stored");
+            outln!("next run:  obtains one with the {grant} grant");
+        }
         Some(s) => {
             let now = wsc_auth::token::now_ms();
             let t = &s.token;
@@ -72,17 +81,18 @@ pub fn run(cmd: &AuthCommand) -> Result<(), Failed> {
             } else {
                 "valid"
             };
-            println!(
-                "token:     {state}, obtained with {} at {}",
-                s.grant,
-                ms_to_rfc3339(t.obtained_at_ms)
+            // The store keeps the flow's grant, also for tokens a refresh obtained.
+            outln!(
+                "token:     {state}, stored at {} by the {} flow (its grant or a refresh)",
+                ms_to_rfc3339(t.obtained_at_ms),
+                s.grant
             );
-            println!(
+            outln!(
                 "expires:   {} (from {})",
                 ms_to_rfc3339(t.expires_at_ms),
                 t.expiry_source
             );
-            println!(
+            outln!(
                 "refresh:   {}",
                 match (&t.refresh_token, t.refresh_expires_at_ms) {
                     (None, _) => "no refresh token held".to_string(),
@@ -92,8 +102,30 @@ pub fn run(cmd: &AuthCommand) -> Result<(), Failed> {
                 }
             );
             if let Some(scope) = &t.scope {
-                println!("scope:     {scope}");
+                outln!("scope:     {scope}");
             }
+            let refresh_valid =
+                t.refresh_token.is_some() && t.refresh_expires_at_ms.is_none_or(|at| at > now);
+            let next = if state == "valid" {
+                format!(
+                    "uses it until {}, then {}",
+                    ms_to_rfc3339(t.expires_at_ms),
+                    if refresh_valid {
+                        "refreshes it".to_string()
+                    } else if interactive {
+                        format!("fails: sign in again with `{login}`")
+                    } else {
+                        format!("obtains a new one with the {grant} grant")
+                    }
+                )
+            } else if refresh_valid {
+                "refreshes it".to_string()
+            } else if interactive {
+                format!("fails: sign in again with `{login}`")
+            } else {
+                format!("obtains a new one with the {grant} grant")
+            };
+            outln!("next run:  {next}");
         }
     }
     Ok(())

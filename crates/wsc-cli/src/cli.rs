@@ -181,13 +181,13 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 50)]
     pub groups: usize,
     /// Write accounts.jsonl and groups.jsonl into this directory.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", conflicts_with = "serve")]
     pub out: Option<PathBuf>,
     /// Only serve the synthetic API until Ctrl-C (for trying connectors by hand).
     #[arg(long)]
     pub serve: bool,
-    /// Port for `--serve` (0 picks a free one).
-    #[arg(long, default_value_t = 0)]
+    /// Port for `--serve` (0 picks a free one); only with `--serve`.
+    #[arg(long, default_value_t = 0, requires = "serve")]
     pub port: u16,
     /// Lifetime of the synthetic API's access tokens (`2s`, `500ms`, `1h`); the summary shows
     /// one token request per lifetime.

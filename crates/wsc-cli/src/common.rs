@@ -24,20 +24,25 @@ pub struct Failed(pub u8);
 
 /// Prints `error: MSG` and returns the failure with `code`.
 pub(crate) fn fail(code: u8, msg: impl std::fmt::Display) -> Failed {
-    eprintln!("error: {msg}");
+    errln!("error: {msg}");
     Failed(code)
 }
 
 /// An engine error as a failure: exit 2 when the input is wrong (unknown operation or
 /// partition, bad settings), 1 when the run failed.
 pub(crate) fn engine_error(e: EngineError) -> Failed {
+    engine_error_kept(e, "")
+}
+
+/// [`engine_error`] with a note appended (what became of `--out`).
+pub(crate) fn engine_error_kept(e: EngineError, kept: &str) -> Failed {
     let code = match e {
         EngineError::NoOperation { .. }
         | EngineError::NoPartition { .. }
         | EngineError::Settings(_) => exit::INVALID,
         _ => exit::FAILURE,
     };
-    fail(code, e)
+    fail(code, format!("{e}{kept}"))
 }
 
 /// A tokio runtime for one command.
@@ -61,12 +66,12 @@ pub fn load(path: &Path) -> Result<Loaded, Failed> {
     match wsc_spec::load_file(path) {
         Ok(l) => {
             if l.warnings.warning_count() > 0 {
-                eprint!("{}", l.warnings.render());
+                err!("{}", l.warnings.render());
             }
             Ok(l)
         }
         Err(LoadError::Invalid(report)) => {
-            eprint!("{}", report.render());
+            err!("{}", report.render());
             Err(Failed(exit::INVALID))
         }
         Err(e) => Err(fail(exit::INVALID, e)),
@@ -108,7 +113,7 @@ fn settings_sources(args: &ConnectorArgs) -> Result<Given, Failed> {
         })?;
         let v = wsc_spec::load::parse_yaml_value(&bytes, &file_name, &Limits::SETTINGS).map_err(
             |r| {
-                eprint!("{}", r.render());
+                err!("{}", r.render());
                 Failed(exit::INVALID)
             },
         )?;
@@ -157,7 +162,7 @@ pub(crate) fn resolve_settings(
     ];
     wsc_engine::settings::resolve_from(&loaded.connector, &supplied, env).map_err(|errs| {
         for e in &errs {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
         }
         Failed(exit::INVALID)
     })
@@ -305,6 +310,7 @@ impl Session {
         let (run, state) = run_context(loaded, args, &settings)?;
         let engine =
             Engine::new(loaded, &settings, auth, run).map_err(|e| fail(exit::INVALID, e))?;
+        crate::logging::set_redactor(engine.redactor());
         Ok(Session {
             engine,
             state,

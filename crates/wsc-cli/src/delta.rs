@@ -61,8 +61,8 @@ pub fn aggregate(args: &AggregateArgs) -> Result<(), Failed> {
     delta.start(&engine).map_err(|e| fail(exit::INVALID, e))?;
     let (dest, mut out) = Destination::open(&args.out)?;
     let started = Instant::now();
-    let result: Result<(), EngineError> = runtime().block_on(async {
-        let output = |e: std::io::Error| EngineError::Output(e.to_string());
+    let run = async {
+        let output = |e: std::io::Error| crate::read::output_error(&e);
         let mut stream = engine.aggregate(&object, None).await?;
         while let Some(batch) = stream.next_batch().await {
             for r in batch? {
@@ -78,14 +78,38 @@ pub fn aggregate(args: &AggregateArgs) -> Result<(), Failed> {
             writeln!(out, "{line}").map_err(output)?;
         }
         out.flush().map_err(output)
+    };
+    // Ctrl-C or SIGTERM ends the run like a failure: nothing is committed.
+    let result: Result<Result<(), EngineError>, u8> = runtime().block_on(async {
+        tokio::select! {
+            biased;
+            code = crate::signals::interrupted() => Err(code),
+            r = run => Ok(r),
+        }
     });
     drop(out);
-    if let Err(e) = result {
-        dest.abandon();
-        return Err(fail(
-            exit::FAILURE,
-            format!("{e}; the previous snapshot was kept"),
-        ));
+    match result {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            let kept = dest.abandon();
+            if crate::read::is_pipe_closed(&e) {
+                return Err(Failed(exit::PIPE_CLOSED));
+            }
+            return Err(fail(
+                exit::FAILURE,
+                format!("{e}; the previous snapshot was kept{kept}"),
+            ));
+        }
+        Err(code) => {
+            let kept = dest.abandon();
+            return Err(fail(
+                code,
+                format!(
+                    "{}; the previous snapshot was kept{kept}",
+                    crate::signals::name(code)
+                ),
+            ));
+        }
     }
     dest.commit()?;
     // Only a complete run moves the baseline.
@@ -104,7 +128,7 @@ pub fn aggregate(args: &AggregateArgs) -> Result<(), Failed> {
             counts.created, counts.updated, counts.deleted
         )
     };
-    eprintln!(
+    errln!(
         "{object} delta: {} records read, {what} in {:.2}s",
         counts.read,
         started.elapsed().as_secs_f64()

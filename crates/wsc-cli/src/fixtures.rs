@@ -67,7 +67,7 @@ pub fn record(args: &RecordArgs) -> Result<(), Failed> {
     let rt = runtime();
     let result = rt.block_on(run_live(&engine, &operation, args));
     if let Err(e) = &result {
-        eprintln!("warning: the operation failed ({e}); the cassette records what happened");
+        errln!("warning: the operation failed ({e}); the cassette records what happened");
     }
     if recorder.is_empty() {
         return Err(fail(exit::FAILURE, "nothing was sent; no cassette written"));
@@ -118,7 +118,7 @@ pub fn record(args: &RecordArgs) -> Result<(), Failed> {
         write_atomic(path, text.as_bytes())
             .map_err(|e| fail(exit::FAILURE, format!("writing {}: {e}", path.display())))?;
     }
-    eprintln!(
+    errln!(
         "recorded {} exchange(s): {} and {}\nnext: wsc test {} --fixtures {} --update",
         recorder.len(),
         case_path.display(),
@@ -170,7 +170,7 @@ fn fixture_dir(args: &TestArgs) -> Result<PathBuf, Failed> {
         _ => Err(fail(
             exit::INVALID,
             format!(
-                "no fixtures for `{stem}`: looked for {} ; pass --fixtures DIR",
+                "no fixtures for `{stem}`: looked for {}; pass --fixtures DIR",
                 here.display()
             ),
         )),
@@ -207,9 +207,9 @@ pub fn test(args: &TestArgs) -> Result<(), Failed> {
             failed += 1;
         }
         invalid |= report.invalid;
-        print!("{}", report.render());
+        out!("{}", report.render());
     }
-    println!(
+    outln!(
         "{} case(s), {} passed, {failed} failed",
         cases.len(),
         cases.len() - failed

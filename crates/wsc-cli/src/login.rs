@@ -42,20 +42,21 @@ fn open_browser(url: &str) {
             std::thread::spawn(move || child.wait());
         }
         Err(e) => {
-            eprintln!("(could not start a browser with `{program}`: {e}; open the URL yourself)")
+            errln!("(could not start a browser with `{program}`: {e}; open the URL yourself)")
         }
     }
 }
 
 fn show_device_prompt(p: &DevicePrompt) {
-    eprintln!(
+    errln!(
         "To sign in, open {} and enter the code: {}",
-        p.verification_uri, p.user_code
+        p.verification_uri,
+        p.user_code
     );
     if let Some(c) = &p.verification_uri_complete {
-        eprintln!("Or open this URL, which carries the code: {c}");
+        errln!("Or open this URL, which carries the code: {c}");
     }
-    eprintln!(
+    errln!(
         "Waiting for the approval (the code is valid for {} s; polling every {} s)...",
         p.expires_in.as_secs(),
         p.interval.as_secs()
@@ -95,11 +96,11 @@ pub fn run(args: &LoginArgs) -> Result<(), Failed> {
     let token: TokenSet = match grant {
         Some(Grant::AuthorizationCode) => rt.block_on(async {
             let login = CodeLogin::start(&manager, args.port).await?;
-            eprintln!("Open this URL in a browser: {}", login.authorize_url());
+            errln!("Open this URL in a browser: {}", login.authorize_url());
             if !args.no_browser {
                 open_browser(login.authorize_url().as_str());
             }
-            eprintln!(
+            errln!(
                 "Waiting up to {} s for the redirect to {} ...",
                 args.timeout.as_secs(),
                 login.redirect_uri()
@@ -111,8 +112,14 @@ pub fn run(args: &LoginArgs) -> Result<(), Failed> {
         }
         other => {
             let name = other.map(|g| g.name()).unwrap_or("custom");
-            eprintln!("The {name} grant needs no interactive sign-in; getting a token now (a valid stored one is kept).");
+            errln!(
+                "The {name} grant needs no interactive sign-in; getting a new token now, which checks the credentials."
+            );
             rt.block_on(async {
+                if let Some(t) = manager.obtain_primary().await? {
+                    return Ok(t);
+                }
+                // A refresh-token-only flow: the refresh is the check.
                 manager.refresh(None).await?;
                 manager
                     .current_token()
@@ -122,7 +129,7 @@ pub fn run(args: &LoginArgs) -> Result<(), Failed> {
         }
     }
     .map_err(login_failed)?;
-    println!(
+    outln!(
         "{}: signed in; token stored in {} (expires {}, {})",
         loaded.connector.connector,
         path.display(),

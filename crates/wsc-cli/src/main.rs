@@ -9,6 +9,40 @@ use clap::Parser;
 #[global_allocator]
 static ALLOC: wsc_hooks::HookAllocator = wsc_hooks::HookAllocator;
 
+/// `println!` that never panics: see [`stdio::out`].
+macro_rules! outln {
+    () => {
+        $crate::stdio::out(format_args!("\n"))
+    };
+    ($($t:tt)*) => {
+        $crate::stdio::out(format_args!("{}\n", format_args!($($t)*)))
+    };
+}
+
+/// `print!` that never panics: see [`stdio::out`].
+macro_rules! out {
+    ($($t:tt)*) => {
+        $crate::stdio::out(format_args!($($t)*))
+    };
+}
+
+/// `eprintln!` that never panics: see [`stdio::err`].
+macro_rules! errln {
+    () => {
+        $crate::stdio::err(format_args!("\n"))
+    };
+    ($($t:tt)*) => {
+        $crate::stdio::err(format_args!("{}\n", format_args!($($t)*)))
+    };
+}
+
+/// `eprint!` that never panics: see [`stdio::err`].
+macro_rules! err {
+    ($($t:tt)*) => {
+        $crate::stdio::err(format_args!($($t)*))
+    };
+}
+
 mod auth;
 mod cli;
 mod common;
@@ -17,10 +51,13 @@ mod demo;
 mod files;
 mod fixtures;
 mod fleet;
+mod logging;
 mod login;
 mod progress;
 mod provision;
 mod read;
+mod signals;
+mod stdio;
 mod validate;
 
 /// Exit codes (documented in README.md and `wsc --help`).
@@ -31,26 +68,18 @@ pub mod exit {
     pub const FAILURE: u8 = 1;
     /// Invalid input: a connector, plan or fixture that does not validate, or bad arguments.
     pub const INVALID: u8 = 2;
-}
-
-fn init_logging(verbose: u8) {
-    let default = match verbose {
-        0 => "warn",
-        1 => "info",
-        _ => "debug",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
+    /// Interrupted by Ctrl-C (SIGINT): 128 + 2, as a shell reports it.
+    pub const INTERRUPTED: u8 = 130;
+    /// stdout was closed by its reader (`| head`): 128 + SIGPIPE, as a shell reports a
+    /// process ended by a broken pipe; nothing is printed.
+    pub const PIPE_CLOSED: u8 = 141;
+    /// Terminated by SIGTERM (`timeout`, systemd, Kubernetes): 128 + 15.
+    pub const TERMINATED: u8 = 143;
 }
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
-    init_logging(args.verbose);
+    logging::init(args.verbose);
     let result = match args.command {
         cli::Command::Validate(a) => Ok(validate::run(&a)),
         cli::Command::Schema(a) => Ok(validate::schema(&a)),

@@ -34,11 +34,11 @@ pub fn provision(args: &ProvisionArgs) -> Result<(), Failed> {
         )
     })?;
     let plan = load_plan(&bytes, &args.plan).map_err(|r| {
-        eprint!("{}", r.render());
+        err!("{}", r.render());
         Failed(exit::INVALID)
     })?;
     plan.check(&loaded.connector).map_err(|r| {
-        eprint!("{}", r.render());
+        err!("{}", r.render());
         Failed(exit::INVALID)
     })?;
     let settings = resolve_settings(&loaded, &args.connector, &process_env)?;
@@ -103,11 +103,11 @@ pub fn provision(args: &ProvisionArgs) -> Result<(), Failed> {
         }
     }
     if args.dry_run {
-        print!("{}", shown(&recorder.render_requests(&secrets)));
+        out!("{}", shown(&recorder.render_requests(&secrets)));
         for n in &notes {
-            println!("{n}");
+            outln!("{n}");
         }
-        eprintln!(
+        errln!(
             "dry run: {} request(s) would be sent for {total} plan request(s); nothing was sent",
             recorder.len()
         );
@@ -140,7 +140,7 @@ pub fn provision(args: &ProvisionArgs) -> Result<(), Failed> {
         })?;
         match rt.block_on(engine.provision(&resolved)) {
             Ok(done) => {
-                println!("{}", done.to_json());
+                outln!("{}", done.to_json());
                 if let Some(name) = &r.name {
                     results.insert(name, done.to_reference());
                 }
@@ -187,7 +187,7 @@ fn secrets_of(
         }
     }
     for name in secrets.too_short(MIN_SECRET_CHARS) {
-        eprintln!(
+        errln!(
             "warning: secret `{name}` is shorter than {MIN_SECRET_CHARS} characters: it is hidden where it stands alone, but such a short value may also be part of other text"
         );
     }

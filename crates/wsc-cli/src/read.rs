@@ -7,7 +7,7 @@ use wsc_engine::output::{self, Format};
 use wsc_engine::{Engine, EngineError};
 
 use crate::cli::{AggregateArgs, ConnectorArgs, GetArgs, OutputFormat};
-use crate::common::{Failed, Session, engine_error, fail, object_type, runtime};
+use crate::common::{Failed, Session, engine_error, engine_error_kept, fail, object_type, runtime};
 use crate::exit;
 use crate::files::Destination;
 use crate::progress::Progress;
@@ -56,8 +56,7 @@ pub(crate) async fn aggregate_into(
     while let Some(batch) = stream.next_batch().await {
         let batch = batch?;
         for r in &batch {
-            sink.write(r, &names)
-                .map_err(|e| EngineError::Output(e.to_string()))?;
+            sink.write(r, &names).map_err(|e| output_error(&e))?;
         }
         n += batch.len() as u64;
     }
@@ -65,22 +64,56 @@ pub(crate) async fn aggregate_into(
     Ok(n)
 }
 
+/// The output error a closed pipe becomes (told apart by [`is_pipe_closed`]).
+const PIPE_CLOSED: &str = "the output's reader closed the pipe";
+
+/// A write error of the output as an engine error.
+pub(crate) fn output_error(e: &std::io::Error) -> EngineError {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        EngineError::Output(PIPE_CLOSED.into())
+    } else {
+        EngineError::Output(e.to_string())
+    }
+}
+
+/// Whether the run ended because the reader of stdout (or of a FIFO) went away.
+pub(crate) fn is_pipe_closed(e: &EngineError) -> bool {
+    matches!(e, EngineError::Output(m) if m == PIPE_CLOSED)
+}
+
+/// The failure of finishing the output: quiet exit 141 for a closed pipe.
+pub(crate) fn output_failed(e: &std::io::Error, kept: &str) -> Failed {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        Failed(exit::PIPE_CLOSED)
+    } else {
+        fail(exit::FAILURE, format!("writing output: {e}{kept}"))
+    }
+}
+
 fn summary_line(engine: &Engine, what: &str, n: u64, started: Instant) -> String {
+    use crate::progress::count;
     let s = engine.summary();
     let secs = started.elapsed().as_secs_f64();
     let mut extra = String::new();
+    if s.lookups > 0 {
+        extra.push_str(&format!(", {}", count(s.lookups, "lookup")));
+    }
+    extra.push_str(&format!(
+        ", {}, {}, {}",
+        count(s.requests, "request"),
+        count(s.retries, "retry").replace("retrys", "retries"),
+        count(s.token_requests, "token request")
+    ));
     if s.duplicates > 0 {
         extra.push_str(&format!(", {} duplicates dropped", s.duplicates));
     }
     if !s.warnings.is_empty() {
-        extra.push_str(&format!(", {} warnings", s.warnings.len()));
+        extra.push_str(&format!(", {}", count(s.warnings.len() as u64, "warning")));
     }
     format!(
-        "{what}: {n} records, {} pages, {} requests, {} retries, {} token requests{extra} in {secs:.2}s ({:.0} records/s)",
-        s.pages,
-        s.requests,
-        s.retries,
-        s.token_requests,
+        "{what}: {}, {}{extra} in {secs:.2}s ({:.0} records/s)",
+        count(n, "record"),
+        count(s.pages, "page"),
         n as f64 / secs.max(0.000_001)
     )
 }
@@ -97,49 +130,50 @@ pub fn aggregate(args: &AggregateArgs) -> Result<(), Failed> {
     let started = Instant::now();
     let result = rt.block_on(async {
         let progress = Progress::start(engine, &format!("aggregating {object}"));
-        // Ctrl-C ends the run like a failure: the temporary file is removed, `--out` is left
-        // as it was.
+        // Ctrl-C or SIGTERM ends the run like a failure: the temporary file is removed,
+        // `--out` is left as it was.
         let r = tokio::select! {
             biased;
-            _ = tokio::signal::ctrl_c() => None,
-            r = aggregate_into(engine, &object, args.partition.as_deref(), sink.as_mut()) => Some(r),
+            code = crate::signals::interrupted() => Err(code),
+            r = aggregate_into(engine, &object, args.partition.as_deref(), sink.as_mut()) => Ok(r),
         };
         progress.finish();
         r
     });
     match result {
-        Some(Ok(n)) => {
+        Ok(Ok(n)) => {
             // The shrink guard, before anything is committed.
             if let Some(h) = &history
                 && let Err(e) = h.check(n)
             {
                 drop(sink);
-                dest.abandon();
-                return Err(engine_error(e));
+                let kept = dest.abandon();
+                return Err(engine_error_kept(e, &kept));
             }
-            sink.finish()
-                .map_err(|e| fail(exit::FAILURE, format!("writing output: {e}")))?;
+            if let Err(e) = sink.finish() {
+                let kept = dest.abandon();
+                return Err(output_failed(&e, &kept));
+            }
             dest.commit()?;
             session.persist_state()?;
             if let Some(h) = &history {
                 h.record(n).map_err(engine_error)?;
             }
-            eprintln!("{}", summary_line(engine, &object, n, started));
+            errln!("{}", summary_line(engine, &object, n, started));
             Ok(())
         }
-        Some(Err(e)) => {
+        Ok(Err(e)) => {
             drop(sink);
-            dest.abandon();
-            Err(engine_error(e))
+            let kept = dest.abandon();
+            if is_pipe_closed(&e) {
+                return Err(Failed(exit::PIPE_CLOSED));
+            }
+            Err(engine_error_kept(e, &kept))
         }
-        None => {
+        Err(code) => {
             drop(sink);
-            dest.abandon();
-            let kept = match &args.out {
-                Some(path) => format!("; {} was left as it was", path.display()),
-                None => String::new(),
-            };
-            Err(fail(exit::FAILURE, format!("interrupted{kept}")))
+            let kept = dest.abandon();
+            Err(fail(code, format!("{}{kept}", crate::signals::name(code))))
         }
     }
 }
@@ -157,7 +191,7 @@ pub fn get(args: &GetArgs) -> Result<(), Failed> {
         .map_err(engine_error)?;
     session.persist_state()?;
     let v = rec.to_json(&names);
-    println!(
+    outln!(
         "{}",
         serde_json::to_string_pretty(&v).unwrap_or_else(|_| v.to_string())
     );
@@ -173,7 +207,7 @@ pub fn test_connection(args: &ConnectorArgs) -> Result<(), Failed> {
     rt.block_on(engine.test_connection())
         .map_err(engine_error)?;
     session.persist_state()?;
-    println!(
+    outln!(
         "ok: connection works ({} ms)",
         started.elapsed().as_millis()
     );
@@ -188,8 +222,16 @@ pub fn partitions(args: &ConnectorArgs, object: &str) -> Result<(), Failed> {
     let parts = rt
         .block_on(engine.partitions(&object_type(object)))
         .map_err(engine_error)?;
+    if parts.is_empty() {
+        // Said on stderr, so a script reading stdout still sees no partitions.
+        errln!(
+            "the {} aggregation of `{}` has no partitions: run it whole (`wsc aggregate` without --partition)",
+            object_type(object),
+            args.connector.display()
+        );
+    }
     for p in parts {
-        println!("{p}");
+        outln!("{p}");
     }
     Ok(())
 }

@@ -1,7 +1,5 @@
 //! `wsc validate` and `wsc schema`.
 
-use std::io::Write;
-
 use wsc_spec::LoadError;
 
 use crate::cli::{SchemaArgs, ValidateArgs};
@@ -11,8 +9,6 @@ use crate::files::write_atomic;
 /// Validates every file; diagnostics go to stderr, one summary line per file to stdout.
 pub fn run(args: &ValidateArgs) -> u8 {
     let mut worst = exit::OK;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
     for file in &args.files {
         match wsc_spec::load_file(file) {
             Ok(loaded) => {
@@ -22,26 +18,24 @@ pub fn run(args: &ValidateArgs) -> u8 {
                     &serde_json::Value::Null,
                     Default::default(),
                 ) {
-                    eprintln!("error: {e}");
-                    let _ = writeln!(out, "{}: invalid (a hook does not compile)", file.display());
+                    errln!("error: {e}");
+                    outln!("{}: invalid (a hook does not compile)", file.display());
                     worst = exit::INVALID;
                     continue;
                 }
                 let warnings = loaded.warnings.warning_count();
                 if warnings > 0 {
-                    eprint!("{}", loaded.warnings.render());
+                    err!("{}", loaded.warnings.render());
                 }
                 if args.deny_warnings && warnings > 0 {
                     worst = exit::INVALID;
-                    let _ = writeln!(
-                        out,
+                    outln!(
                         "{}: invalid ({warnings} warning(s), denied)",
                         file.display()
                     );
                 } else if !args.quiet {
                     let ops = loaded.connector.operations.iter().len();
-                    let _ = writeln!(
-                        out,
+                    outln!(
                         "{}: ok (connector `{}`, {ops} operation(s){})",
                         file.display(),
                         loaded.connector.connector,
@@ -54,9 +48,8 @@ pub fn run(args: &ValidateArgs) -> u8 {
                 }
             }
             Err(LoadError::Invalid(report)) => {
-                eprint!("{}", report.render());
-                let _ = writeln!(
-                    out,
+                err!("{}", report.render());
+                outln!(
                     "{}: invalid ({} error(s))",
                     file.display(),
                     report.error_count()
@@ -64,7 +57,7 @@ pub fn run(args: &ValidateArgs) -> u8 {
                 worst = exit::INVALID;
             }
             Err(e @ LoadError::Io { .. }) => {
-                eprintln!("error: {e}");
+                errln!("error: {e}");
                 worst = exit::INVALID;
             }
         }
@@ -78,13 +71,13 @@ pub fn schema(args: &SchemaArgs) -> u8 {
         .expect("the schema serialises");
     match &args.out {
         None => {
-            println!("{text}");
+            outln!("{text}");
             exit::OK
         }
         Some(path) => match write_atomic(path, format!("{text}\n").as_bytes()) {
             Ok(()) => exit::OK,
             Err(e) => {
-                eprintln!("error: cannot write {}: {e}", path.display());
+                errln!("error: cannot write {}: {e}", path.display());
                 exit::FAILURE
             }
         },

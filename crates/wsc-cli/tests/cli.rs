@@ -210,15 +210,38 @@ fn demo_counts_match_the_directory() {
         .output()
         .unwrap();
     assert_eq!(code(&out), 0, "{}", show(&out));
-    let stdout = text(&out.stdout);
-    let summary = stdout.trim_end();
+    // Summaries go to stderr (README: data to stdout, diagnostics to stderr).
+    assert_eq!(text(&out.stdout), "", "{}", show(&out));
+    let stderr = text(&out.stderr);
+    let summary = stderr
+        .lines()
+        .find(|l| l.starts_with("demo summary:"))
+        .unwrap_or_else(|| panic!("{}", show(&out)));
     assert!(
         summary
             .starts_with("demo summary: accounts 1234 (API holds 1234), groups 17 (API holds 17),"),
         "{}",
         show(&out)
     );
-    assert!(summary.ends_with(": ok"), "{}", show(&out));
+    assert!(summary.contains(", 1 token request, total "), "{summary}");
+    assert!(summary.ends_with("s: ok"), "{summary}");
+    // One sample record, the next commands, and no "1 pages".
+    let sample = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("a sample record: "))
+        .unwrap_or_else(|| panic!("{}", show(&out)));
+    let sample: Value = serde_json::from_str(sample).unwrap();
+    assert_eq!(sample["identity"], user_id(0));
+    assert!(stderr.contains("next:\n  wsc demo --serve"), "{stderr}");
+    assert!(
+        stderr.contains("groups: 17 records, 1 page, 1 request"),
+        "{stderr}"
+    );
+
+    // An option that needs another is refused, not ignored.
+    let out = wsc().args(["demo", "--port", "8089"]).output().unwrap();
+    assert_eq!(code(&out), 2, "{}", show(&out));
+    assert!(text(&out.stderr).contains("--serve"), "{}", show(&out));
     let accounts = std::fs::read_to_string(dir.join("accounts.jsonl")).unwrap();
     let ids: Vec<String> = accounts
         .lines()
@@ -772,7 +795,7 @@ fn empty_directory_in_every_format() {
     );
 }
 
-/// Ctrl-C (SIGINT) during `aggregate --out` exits 1 and leaves neither the file nor the
+/// Ctrl-C (SIGINT) during `aggregate --out` exits 130 and leaves neither the file nor the
 /// temporary file. The server's latency keeps the run going; the signal is sent once the
 /// server has answered pages (so records were written to the temporary file).
 #[cfg(unix)]
@@ -815,7 +838,7 @@ fn interrupted_run_leaves_no_output() {
         .unwrap();
     assert!(kill.success());
     let out = child.wait_with_output().unwrap();
-    assert_eq!(code(&out), 1, "{}", show(&out));
+    assert_eq!(code(&out), 130, "{}", show(&out));
     assert!(text(&out.stderr).contains("interrupted"), "{}", show(&out));
     assert!(api.stats().pages.offset < 100, "the run was cut short");
     assert_eq!(listing(&dir), ["c.yaml"]);

@@ -3,8 +3,9 @@
 //! driven through the `wsc` binary. The provider's protected API checks every bearer token
 //! by introspection, and the tests introspect the tokens wsc stored themselves.
 //!
-//! Needs Node.js 20+ and `npm ci --prefix tests/oidc` (`.ci/run` does it). Without them the
-//! tests fail and say so; nothing is skipped.
+//! Needs Node.js 20+ with npm: the tests run `npm ci --prefix tests/oidc` on first use
+//! (`wsc_testkit::tools::oidc_provider`). Without node the tests fail and say so; nothing is
+//! skipped.
 
 mod common;
 use common::*;
@@ -66,13 +67,11 @@ impl Provider {
     }
 
     fn start_with(env: &[(&str, &str)]) -> Provider {
-        let dir = oidc_dir();
-        assert!(
-            dir.join("node_modules/oidc-provider/package.json")
-                .is_file(),
-            "the OIDC interop suite needs oidc-provider, which is not installed in {}: run `npm ci --prefix tests/oidc` (Node.js 20 or later) from the repository root, then run the tests again",
-            dir.join("node_modules").display()
-        );
+        // `npm ci --prefix tests/oidc` on first use (and when the lock file changes).
+        let dir =
+            wsc_testkit::tools::oidc_provider(&root(), Path::new(env!("CARGO_TARGET_TMPDIR")))
+                .unwrap_or_else(|e| panic!("the OIDC interop suite needs oidc-provider: {e}"));
+        assert_eq!(dir, oidc_dir());
         let mut child = Command::new("node")
             .arg("server.mjs")
             .current_dir(&dir)
@@ -681,6 +680,11 @@ fn authorization_code_refusal_state_mismatch_and_timeout_are_clear_errors() {
     );
     let st = status_of(&c, &set, &state);
     assert!(st.contains("none stored"), "{st}");
+    // Truthful about the next run: authorization_code cannot obtain a token by itself.
+    assert!(
+        st.contains("next run:  fails") && st.contains("wsc auth login"),
+        "{st}"
+    );
 
     // A redirect whose state is not ours is refused, and the browser is told.
     let state = dir.join("state.db");

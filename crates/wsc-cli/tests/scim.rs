@@ -1,9 +1,11 @@
-//! connectors/scim2.yaml against the real `scim2-server` (PyPI, pinned in .ci/run): aggregate,
+//! connectors/scim2.yaml against the real `scim2-server` (PyPI, pinned in
+//! tests/scim/requirements.txt): aggregate,
 //! create a user, add it to a group, disable it, delete it, each step checked by reading back;
 //! `--dry-run` sends nothing (the user count does not change).
 //!
-//! The server is started by the test on 127.0.0.1. It must be installed
-//! (`pip install scim2-server==0.8.3`); without it the test fails and says so.
+//! The server is started by the test on 127.0.0.1. It is installed on first use into a Python
+//! venv under target/ (`wsc_testkit::tools::scim2_server`); without `python3` (and its `venv`
+//! module) the test fails and says what to install; nothing is skipped.
 
 mod common;
 use common::*;
@@ -40,18 +42,16 @@ fn free_port() -> u16 {
 
 fn start_server() -> Server {
     let port = free_port();
-    let child = Command::new("scim2-server")
+    // Installed into a venv under target/ on first use, from tests/scim/requirements.txt.
+    let program = wsc_testkit::tools::scim2_server(&root(), Path::new(env!("CARGO_TARGET_TMPDIR")))
+        .unwrap_or_else(|e| panic!("the SCIM interop tests need scim2-server: {e}"));
+    let child = Command::new(program)
         .args(["--hostname", "127.0.0.1", "--port", &port.to_string()])
         .args(["--bearer-token", TOKEN])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot start scim2-server ({e}): install it with `pip install scim2-server==0.8.3` \
-                 (.ci/run does)"
-            )
-        });
+        .unwrap_or_else(|e| panic!("cannot start scim2-server ({e})"));
     let server = Server {
         child,
         base: format!("http://127.0.0.1:{port}"),

@@ -29,8 +29,13 @@ use wsc_spec::template::Context;
 /// Counters of a run, readable while it runs (for progress bars).
 #[derive(Debug, Default)]
 pub struct Stats {
-    /// Pages received.
+    /// Pages received (of an operation's primary request: the listing).
     pub pages: AtomicU64,
+    /// Responses of the other steps: setup requests and per-record lookups (`for_each`).
+    pub lookups: AtomicU64,
+    /// Records the listing said it holds (the sum of `paging.total` of first pages; 0 when
+    /// no page told).
+    pub expected: AtomicU64,
     /// Records emitted.
     pub records: AtomicU64,
     /// Repeated identities dropped (`on_duplicate: warn`).
@@ -66,8 +71,12 @@ impl Stats {
 pub struct Summary {
     /// Records emitted.
     pub records: u64,
-    /// Pages received.
+    /// Pages received (of an operation's primary request: the listing).
     pub pages: u64,
+    /// Responses of the other steps: setup requests and per-record lookups.
+    pub lookups: u64,
+    /// Records the listing said it holds (`paging.total`), when a page told.
+    pub expected: Option<u64>,
     /// HTTP requests sent (attempts).
     pub requests: u64,
     /// Retries.
@@ -288,6 +297,8 @@ impl Engine {
         Summary {
             records: self.inner.stats.records.load(Ordering::Relaxed),
             pages: self.inner.stats.pages.load(Ordering::Relaxed),
+            lookups: self.inner.stats.lookups.load(Ordering::Relaxed),
+            expected: Some(self.inner.stats.expected.load(Ordering::Relaxed)).filter(|n| *n > 0),
             requests,
             retries,
             token_requests: self.inner.http.auth().token_requests(),

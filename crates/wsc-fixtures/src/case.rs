@@ -21,6 +21,7 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use wsc_spec::limits::{Limits, read_limited};
+use wsc_spec::{Diagnostic, Report};
 
 /// The file suffix of a case.
 pub const CASE_SUFFIX: &str = ".case.yaml";
@@ -115,53 +116,84 @@ impl LoadedCase {
             source,
         })?;
         let shown = path.display().to_string();
-        let (case, _, _) = wsc_spec::load::parse_document::<Case>(
+        let (case, source, index) = wsc_spec::load::parse_document::<Case>(
             &bytes,
             &shown,
             "a case is a YAML mapping with `operation:` and `cassette:`; see docs/testing.md",
             &Limits::CASE,
         )
         .map_err(|r| CaseError::Invalid(r.render()))?;
+        // A problem at a key of the case file, rendered with its line and column.
+        let at = |key: &str, d: Diagnostic| {
+            let mut d = d.at_path(key);
+            if let Some((pos, width)) = wsc_spec::locate::locate(&index, key) {
+                (d.line, d.column, d.width) = (pos.line, pos.column, width);
+            }
+            CaseError::Invalid(
+                Report {
+                    file: shown.clone(),
+                    source: source.clone(),
+                    diagnostics: vec![d],
+                }
+                .render(),
+            )
+        };
         let operation = parse_operation(&case.operation).map_err(|why| {
-            CaseError::Invalid(format!("{shown}: `operation: {}`: {why}", case.operation))
+            let mut d = Diagnostic::error(format!("unknown operation `{}`", case.operation))
+                .expected(why.trim_start_matches("expected ").to_string())
+                .found(format!("`{}`", case.operation));
+            if let Some(m) = wsc_spec::diagnostic::did_you_mean(
+                &case.operation,
+                KNOWN_OPERATIONS.iter().copied(),
+            ) {
+                d = d.hint(format!("did you mean `{m}`?"));
+            }
+            at("operation", d)
         })?;
         if case.identity.is_some() != matches!(operation, Operation::GetObject { .. }) {
-            return Err(CaseError::Invalid(format!(
-                "{shown}: `identity` is required by get_object cases and allowed only there"
-            )));
+            let d = Diagnostic::error(
+                "`identity` is required by get_object cases and allowed only there",
+            );
+            let key = if case.identity.is_some() {
+                "identity"
+            } else {
+                "operation"
+            };
+            return Err(at(key, d));
         }
         if case.partition.is_some() && !matches!(operation, Operation::Aggregate { .. }) {
-            return Err(CaseError::Invalid(format!(
-                "{shown}: `partition` is allowed only in aggregation cases"
-            )));
+            let d = Diagnostic::error("`partition` is allowed only in aggregation cases");
+            return Err(at("partition", d));
         }
         if matches!(operation, Operation::Provision) {
             let first = case.plans.first().cloned();
             if case.plan.is_some() && first.is_some() {
-                return Err(CaseError::Invalid(format!(
-                    "{shown}: give `plan` (one request) or `plans` (several), not both"
-                )));
+                let d =
+                    Diagnostic::error("give `plan` (one request) or `plans` (several), not both");
+                return Err(at("plans", d));
             }
             match case.plan.clone().or(first).as_ref() {
                 None => {
-                    return Err(CaseError::Invalid(format!(
-                        "{shown}: a `{}` case needs `plan:` (a provisioning request)",
+                    let d = Diagnostic::error(format!(
+                        "a `{}` case needs `plan:` (a provisioning request)",
                         case.operation
-                    )));
+                    ));
+                    return Err(at("operation", d));
                 }
                 Some(p) if p.operation.name() != case.operation => {
-                    return Err(CaseError::Invalid(format!(
-                        "{shown}: `plan.operation` is `{}` but the case's operation is `{}`",
+                    let d = Diagnostic::error(format!(
+                        "`plan.operation` is `{}` but the case's operation is `{}`",
                         p.operation.name(),
                         case.operation
-                    )));
+                    ));
+                    return Err(at("plan.operation", d));
                 }
                 Some(_) => {}
             }
         } else if case.plan.is_some() || !case.plans.is_empty() {
-            return Err(CaseError::Invalid(format!(
-                "{shown}: `plan` is allowed only in write-operation cases"
-            )));
+            let d = Diagnostic::error("`plan` is allowed only in write-operation cases");
+            let key = if case.plan.is_some() { "plan" } else { "plans" };
+            return Err(at(key, d));
         }
         let name = case_name(path);
         Ok(LoadedCase {
@@ -189,6 +221,25 @@ pub fn case_name(path: &Path) -> String {
         .unwrap_or_default();
     f.strip_suffix(CASE_SUFFIX).unwrap_or(&f).to_string()
 }
+
+/// Operation keys a case may name (for "did you mean").
+const KNOWN_OPERATIONS: &[&str] = &[
+    "test_connection",
+    "account_aggregation",
+    "group_aggregation.group",
+    "get_object.account",
+    "get_object.group",
+    "get_partitions",
+    "create_account",
+    "update_account",
+    "delete_account",
+    "enable_account",
+    "disable_account",
+    "unlock_account",
+    "change_password",
+    "add_entitlement",
+    "remove_entitlement",
+];
 
 /// Decodes an operation key.
 pub fn parse_operation(s: &str) -> Result<Operation, String> {

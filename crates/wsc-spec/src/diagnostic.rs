@@ -133,14 +133,14 @@ fn render_one(out: &mut String, file: &str, source: &str, d: &Diagnostic) {
         Severity::Error => "error",
         Severity::Warning => "warning",
     };
-    let _ = writeln!(out, "{label}: {}", d.message);
+    let _ = writeln!(out, "{label}: {}", visible(&d.message));
     if d.line > 0 {
         let _ = writeln!(out, "  --> {file}:{}:{}", d.line, d.column.max(1));
     } else {
         let _ = writeln!(out, "  --> {file}");
     }
     if !d.path.is_empty() {
-        let _ = writeln!(out, "   = at: {}", d.path);
+        let _ = writeln!(out, "   = at: {}", visible(&d.path));
     }
     if d.line > 0
         && let Some(text) = source.lines().nth(d.line - 1)
@@ -155,14 +155,22 @@ fn render_one(out: &mut String, file: &str, source: &str, d: &Diagnostic) {
         } else {
             String::new()
         };
-        shown.extend(
-            text.chars()
-                .skip(skip)
-                .map(|c| if c == '\t' { '→' } else { c })
-                .map(|c| if c.is_control() { '�' } else { c })
-                .take(200),
-        );
-        let col = if skip > 0 { col - skip + 1 } else { col };
+        // The caret's column in the shown line: invisible characters are shown as `<U+FEFF>`,
+        // wider than the one column they take in the file.
+        let mut caret = if skip > 0 { 1 } else { 0 };
+        for (i, c) in text.chars().skip(skip).take(200).enumerate() {
+            let piece = match c {
+                '\t' => "→".to_string(),
+                c if is_invisible(c) => format!("<U+{:04X}>", c as u32),
+                c if c.is_control() => "�".to_string(),
+                c => c.to_string(),
+            };
+            if i + 1 < col - skip {
+                caret += piece.chars().count();
+            }
+            shown.push_str(&piece);
+        }
+        let col = caret + 1;
         let _ = writeln!(out, "{pad} |");
         let _ = writeln!(out, "{num} | {shown}");
         let width = d
@@ -172,15 +180,58 @@ fn render_one(out: &mut String, file: &str, source: &str, d: &Diagnostic) {
         let _ = writeln!(out, "{pad} | {}{}", " ".repeat(col - 1), "^".repeat(width));
     }
     if let Some(e) = &d.expected {
-        let _ = writeln!(out, "   = expected: {e}");
+        let _ = writeln!(out, "   = expected: {}", visible(e));
     }
     if let Some(f) = &d.found {
-        let _ = writeln!(out, "   = found: {f}");
+        let _ = writeln!(out, "   = found: {}", visible(f));
     }
     if let Some(h) = &d.hint {
-        let _ = writeln!(out, "   = help: {h}");
+        let _ = writeln!(out, "   = help: {}", visible(h));
     }
     out.push('\n');
+}
+
+/// Characters that show nothing (or look like a space) but make a name differ: a byte-order
+/// mark inside a file, zero-width spaces and joiners, direction marks, soft hyphens.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{061C}'
+            | '\u{115F}'
+            | '\u{1160}'
+            | '\u{17B4}'
+            | '\u{17B5}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{00A0}'
+            | '\u{2028}'
+            | '\u{2029}'
+    )
+}
+
+/// Text with invisible characters written as `<U+FEFF>`, so `de\u{FEFF}mo` does not look
+/// like `demo`.
+pub fn visible(text: &str) -> String {
+    if !text.chars().any(is_invisible) {
+        return text.to_string();
+    }
+    text.chars()
+        .map(|c| {
+            if is_invisible(c) {
+                format!("<U+{:04X}>", c as u32)
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// The closest candidate to `word`, if it is close enough to be a likely misspelling: among

@@ -503,11 +503,25 @@ fn explain(
         d.hint = Some("put one connector per file".into());
     } else if is_syntax_error(message) {
         d.message = format!("YAML syntax error: {message}");
+        let unclosed = location
+            .filter(|_| message.contains("did not find expected ',' or"))
+            .and_then(|stop| Some((stop, crate::load_hints::unclosed_flow(source, stop)?)));
         if let Some(tab) = first_tab_indent(source) {
             d.message = "tab character used for indentation".into();
             d.hint =
                 Some("YAML indentation must use spaces; replace the tab(s) with spaces".into());
             at = Some((tab, 1));
+        } else if let Some((stop, (open, pos))) = unclosed {
+            let close = if open == '{' { '}' } else { ']' };
+            d.message = format!(
+                "YAML syntax error: this `{open}` is not closed (the parser stopped at line {}, column {}: {message})",
+                stop.line, stop.column
+            );
+            d.hint = Some(format!(
+                "close it with `{close}` on the same line, or write the {} in block style, one entry per line",
+                if open == '{' { "mapping" } else { "list" }
+            ));
+            at = Some((pos, 1));
         } else {
             d.hint = Some(
                 "check the indentation and quoting near this line; quote values that contain `: ` or start with `{`, `[`, `*`, `&`, `!`, `%` or `@`"

@@ -83,3 +83,61 @@ pub(crate) fn first_tab_indent(source: &str) -> Option<Pos> {
     }
     None
 }
+
+/// The innermost flow collection (`{` or `[`) still open at `upto` (the place a YAML parser
+/// gave up, usually the next line or the end of the file): where an unclosed `{ ...` or
+/// `[ ...` starts. Quoted text and comments are skipped.
+pub(crate) fn unclosed_flow(source: &str, upto: Pos) -> Option<(char, Pos)> {
+    let mut open: Vec<(char, Pos)> = Vec::new();
+    for (li, line) in source.lines().enumerate().take(upto.line) {
+        let mut quote: Option<char> = None;
+        let mut prev = ' ';
+        let mut escaped = false;
+        for (ci, c) in line.chars().enumerate() {
+            let pos = Pos {
+                line: li + 1,
+                column: ci + 1,
+            };
+            if pos.line == upto.line && pos.column >= upto.column {
+                break;
+            }
+            match quote {
+                Some('"') if escaped => escaped = false,
+                Some('"') if c == '\\' => escaped = true,
+                Some(q) if c == q => quote = None,
+                Some(_) => {}
+                None => match c {
+                    '"' | '\'' if matches!(prev, ' ' | '{' | '[' | ',' | ':') => quote = Some(c),
+                    '#' if prev == ' ' || ci == 0 => break,
+                    '{' | '[' => open.push((c, pos)),
+                    '}' | ']' => {
+                        open.pop();
+                    }
+                    _ => {}
+                },
+            }
+            prev = c;
+        }
+    }
+    open.pop()
+}
+
+#[cfg(test)]
+mod flow_tests {
+    use super::{Pos, unclosed_flow};
+
+    #[test]
+    fn finds_the_unclosed_brace() {
+        let src = "a:\n  request: { path: \"/u{x}\", q: [1, 2]\n  records: x\n";
+        let (c, at) = unclosed_flow(
+            src,
+            Pos {
+                line: 3,
+                column: 10,
+            },
+        )
+        .unwrap();
+        assert_eq!((c, at.line, at.column), ('{', 2, 12));
+        assert!(unclosed_flow("a: { b: 1 }\nc: 2\n", Pos { line: 2, column: 2 }).is_none());
+    }
+}

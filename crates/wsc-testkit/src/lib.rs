@@ -11,3 +11,4 @@
 pub mod postgres;
 pub mod replay;
 pub mod synthetic;
+pub mod tools;

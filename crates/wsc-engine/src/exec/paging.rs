@@ -82,7 +82,18 @@ async fn drive_pages(
         if let Some(stx) = saved_tx.take() {
             let _ = stx.send(head.saved.clone());
         }
-        run.inner.stats.pages.fetch_add(1, Ordering::Relaxed);
+        if run.si == run.op.primary {
+            run.inner.stats.pages.fetch_add(1, Ordering::Relaxed);
+            if state.index == 0
+                && let Some(total) = head.total
+            {
+                run.inner.stats.expected.fetch_add(total, Ordering::Relaxed);
+            }
+            tracing::info!(target: "wsc::page", records = head.count, "page {}", state.index + 1);
+        } else {
+            run.inner.stats.lookups.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(target: "wsc::page", step = run.si, items = head.count, "lookup");
+        }
         let Some(p) = paging else {
             send(tx, join(handle).await?).await?;
             return Ok(());
@@ -223,8 +234,13 @@ async fn drive_window(
         }
         match window.next().await {
             Some((head, items)) => {
-                run.inner.stats.pages.fetch_add(1, Ordering::Relaxed);
+                if run.si == run.op.primary {
+                    run.inner.stats.pages.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    run.inner.stats.lookups.fetch_add(1, Ordering::Relaxed);
+                }
                 let items = items?;
+                tracing::info!(target: "wsc::page", records = items.len(), "page {}", page + 1);
                 if let Ok(head) = head {
                     tally.page(&head);
                 }

@@ -40,19 +40,22 @@ impl Validator<'_> {
         }
         if let Err(e) = jsonpath_rust::parser::parse_json_path(s) {
             let msg = e.to_string();
+            let mut at = None;
             let msg = match msg.split_once("--> 1:") {
                 Some((_, rest)) => {
                     let col: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                    at = col.parse::<usize>().ok();
                     format!("a syntax error at character {col} of the path")
                 }
                 None => msg.lines().next().unwrap_or(&msg).to_string(),
             };
-            self.push(
+            self.push_at_char(
                 path,
                 Diagnostic::error(format!("invalid JSONPath `{s}`"))
                     .found(msg)
                     .expected("an RFC 9535 JSONPath such as `$.items[*]`, `$.emails[0].value` or `$['odd key']`")
                     .hint("check brackets and quotes; keys with special characters go in `['...']`"),
+                at.unwrap_or(0),
             );
         }
     }

@@ -98,6 +98,27 @@ impl Validator<'_> {
         self.diags.push(d);
     }
 
+    /// [`push`](Self::push), pointing at character `at` (from 1) of the scalar value at
+    /// `path` when its text stands in the file as it is (one line, no escapes), else at the
+    /// key.
+    pub(super) fn push_at_char(&mut self, path: &str, d: Diagnostic, at: usize) {
+        let node = self.index.get(path).cloned();
+        self.push(path, d);
+        let Some(node) = node else { return };
+        let Some(text) = &node.scalar else { return };
+        let verbatim = !text.contains('\n')
+            && !(node.quoted && (text.contains('\\') || text.contains('"') || text.contains('\'')));
+        if verbatim
+            && at >= 1
+            && at <= text.chars().count() + 1
+            && let Some(last) = self.diags.last_mut()
+        {
+            last.line = node.value.line;
+            last.column = node.value.column + usize::from(node.quoted) + at - 1;
+            last.width = 1;
+        }
+    }
+
     pub(super) fn error(&mut self, path: &str, msg: impl Into<String>, hint: Option<String>) {
         let mut d = Diagnostic::error(msg);
         d.hint = hint;
