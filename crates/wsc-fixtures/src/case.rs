@@ -251,8 +251,13 @@ pub fn parse_operation(s: &str) -> Result<Operation, String> {
          change_password, add_entitlement, remove_entitlement, or a custom operation's name)"
             .to_string()
     };
+    // Any other identifier names a custom operation (`suspend_account`), unless it is a
+    // misspelt built-in one (`account_agregation`), which stays an error with a suggestion.
+    let misspelt = wsc_spec::diagnostic::did_you_mean(s, KNOWN_OPERATIONS.iter().copied())
+        .is_some_and(|k| edits(s, k) <= 2);
     let custom = !s.is_empty()
         && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !misspelt
         && OperationKey::parse(s).is_err();
     if custom {
         return Ok(Operation::Provision);
@@ -316,4 +321,28 @@ mod tests {
     fn case_names() {
         assert_eq!(case_name(Path::new("a/users.case.yaml")), "users");
     }
+}
+
+/// Edit distance (insertions, deletions, substitutions, adjacent transpositions).
+fn edits(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for j in 0..=b.len() {
+        d[0][j] = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    d[a.len()][b.len()]
 }
