@@ -146,9 +146,6 @@ impl Engine {
                 Err(e) => return Err(e),
             }
         }
-        for follow in &split.follow {
-            Box::pin(self.provision_one(follow, false)).await?;
-        }
         let outcome = if runs > 0 && already == runs {
             Outcome::AlreadyDone
         } else {
@@ -162,6 +159,15 @@ impl Engine {
                 (dry_run && kind == OperationKind::CreateAccount)
                     .then(|| DRY_RUN_IDENTITY.to_string())
             });
+        // Values changed one request at a time (`multi_valued: requests`), on the account
+        // the operation named or created.
+        for follow in &split.follow {
+            let mut follow = follow.clone();
+            if follow.identity.is_none() {
+                follow.identity = identity.clone();
+            }
+            Box::pin(self.provision_one(&follow, false)).await?;
+        }
         let reads_back = read_back
             && op.spec.read_back
             && kind != OperationKind::DeleteAccount
