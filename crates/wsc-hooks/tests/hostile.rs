@@ -204,36 +204,3 @@ fn secret_in_records_is_redacted() {
     assert!(!text.contains("s3cr3t"), "{text}");
     assert!(text.contains("t=[redacted]"), "{text}");
 }
-
-/// Measures how long a script takes to nest a value `n` levels deep (the time grows as `n²`:
-/// each level copies the value), to size the hook thread's stack against the longest time
-/// limit; prints, never asserts on time.
-/// `cargo test -p wsc-hooks --release --test hostile -- --ignored --nocapture`
-#[test]
-#[ignore = "a measurement: takes a minute"]
-fn time_to_nest_a_value() {
-    let rt = HookRuntime::new(
-        "test",
-        Limits {
-            max_duration: wsc_hooks::MAX_DURATION_CAP,
-            max_operations: u64::MAX,
-            ..Limits::default()
-        },
-    );
-    for n in [1000, 2000, 4000, 8000, 16000, 32000] {
-        let started = std::time::Instant::now();
-        let r = after_with(
-            &rt,
-            &format!("let a = [];\nfor i in 0..{n} {{\n  a = [a];\n}}"),
-            &HookScope::default(),
-        );
-        eprintln!(
-            "{n} levels: {:?} {:?}",
-            started.elapsed(),
-            r.err().map(|e| e.kind)
-        );
-        if started.elapsed() > Duration::from_secs(20) {
-            break;
-        }
-    }
-}
