@@ -410,26 +410,29 @@ fn delta_against_scim2_server_emits_exactly_the_changes() {
     assert!(none.is_empty(), "{none:?}");
 }
 
+/// Creates a group directly on the server; its id.
+fn create_group(s: &Server, name: &str) -> String {
+    let (st, g) = http(
+        "POST",
+        &format!("{}/Groups", s.base),
+        Some(&json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name})),
+    )
+    .unwrap();
+    assert_eq!(st, 201, "{g}");
+    g["id"].as_str().unwrap().to_string()
+}
+
 /// One plan, ids chained from the create: create a user → add to two groups → add one email
 /// and remove another → disable → delete; every effect read back from the server; the same
 /// plan in `--dry-run` prints every request (with placeholders for the new id) and sends none.
 #[test]
 fn one_chained_plan_against_scim2_server() {
     let s = start_server();
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("scim-chained");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut gids = Vec::new();
-    for name in ["Engineering", "Oncall"] {
-        let (st, g) = http(
-            "POST",
-            &format!("{}/Groups", s.base),
-            Some(&json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name})),
-        )
-        .unwrap();
-        assert_eq!(st, 201, "{g}");
-        gids.push(g["id"].as_str().unwrap().to_string());
-    }
+    let dir = scratch("chained");
+    let gids: Vec<String> = ["Engineering", "Oncall"]
+        .iter()
+        .map(|n| create_group(&s, n))
+        .collect();
     let plan = format!(
         r#"
 - name: new
@@ -540,19 +543,8 @@ fn one_chained_plan_against_scim2_server() {
 #[test]
 fn chained_memberships_are_on_the_server() {
     let s = start_server();
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("scim-chained-groups");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut gids = Vec::new();
-    for name in ["A", "B"] {
-        let (_, g) = http(
-            "POST",
-            &format!("{}/Groups", s.base),
-            Some(&json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name})),
-        )
-        .unwrap();
-        gids.push(g["id"].as_str().unwrap().to_string());
-    }
+    let dir = scratch("chained-groups");
+    let gids: Vec<String> = ["A", "B"].iter().map(|n| create_group(&s, n)).collect();
     let plan = format!(
         "- name: u\n  operation: create_account\n  attributes: {{ userName: lee, email: lee@example.test }}\n- operation: add_entitlement\n  identity: \"{{{{requests.u.identity}}}}\"\n  attribute: groups\n  values: [{}, {}]\n",
         gids[0], gids[1]
