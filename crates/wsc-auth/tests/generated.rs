@@ -10,23 +10,7 @@ use wsc_auth::token::{RawResponse, RequestPurpose, jwt_exp, read_response};
 use wsc_spec::JsonPath;
 use wsc_spec::model::{ResponseFormat, TokenResponseMapping};
 
-/// xorshift64: small, seeded, the same sequence on every machine.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
+use wsc_testkit::rng::Rng;
 
 fn jwt(payload: &str) -> String {
     let b = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);

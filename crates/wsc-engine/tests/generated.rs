@@ -12,23 +12,7 @@ use common::*;
 use wsc_engine::doc::Doc;
 use wsc_engine::path::CompiledPath;
 
-/// xorshift64: small, seeded, the same sequence on every machine.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
+use wsc_testkit::rng::Rng;
 
 fn mutate(rng: &mut Rng, base: &str, tokens: &[&str], deep: &[&str]) -> String {
     let mut b = base.as_bytes().to_vec();

@@ -10,5 +10,6 @@
 
 pub mod postgres;
 pub mod replay;
+pub mod rng;
 pub mod synthetic;
 pub mod tools;
