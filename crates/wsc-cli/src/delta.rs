@@ -93,7 +93,7 @@ pub fn aggregate(args: &AggregateArgs) -> Result<(), Failed> {
         Ok(Err(e)) => {
             let kept = dest.abandon();
             if crate::read::is_pipe_closed(&e) {
-                return Err(Failed(exit::PIPE_CLOSED));
+                crate::stdio::pipe_closed();
             }
             return Err(fail(
                 exit::FAILURE,

@@ -166,7 +166,7 @@ pub fn aggregate(args: &AggregateArgs) -> Result<(), Failed> {
             drop(sink);
             let kept = dest.abandon();
             if is_pipe_closed(&e) {
-                return Err(Failed(exit::PIPE_CLOSED));
+                crate::stdio::pipe_closed();
             }
             Err(engine_error_kept(e, &kept))
         }

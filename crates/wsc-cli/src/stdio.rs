@@ -20,10 +20,17 @@ pub(crate) fn out(args: std::fmt::Arguments<'_>) {
 /// the reader closed the pipe, else with a message and [`exit::FAILURE`].
 pub(crate) fn stdout_failed(e: &std::io::Error) -> ! {
     if e.kind() == std::io::ErrorKind::BrokenPipe {
-        std::process::exit(i32::from(exit::PIPE_CLOSED));
+        pipe_closed();
     }
     err(format_args!("error: cannot write to stdout: {e}\n"));
     std::process::exit(i32::from(exit::FAILURE));
+}
+
+/// Ends the process quietly with [`exit::PIPE_CLOSED`] because the reader of the output went
+/// away, at once: requests still in flight are not waited for, and their shutdown prints
+/// nothing (dropping the runtime under them would log transport errors).
+pub(crate) fn pipe_closed() -> ! {
+    std::process::exit(i32::from(exit::PIPE_CLOSED));
 }
 
 /// Writes to stderr, ignoring errors.

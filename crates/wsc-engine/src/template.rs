@@ -44,12 +44,12 @@ pub struct TemplateError {
 }
 
 impl TemplateError {
-    /// Whether the missing value is one the caller gives (`plan`, `settings`, `state`), as
-    /// opposed to one read from a response (`response`, `saved`, `record`): the first kind is
-    /// known before any request is sent.
+    /// Whether the missing value is one the caller gives (`plan`, `settings`, `state`,
+    /// `partition`, `change`), as opposed to one read from a response (`response`, `saved`,
+    /// `record`): the first kind is known before any request is sent.
     pub fn missing_input(&self) -> bool {
         match &self.missing {
-            Some(p) => ["plan", "settings", "state", "partition"]
+            Some(p) => ["plan", "settings", "state", "partition", "change"]
                 .iter()
                 .any(|root| {
                     p == root
