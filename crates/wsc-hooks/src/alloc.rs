@@ -14,9 +14,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// The system allocator, counting the bytes each thread holds, for the hook memory limit
 /// ([`crate::Limits::max_memory`]). A binary that runs hooks installs it:
 ///
-/// ```ignore
+/// ```
 /// #[global_allocator]
 /// static ALLOC: wsc_hooks::HookAllocator = wsc_hooks::HookAllocator;
+/// # fn main() {}
 /// ```
 ///
 /// The cost is one thread-local addition per allocation and per free.
