@@ -48,6 +48,124 @@ pub enum Command {
     /// Managed tokens: login, status, logout.
     #[command(subcommand)]
     Auth(AuthCommand),
+    /// Runs on a fleet's PostgreSQL store: submit an aggregation whose partitions workers
+    /// claim, follow it, export its records (see docs/scale-out.md).
+    #[command(subcommand)]
+    Job(JobCommand),
+    /// Run as a fleet worker: claim partitions of submitted runs from the PostgreSQL store,
+    /// run them, and write their records there, until SIGTERM or Ctrl-C.
+    Worker(WorkerArgs),
+}
+
+/// `wsc job`.
+#[derive(Debug, Subcommand)]
+pub enum JobCommand {
+    /// Create a run of an aggregation: one queue row per partition (static, or listed now by
+    /// `get_partitions`); prints the run id.
+    Submit(SubmitArgs),
+    /// Show a run and each partition: state, attempts, worker, lease, records, error.
+    Status(RunArgs),
+    /// Wait until a run is complete (exit 0) or failed (exit 1), printing progress.
+    Wait(WaitArgs),
+    /// Write the records of a complete run (or, for a `--delta` run, its changes since the
+    /// previous complete run).
+    Export(ExportArgs),
+}
+
+/// A fleet's store: `--state postgres://…` or `WSC_STATE`.
+#[derive(Debug, Args, Clone)]
+pub struct FleetArgs {
+    /// The PostgreSQL store shared by the fleet (key: WSC_STATE_KEY or WSC_STATE_KEY_FILE).
+    #[arg(long, value_name = "URL", env = "WSC_STATE")]
+    pub state: Option<String>,
+}
+
+/// `wsc job submit`.
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    /// Connector and settings; `--state` must be the fleet's PostgreSQL URL. The connector
+    /// path is kept with the run: every worker must find the same file there.
+    #[command(flatten)]
+    pub connector: ConnectorArgs,
+    /// What to aggregate: `account`, or a group type (`group`, `group:role` or `role`).
+    #[arg(long, default_value = "account")]
+    pub object: String,
+    /// Export the changes since the previous complete run (computed in the database) instead
+    /// of every record.
+    #[arg(long)]
+    pub delta: bool,
+    /// Attempts per partition before the run fails with the partition's error.
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub max_attempts: u32,
+    /// The shrink guard of the whole run: fail when it delivers more than PCT percent fewer
+    /// records than the previous complete run (default: the aggregation's `max_shrink`, else
+    /// 10; 100 turns it off).
+    #[arg(long, value_name = "PCT", value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub max_shrink: Option<u8>,
+}
+
+/// A run of a fleet.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The run id (`wsc job submit` printed it).
+    #[arg(value_name = "RUN")]
+    pub run: i64,
+    /// The store.
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+}
+
+/// `wsc job wait`.
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// The run.
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Give up (exit 1) after this long (`30m`, `2h`); default: wait as long as it takes.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<std::time::Duration>,
+}
+
+/// `wsc job export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The run.
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Output format (a `--delta` run: jsonl only).
+    #[arg(long, value_enum, default_value = "jsonl")]
+    pub format: OutputFormat,
+    /// Write to this file (replaced only when the export completes) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// `wsc worker`.
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// The store.
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+    /// Partitions run at once by this worker.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub slots: u32,
+    /// How long a claimed partition stays this worker's without a heartbeat; heartbeats renew
+    /// it every third of that. A worker that dies loses its partitions when it expires.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub lease: std::time::Duration,
+    /// How often an idle worker looks for work.
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    pub poll: std::time::Duration,
+    /// Serve Prometheus metrics on this address (`127.0.0.1:9108`, `0.0.0.0:9108`).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<std::net::SocketAddr>,
+    /// The name this worker claims under (default: host name and process id).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Exit (0) when there has been no work to claim for this long, instead of waiting for
+    /// more (for batch jobs).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub exit_when_idle: Option<std::time::Duration>,
 }
 
 /// `wsc auth`.

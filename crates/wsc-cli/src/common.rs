@@ -83,14 +83,40 @@ type Values = IndexMap<String, Value>;
 
 /// The values of `--set` (text) and of the `--settings` file (typed YAML or JSON values), with
 /// the file's name as the user gave it.
-struct Given {
+pub(crate) struct Given {
     set: Values,
     file: Values,
     file_name: String,
 }
 
+impl Given {
+    /// As JSON, to be kept with a run (`wsc job submit`; sealed in the store).
+    pub(crate) fn to_json(&self) -> Value {
+        serde_json::json!({"set": self.set, "file": self.file, "file_name": self.file_name})
+    }
+
+    /// What [`Given::to_json`] wrote.
+    pub(crate) fn from_json(v: &Value) -> Given {
+        let map = |k: &str| -> Values {
+            v.get(k)
+                .and_then(Value::as_object)
+                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default()
+        };
+        Given {
+            set: map("set"),
+            file: map("file"),
+            file_name: v
+                .get("file_name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+        }
+    }
+}
+
 /// Parses `--set` values and the `--settings` file.
-fn settings_sources(args: &ConnectorArgs) -> Result<Given, Failed> {
+pub(crate) fn settings_sources(args: &ConnectorArgs) -> Result<Given, Failed> {
     let mut set = IndexMap::new();
     for kv in &args.set {
         let Some((k, v)) = kv.split_once('=') else {
@@ -148,7 +174,30 @@ pub(crate) fn resolve_settings(
     args: &ConnectorArgs,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<ResolvedSettings, Failed> {
-    let given = settings_sources(args)?;
+    resolve_given(loaded, &settings_sources(args)?, env)
+}
+
+/// Resolves the connector's settings from given values, the environment (`env`) and defaults.
+pub(crate) fn resolve_given(
+    loaded: &Loaded,
+    given: &Given,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<ResolvedSettings, Failed> {
+    resolve_given_quietly(loaded, given, env).map_err(|errs| {
+        for e in &errs {
+            errln!("error: {e}");
+        }
+        Failed(exit::INVALID)
+    })
+}
+
+/// [`resolve_given`] returning the problems instead of printing them (a worker records them
+/// as the partition's error).
+pub(crate) fn resolve_given_quietly(
+    loaded: &Loaded,
+    given: &Given,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<ResolvedSettings, Vec<String>> {
     let file_source = Source::File(given.file_name.clone());
     let supplied = [
         Supplied {
@@ -160,12 +209,8 @@ pub(crate) fn resolve_settings(
             values: &given.file,
         },
     ];
-    wsc_engine::settings::resolve_from(&loaded.connector, &supplied, env).map_err(|errs| {
-        for e in &errs {
-            errln!("error: {e}");
-        }
-        Failed(exit::INVALID)
-    })
+    wsc_engine::settings::resolve_from(&loaded.connector, &supplied, env)
+        .map_err(|errs| errs.iter().map(ToString::to_string).collect())
 }
 
 /// `--state none` keeps tokens in memory only.
@@ -304,6 +349,16 @@ impl Session {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Session, Failed> {
         let settings = resolve_settings(loaded, args, env)?;
+        Session::with_settings(loaded, args, settings)
+    }
+
+    /// Builds the engine of a loaded connector with resolved settings (`args` for the state
+    /// store).
+    pub(crate) fn with_settings(
+        loaded: &Loaded,
+        args: &ConnectorArgs,
+        settings: ResolvedSettings,
+    ) -> Result<Session, Failed> {
         let store = token_store(loaded, args)?;
         let auth = wsc_engine::authenticator(loaded, &settings, store)
             .map_err(|e| fail(exit::INVALID, e))?;

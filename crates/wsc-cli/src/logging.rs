@@ -13,13 +13,17 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use wsc_engine::redact::Redactor;
 
-/// The run's redactor, once an engine exists (secret settings and live tokens).
-static RUN_REDACTOR: OnceLock<Mutex<Option<Arc<Redactor>>>> = OnceLock::new();
+/// The redactors of the engines built so far (secret settings and live tokens): one for a
+/// command, one per connector a worker runs.
+static RUN_REDACTOR: OnceLock<Mutex<Vec<Arc<Redactor>>>> = OnceLock::new();
 
-/// Makes log lines hide the secrets `r` knows (call when an engine is built).
+/// Makes log lines hide the secrets `r` knows too (call when an engine is built).
 pub(crate) fn set_redactor(r: Arc<Redactor>) {
-    let slot = RUN_REDACTOR.get_or_init(|| Mutex::new(None));
-    *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
+    let slot = RUN_REDACTOR.get_or_init(|| Mutex::new(Vec::new()));
+    let mut all = slot.lock().unwrap_or_else(|p| p.into_inner());
+    if !all.iter().any(|x| Arc::ptr_eq(x, &r)) {
+        all.push(r);
+    }
 }
 
 const OURS: &[&str] = &[
@@ -89,10 +93,10 @@ impl Drop for RedactingStderr {
         }
         let text = String::from_utf8_lossy(&self.0);
         let mut line = redact_line(&text);
-        if let Some(slot) = RUN_REDACTOR.get()
-            && let Some(r) = slot.lock().unwrap_or_else(|p| p.into_inner()).as_ref()
-        {
-            line = r.text(&line);
+        if let Some(slot) = RUN_REDACTOR.get() {
+            for r in slot.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+                line = r.text(&line);
+            }
         }
         let _ = std::io::stderr().lock().write_all(line.as_bytes());
     }

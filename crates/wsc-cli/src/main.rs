@@ -51,6 +51,7 @@ mod demo;
 mod files;
 mod fixtures;
 mod fleet;
+mod job;
 mod logging;
 mod login;
 mod progress;
@@ -59,6 +60,7 @@ mod read;
 mod signals;
 mod stdio;
 mod validate;
+mod worker;
 
 /// Exit codes (documented in README.md and `wsc --help`).
 pub mod exit {
@@ -94,6 +96,11 @@ fn main() -> ExitCode {
         cli::Command::Test(a) => fixtures::test(&a).map(|()| exit::OK),
         cli::Command::Auth(cli::AuthCommand::Login(a)) => login::run(&a).map(|()| exit::OK),
         cli::Command::Auth(c) => auth::run(&c).map(|()| exit::OK),
+        cli::Command::Job(cli::JobCommand::Submit(a)) => job::submit(&a).map(|()| exit::OK),
+        cli::Command::Job(cli::JobCommand::Status(a)) => job::status(&a).map(|()| exit::OK),
+        cli::Command::Job(cli::JobCommand::Wait(a)) => job::wait(&a).map(|()| exit::OK),
+        cli::Command::Job(cli::JobCommand::Export(a)) => job::export(&a).map(|()| exit::OK),
+        cli::Command::Worker(a) => worker::run(&a).map(|()| exit::OK),
     };
     ExitCode::from(result.unwrap_or_else(|common::Failed(code)| code))
 }

@@ -92,7 +92,7 @@ impl Engine {
 }
 
 /// Fails when `now` is more than `max_shrink` percent below `previous`.
-pub(crate) fn check_shrink(
+pub fn check_shrink(
     object: &str,
     previous: u64,
     now: u64,

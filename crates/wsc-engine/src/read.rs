@@ -106,6 +106,25 @@ impl Engine {
         .with_dedup(dedup))
     }
 
+    /// Aggregates one partition given by its value (as [`Engine::partitions`] listed it,
+    /// e.g. when a job was submitted), without listing the partitions again; `None` runs an
+    /// unpartitioned aggregation whole.
+    pub async fn aggregate_partition(
+        &self,
+        object: &str,
+        partition: Option<Value>,
+    ) -> Result<RecordStream, EngineError> {
+        let key = Self::aggregation_key(object);
+        let op = self.op(&key)?;
+        let dedup = Dedup::new(
+            op.spec.on_duplicate.unwrap_or_default(),
+            origin(&self.inner, &op, None, None),
+        );
+        Ok(self
+            .run_once(&key, self.base_ctx(None, partition), true)?
+            .with_dedup(dedup))
+    }
+
     /// Reads one object (`account` or a group type) by identity.
     pub async fn get_object(&self, object: &str, identity: &str) -> Result<Record, EngineError> {
         let key = OperationKey::get_object(object).into_string();

@@ -26,6 +26,7 @@ pub(crate) fn random_bytes(buf: &mut [u8]) {
 pub(crate) struct AeadFailure;
 
 /// The store's cipher.
+#[derive(Clone)]
 pub(crate) struct Cipher(ChaCha20Poly1305);
 
 impl Cipher {

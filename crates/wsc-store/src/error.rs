@@ -86,6 +86,15 @@ pub enum StoreError {
         /// What went wrong.
         detail: String,
     },
+    /// A job-queue request that cannot be done: an unknown run, a run that is not complete,
+    /// a partition whose lease this worker lost, a record another partition also returned.
+    #[error("state store {location}: {detail}")]
+    Job {
+        /// The store.
+        location: String,
+        /// What is wrong, for the user.
+        detail: String,
+    },
     /// The database was written by a newer wsc whose schema this one does not know.
     #[error(
         "state store {location}: schema version {found} is newer than this wsc knows ({supported}); use a newer wsc or another --state file"
@@ -104,6 +113,13 @@ impl StoreError {
     /// Whether this is a lost compare-and-swap ([`StoreError::Conflict`]).
     pub fn is_conflict(&self) -> bool {
         matches!(self, StoreError::Conflict { .. })
+    }
+
+    pub(crate) fn job(location: &str, detail: impl std::fmt::Display) -> StoreError {
+        StoreError::Job {
+            location: location.to_string(),
+            detail: detail.to_string(),
+        }
     }
 
     pub(crate) fn io(location: &str, what: &'static str, e: std::io::Error) -> StoreError {

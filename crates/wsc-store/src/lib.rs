@@ -32,6 +32,10 @@ mod store;
 pub use error::StoreError;
 pub use fs::default_path;
 pub use key::InstanceKey;
-pub use postgres::{PG_SCHEMA_VERSION, PgStore, is_postgres_url};
+pub use postgres::{
+    Change, ChangeKind, Claim, ClaimId, Completion, FailOutcome, JobInfo, JobState, NewJob,
+    PG_SCHEMA_VERSION, PartitionInfo, PgStore, RecordBatches, RecordWriter, ShrinkCheck,
+    is_postgres_url,
+};
 pub use sqlite::SqliteStore;
 pub use store::{CredentialLease, ExpectedVersion, Store, StoredToken, TokenVersion};

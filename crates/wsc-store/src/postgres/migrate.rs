@@ -57,6 +57,60 @@ CREATE TABLE wsc_run_history (
 );
 CREATE INDEX wsc_run_history_by_operation ON wsc_run_history (connector, instance, operation, id);
 ",
+    // 2: the job queue: runs, their partitions (claimed with leases), and the records of
+    // finished partitions. Times are milliseconds of the database's clock (`wsc_now_ms()`),
+    // so workers on machines with skewed clocks agree on leases.
+    "
+CREATE FUNCTION wsc_now_ms() RETURNS BIGINT LANGUAGE SQL VOLATILE AS
+    $$ SELECT (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT $$;
+CREATE TABLE wsc_jobs (
+    id              BIGSERIAL PRIMARY KEY,
+    connector       TEXT NOT NULL,
+    instance        TEXT NOT NULL,
+    connector_path  TEXT NOT NULL,
+    connector_hash  TEXT NOT NULL,
+    object_type     TEXT NOT NULL,
+    delta           BOOLEAN NOT NULL,
+    settings        TEXT NOT NULL,
+    attributes      TEXT NOT NULL,
+    members         BOOLEAN NOT NULL,
+    max_attempts    INTEGER NOT NULL,
+    max_shrink      INTEGER NOT NULL,
+    state           TEXT NOT NULL CHECK (state IN ('running', 'complete', 'failed')),
+    error           TEXT,
+    records         BIGINT,
+    submitted_at    BIGINT NOT NULL,
+    finished_at     BIGINT
+);
+CREATE INDEX wsc_jobs_by_instance ON wsc_jobs (connector, instance, object_type, id);
+CREATE TABLE wsc_partitions (
+    id           BIGSERIAL PRIMARY KEY,
+    job_id       BIGINT NOT NULL REFERENCES wsc_jobs (id) ON DELETE CASCADE,
+    idx          INTEGER NOT NULL,
+    name         TEXT NOT NULL,
+    value        TEXT NOT NULL,
+    state        TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed')),
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    lease_owner  TEXT,
+    lease_until  BIGINT,
+    renewed_at   BIGINT,
+    started_at   BIGINT,
+    finished_at  BIGINT,
+    records      BIGINT,
+    error        TEXT,
+    UNIQUE (job_id, idx)
+);
+CREATE INDEX wsc_partitions_open ON wsc_partitions (id) WHERE state IN ('queued', 'running');
+CREATE TABLE wsc_records (
+    job_id        BIGINT NOT NULL REFERENCES wsc_jobs (id) ON DELETE CASCADE,
+    object_type   TEXT NOT NULL,
+    identity      TEXT NOT NULL,
+    partition_id  BIGINT NOT NULL,
+    record        TEXT NOT NULL,
+    PRIMARY KEY (job_id, object_type, identity)
+);
+CREATE INDEX wsc_records_by_partition ON wsc_records (partition_id);
+",
 ];
 
 /// The schema version this build writes.

@@ -5,6 +5,7 @@
 mod conn;
 mod data;
 mod db;
+mod jobs;
 mod migrate;
 mod tokens;
 
@@ -20,6 +21,10 @@ use crate::store::{CredentialLease, ExpectedVersion, Store, StoredToken, TokenVe
 use conn::Conn;
 use db::Db;
 
+pub use jobs::{
+    Change, ChangeKind, Claim, ClaimId, Completion, FailOutcome, JobInfo, JobState, NewJob,
+    PartitionInfo, RecordBatches, RecordWriter, ShrinkCheck,
+};
 pub use migrate::SCHEMA_VERSION as PG_SCHEMA_VERSION;
 
 /// Whether `state` (a `--state` value or `WSC_STATE`) names a PostgreSQL database.
