@@ -34,7 +34,41 @@ pub(super) fn db_err(
     what: &'static str,
 ) -> impl Fn(postgres::Error) -> StoreError + use<> {
     let location = location.to_string();
-    move |e| StoreError::db(&location, what, e)
+    move |e| pg_error(&location, what, e)
+}
+
+/// A PostgreSQL error with what the server said (the client's own text is only "db error").
+#[derive(Debug)]
+pub(super) struct ServerSaid {
+    text: String,
+    source: postgres::Error,
+}
+
+impl std::fmt::Display for ServerSaid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::error::Error for ServerSaid {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+/// [`StoreError::db`] with the server's message, detail and SQLSTATE when there is one.
+pub(super) fn pg_error(location: &str, what: &'static str, e: postgres::Error) -> StoreError {
+    let text = match e.as_db_error() {
+        Some(d) => {
+            let mut t = format!("{} ({})", d.message(), d.code().code());
+            if let Some(detail) = d.detail() {
+                t.push_str(&format!(": {detail}"));
+            }
+            t
+        }
+        None => e.to_string(),
+    };
+    StoreError::db(location, what, ServerSaid { text, source: e })
 }
 
 /// The connection thread ended (it panicked, or could not start).
@@ -63,7 +97,7 @@ impl Conn {
                         c
                     }
                     Err(e) => {
-                        let _ = ready_tx.send(Err(StoreError::db(&loc, "connecting", e)));
+                        let _ = ready_tx.send(Err(pg_error(&loc, "connecting", e)));
                         return;
                     }
                 };

@@ -269,10 +269,20 @@ fn decode_cursor(seed: u64, coll: Coll, cursor: &str) -> Option<u64> {
 }
 
 fn list(state: &State, coll: Coll, style: Style, query: &str) -> Result<Reply, Reply> {
-    let total = match coll {
+    let all = match coll {
         Coll::Users => state.shape.users,
         Coll::Groups => state.shape.groups,
     };
+    // A window of the collection (`from`, `to`: positions, end excluded), for partitioned
+    // aggregations: the listing then holds only those items, numbered from 0.
+    let lo = uint_param(query, "from")?.unwrap_or(0).min(all);
+    let hi = uint_param(query, "to")?.unwrap_or(all).clamp(lo, all);
+    if (lo, hi) != (0, all) && matches!(style, Style::Next | Style::Link) {
+        return Err(bad_request(
+            "from/to windows work with offset, page and cursor listings",
+        ));
+    }
+    let total = hi - lo;
     let base = &state.base_url;
     let name = coll.name();
     let mut body;
@@ -290,7 +300,7 @@ fn list(state: &State, coll: Coll, style: Style, query: &str) -> Result<Reply, R
             body.extend_from_slice(b",\"limit\":");
             push_u64(&mut body, limit);
             body.extend_from_slice(b",\"items\":[");
-            write_items(state, coll, &mut body, start, end);
+            write_items(state, coll, &mut body, lo + start, lo + end);
             body.extend_from_slice(b"]}");
         }
         Style::Page => {
@@ -308,7 +318,7 @@ fn list(state: &State, coll: Coll, style: Style, query: &str) -> Result<Reply, R
             body.extend_from_slice(b",\"total_pages\":");
             push_u64(&mut body, total.div_ceil(per_page));
             body.extend_from_slice(b",\"items\":[");
-            write_items(state, coll, &mut body, start, end);
+            write_items(state, coll, &mut body, lo + start, lo + end);
             body.extend_from_slice(b"]}");
         }
         Style::Cursor => {
@@ -324,7 +334,7 @@ fn list(state: &State, coll: Coll, style: Style, query: &str) -> Result<Reply, R
             let end = start.saturating_add(limit).min(total);
             body = buffer(state, coll, end - start, 64);
             body.extend_from_slice(b"{\"items\":[");
-            write_items(state, coll, &mut body, start, end);
+            write_items(state, coll, &mut body, lo + start, lo + end);
             body.push(b']');
             if end < total {
                 body.extend_from_slice(b",\"next_cursor\":\"");
@@ -351,7 +361,7 @@ fn list(state: &State, coll: Coll, style: Style, query: &str) -> Result<Reply, R
             let end = start.saturating_add(limit).min(total);
             body = buffer(state, coll, end - start, 128);
             body.extend_from_slice(b"{\"items\":[");
-            write_items(state, coll, &mut body, start, end);
+            write_items(state, coll, &mut body, lo + start, lo + end);
             body.push(b']');
             if end < total {
                 body.extend_from_slice(b",\"next\":\"");
@@ -376,7 +386,7 @@ fn list(state: &State, coll: Coll, style: Style, query: &str) -> Result<Reply, R
             let end = start.saturating_add(per_page).min(total);
             body = buffer(state, coll, end - start, 2);
             body.push(b'[');
-            write_items(state, coll, &mut body, start, end);
+            write_items(state, coll, &mut body, lo + start, lo + end);
             body.push(b']');
             let total_pages = total.div_ceil(per_page);
             if page < total_pages {

@@ -7,6 +7,7 @@ use std::sync::mpsc;
 use postgres::NoTls;
 
 use super::super::PgStore;
+use super::super::conn::pg_error;
 use super::{JobInfo, JobState};
 use crate::error::StoreError;
 
@@ -90,7 +91,7 @@ impl PgStore {
         std::thread::Builder::new()
             .name("wsc-export".into())
             .spawn(move || {
-                let err = |e| StoreError::db(&loc, "reading records", e);
+                let err = |e| pg_error(&loc, "reading records", e);
                 let run = || -> Result<(), StoreError> {
                     let mut client = config.connect(NoTls).map_err(err)?;
                     let mut t = client.transaction().map_err(err)?;

@@ -137,7 +137,7 @@ pub struct PartitionInfo {
     pub state: String,
     /// Attempts started.
     pub attempts: i32,
-    /// Worker holding the lease.
+    /// Worker holding the lease (running), or that finished it (done).
     pub owner: Option<String>,
     /// Milliseconds until the lease expires (negative: expired), while running.
     pub lease_left_ms: Option<i64>,

@@ -11,6 +11,7 @@ use postgres::{Client, NoTls};
 use tokio::sync::{mpsc, oneshot};
 
 use super::super::PgStore;
+use super::super::conn::pg_error;
 use super::ClaimId;
 use super::queue::fail_job;
 use crate::error::StoreError;
@@ -74,7 +75,7 @@ impl PgStore {
             .spawn(move || {
                 let r = config
                     .connect(NoTls)
-                    .map_err(|e| StoreError::db(&l, "connecting", e))
+                    .map_err(|e| pg_error(&l, "connecting", e))
                     .and_then(|mut c| write_attempt(&mut c, &l, &claim, &object, rx));
                 let _ = done_tx.send(r);
             })
@@ -150,7 +151,7 @@ fn write_attempt(
     object: &str,
     mut rx: mpsc::Receiver<Msg>,
 ) -> Result<Completion, StoreError> {
-    let db = |what: &'static str| move |e: postgres::Error| StoreError::db(loc, what, e);
+    let db = |what: &'static str| move |e: postgres::Error| pg_error(loc, what, e);
     let mut tx = client.transaction().map_err(db("writing records"))?;
     tx.execute(
         "DELETE FROM wsc_records WHERE partition_id = $1",
@@ -187,7 +188,7 @@ fn write_attempt(
                 ),
             )
         } else {
-            StoreError::db(loc, "writing records", e)
+            pg_error(loc, "writing records", e)
         }
     };
     let (records, shrink) = loop {
@@ -217,15 +218,18 @@ fn write_attempt(
         ));
     }
     let fail = db("completing a partition");
+    // Completions of one run take turns on its row, so exactly one sees the last partition
+    // done. NO KEY UPDATE: the records' foreign-key checks hold KEY SHARE locks on the same
+    // row, which a plain FOR UPDATE would wait for (two completions would deadlock).
     tx.query_one(
-        "SELECT state FROM wsc_jobs WHERE id = $1 FOR UPDATE",
+        "SELECT state FROM wsc_jobs WHERE id = $1 FOR NO KEY UPDATE",
         &[&claim.job],
     )
     .map_err(&fail)?;
     let held = tx
         .execute(
             "UPDATE wsc_partitions SET state = 'done', records = $4, finished_at = wsc_now_ms(),
-               lease_owner = NULL, lease_until = NULL, error = NULL
+               lease_until = NULL, error = NULL
              WHERE id = $1 AND lease_owner = $2 AND attempts = $3 AND state = 'running'",
             &[
                 &claim.partition,
