@@ -8,7 +8,7 @@ mod common;
 use common::*;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
@@ -408,6 +408,29 @@ fn fleet_runs_land_every_record_exactly_once() {
         .unwrap();
     assert_eq!(attempts, "2|failed");
 
+    // A connector file changed after submission: workers refuse to mix versions.
+    let run5 = submit(&broken, &url, &api.base(), &["--max-attempts", "1"]);
+    let mut changed = BROKEN.to_string();
+    changed.push_str("# edited after submission\n");
+    std::fs::write(&broken, changed).unwrap();
+    let waited = job("wait", run5, &url, &["--timeout", "120s"]);
+    assert_eq!(code(&waited), 1, "{}", show(&waited));
+    assert!(
+        text(&waited.stderr).contains("differs from the file the run was submitted with"),
+        "{}",
+        show(&waited)
+    );
+
+    // Wrong or missing inputs are refused with exit 2.
+    let unknown = job("status", 9999, &url, &[]);
+    assert_eq!(code(&unknown), 2, "{}", show(&unknown));
+    assert!(text(&unknown.stderr).contains("there is no run 9999"));
+    let not_pg = job("status", run, "state.db", &[]);
+    assert_eq!(code(&not_pg), 2, "{}", show(&not_pg));
+    assert!(text(&not_pg.stderr).contains("not a PostgreSQL URL"));
+    let csv_delta = job("export", run2, &url, &["--format", "csv"]);
+    assert_eq!(code(&csv_delta), 2, "{}", show(&csv_delta));
+
     // Idle workers stop on SIGTERM with exit 0; nothing secret in their logs.
     for (name, w) in [("w2", &mut w2), ("w3", &mut w3)] {
         std::process::Command::new("kill")
@@ -426,11 +449,4 @@ fn fleet_runs_land_every_record_exactly_once() {
         )
         .unwrap();
     assert!(!sealed.contains("127.0.0.1"), "{sealed}");
-    eprintln!("{}", log(&dir, "w3"));
-}
-
-/// Paths as the tests print them.
-#[allow(dead_code)]
-fn p(x: &Path) -> PathBuf {
-    x.to_path_buf()
 }
