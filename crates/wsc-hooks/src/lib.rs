@@ -60,6 +60,7 @@
 mod alloc;
 mod context;
 mod convert;
+pub mod dates;
 mod error;
 mod limits;
 mod origin;

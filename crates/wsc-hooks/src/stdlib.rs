@@ -73,65 +73,20 @@ fn hex(bytes: &[u8]) -> String {
     s
 }
 
-/// Reads a date: RFC 3339 / ISO 8601 with an offset, RFC 2822 (e-mail and HTTP dates), or a
-/// date-time or date without offset (taken as UTC).
 fn parse_date(s: &str) -> Result<INT> {
-    let s = s.trim();
-    if let Ok(ts) = s.parse::<jiff::Timestamp>() {
-        return Ok(ts.as_second());
-    }
-    if let Ok(ts) = jiff::fmt::rfc2822::DateTimeParser::new()
-        .relaxed_weekday(true)
-        .parse_timestamp(s)
-    {
-        return Ok(ts.as_second());
-    }
-    if let Ok(dt) = s.parse::<jiff::civil::DateTime>()
-        && let Ok(z) = dt.to_zoned_datetime(jiff::tz::TimeZone::UTC)
-    {
-        return Ok(z.timestamp().as_second());
-    }
-    Err(fail(
-        "parse_date",
-        format!(
-            "cannot read {s:?} as a date; expected RFC 3339 (2024-05-01T12:00:00Z), RFC 2822 \
-             (Wed, 01 May 2024 12:00:00 GMT) or a date (2024-05-01); \
-             or use parse_date(text, format)"
-        ),
-    ))
+    crate::dates::parse(s).map_err(|m| fail("parse_date", m))
 }
 
-/// Reads a date with a strftime-style format; without an offset in the text, UTC.
 fn parse_date_with(s: &str, format: &str) -> Result<INT> {
-    let tm = jiff::fmt::strtime::parse(format, s).map_err(|e| {
-        fail(
-            "parse_date",
-            format!("{s:?} does not match {format:?}: {e}"),
-        )
-    })?;
-    if let Ok(ts) = tm.to_timestamp() {
-        return Ok(ts.as_second());
-    }
-    let dt = tm
-        .to_datetime()
-        .map_err(|e| fail("parse_date", format!("{s:?} is not a full date: {e}")))?;
-    dt.to_zoned_datetime(jiff::tz::TimeZone::UTC)
-        .map(|z| z.timestamp().as_second())
-        .map_err(|e| fail("parse_date", e.to_string()))
+    crate::dates::parse_with(s, format).map_err(|m| fail("parse_date", m))
 }
 
 fn format_date(unix: INT, format: &str) -> Result<String> {
-    let ts = jiff::Timestamp::from_second(unix)
-        .map_err(|e| fail("format_date", format!("{unix} is out of range: {e}")))?;
-    jiff::fmt::strtime::format(format, ts)
-        .map_err(|e| fail("format_date", format!("bad format {format:?}: {e}")))
+    crate::dates::format(unix, format).map_err(|m| fail("format_date", m))
 }
 
 fn now_iso() -> String {
-    let now = jiff::Timestamp::now();
-    jiff::Timestamp::from_second(now.as_second())
-        .unwrap_or(now)
-        .to_string()
+    crate::dates::now_iso()
 }
 
 /// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.

@@ -161,6 +161,19 @@ pub const HELPERS: &[&str] = &[
     "replace",
     "first",
     "timestamp",
+    "split",
+    "url_encode",
+    "url_decode",
+    "base64_encode",
+    "base64_decode",
+    "base64url_encode",
+    "base64url_decode",
+    "sha256_hex",
+    "parse_date",
+    "format_date",
+    "date_add",
+    "now_iso",
+    "now_unix",
 ];
 
 /// Block helpers that change the context (`this`) inside their block.

@@ -152,8 +152,192 @@ fn timestamp_helper(_: &[PathAndJson<'_>]) -> Result<Value, String> {
         .into())
 }
 
+/// A date argument: Unix seconds (a number) or date text (what `parse_date` reads).
+fn date_arg(p: &[PathAndJson<'_>], i: usize) -> Result<i64, String> {
+    match p.get(i).map(|x| x.value()) {
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .or_else(|| n.as_f64().map(|f| f as i64))
+            .ok_or_else(|| format!("{n} is not a time in Unix seconds")),
+        Some(Value::String(s)) => wsc_hooks::dates::parse(s),
+        Some(other) => Err(format!(
+            "expected a date (text or Unix seconds), found {other}"
+        )),
+        None => Err("a date is missing".into()),
+    }
+}
+
+/// A signed duration in seconds: `7d`, `-1h`, `90s`, `-30m`, or a number of seconds.
+fn duration_arg(p: &[PathAndJson<'_>], i: usize) -> Result<i64, String> {
+    match p.get(i).map(|x| x.value()) {
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .ok_or_else(|| format!("{n} is not a whole number of seconds")),
+        Some(Value::String(s)) => {
+            let t = s.trim();
+            let (sign, rest) = match t.strip_prefix('-') {
+                Some(r) => (-1, r),
+                None => (1, t.strip_prefix('+').unwrap_or(t)),
+            };
+            let d = wsc_spec::Duration::parse(rest)
+                .map_err(|e| format!("{s:?} is not a duration such as `7d`, `-1h`, `30m` ({e})"))?;
+            Ok(sign * d.get().as_secs() as i64)
+        }
+        other => Err(format!(
+            "expected a duration such as `-7d`, found {other:?}"
+        )),
+    }
+}
+
+fn b64_decode(p: &[PathAndJson<'_>], url: bool) -> Result<Value, String> {
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    let t = text(p, 0);
+    let t = t.trim();
+    let bytes = if url {
+        URL_SAFE_NO_PAD.decode(t.trim_end_matches('='))
+    } else {
+        STANDARD.decode(t)
+    }
+    .map_err(|e| format!("not base64 text: {e}"))?;
+    String::from_utf8(bytes)
+        .map(Value::String)
+        .map_err(|_| "the decoded bytes are not UTF-8 text".into())
+}
+
+fn split_helper(p: &[PathAndJson<'_>]) -> Result<Value, String> {
+    let (t, sep) = (text(p, 0), text(p, 1));
+    if sep.is_empty() {
+        return Err("the separator is empty".into());
+    }
+    if t.is_empty() {
+        return Ok(Value::Array(Vec::new()));
+    }
+    Ok(Value::Array(
+        t.split(sep.as_str())
+            .map(|x| Value::String(x.to_string()))
+            .collect(),
+    ))
+}
+
+fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
 /// wsc's helpers (the names are `wsc_spec::template::HELPERS`).
 const NATIVE: &[Native] = &[
+    Native {
+        name: "split",
+        arity: (2, 2),
+        missing_ok: false,
+        f: split_helper,
+    },
+    Native {
+        name: "url_encode",
+        arity: (1, 1),
+        missing_ok: false,
+        f: |p| Ok(utf8_percent_encode(&text(p, 0), SEGMENT).to_string().into()),
+    },
+    Native {
+        name: "url_decode",
+        arity: (1, 1),
+        missing_ok: false,
+        f: |p| {
+            percent_encoding::percent_decode_str(&text(p, 0))
+                .decode_utf8()
+                .map(|c| Value::String(c.into_owned()))
+                .map_err(|_| "the decoded bytes are not UTF-8 text".into())
+        },
+    },
+    Native {
+        name: "base64_encode",
+        arity: (1, 1),
+        missing_ok: false,
+        f: |p| {
+            Ok(base64::engine::general_purpose::STANDARD
+                .encode(text(p, 0))
+                .into())
+        },
+    },
+    Native {
+        name: "base64_decode",
+        arity: (1, 1),
+        missing_ok: false,
+        f: |p| b64_decode(p, false),
+    },
+    Native {
+        name: "base64url_encode",
+        arity: (1, 1),
+        missing_ok: false,
+        f: |p| {
+            Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(text(p, 0))
+                .into())
+        },
+    },
+    Native {
+        name: "base64url_decode",
+        arity: (1, 1),
+        missing_ok: false,
+        f: |p| b64_decode(p, true),
+    },
+    Native {
+        name: "sha256_hex",
+        arity: (1, 1),
+        missing_ok: false,
+        f: |p| {
+            use sha2::Digest;
+            Ok(sha2::Sha256::digest(text(p, 0).as_bytes())
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+                .into())
+        },
+    },
+    Native {
+        name: "parse_date",
+        arity: (1, 2),
+        missing_ok: false,
+        f: |p| {
+            let t = text(p, 0);
+            match p.get(1) {
+                Some(_) => wsc_hooks::dates::parse_with(&t, &text(p, 1)),
+                None => wsc_hooks::dates::parse(&t),
+            }
+            .map(Value::from)
+        },
+    },
+    Native {
+        name: "format_date",
+        arity: (2, 2),
+        missing_ok: false,
+        f: |p| wsc_hooks::dates::format(date_arg(p, 0)?, &text(p, 1)).map(Value::String),
+    },
+    Native {
+        name: "date_add",
+        arity: (2, 2),
+        missing_ok: false,
+        f: |p| {
+            let t = date_arg(p, 0)?
+                .checked_add(duration_arg(p, 1)?)
+                .ok_or("the date is out of range")?;
+            wsc_hooks::dates::rfc3339(t).map(Value::String)
+        },
+    },
+    Native {
+        name: "now_iso",
+        arity: (0, 0),
+        missing_ok: false,
+        f: |_| Ok(wsc_hooks::dates::now_iso().into()),
+    },
+    Native {
+        name: "now_unix",
+        arity: (0, 0),
+        missing_ok: false,
+        f: |_| Ok(now_unix().into()),
+    },
     Native {
         name: "upper",
         arity: (1, 1),

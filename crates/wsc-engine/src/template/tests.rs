@@ -243,3 +243,84 @@ fn dot_and_empty_segments_from_values_are_refused() {
         "/a/../b/x"
     );
 }
+
+#[test]
+fn string_and_date_helpers_behave_like_the_hook_library() {
+    let mut t = Templates::new();
+    let c = json!({
+        "settings": { "orgs": "a, b,c", "since": "2024-05-01T12:00:00Z", "unix": 1714564800,
+                      "word": "héllo wörld/?", "b64": "aMOpbGxv" }
+    });
+    let mut v = |src: &str| {
+        let tpl = t.compile("body.x", src, Escape::None).unwrap();
+        t.render_value(&tpl, &c)
+    };
+    assert_eq!(
+        v("{{split settings.orgs ','}}").unwrap(),
+        json!(["a", " b", "c"])
+    );
+    assert_eq!(v("{{len (split settings.orgs ',')}}").unwrap(), json!(3));
+    assert_eq!(
+        v("{{join (split settings.orgs ', ') '|'}}").unwrap(),
+        json!("a|b,c")
+    );
+    assert_eq!(
+        v("{{url_encode settings.word}}").unwrap(),
+        json!("h%C3%A9llo%20w%C3%B6rld%2F%3F")
+    );
+    assert_eq!(
+        v("{{url_decode (url_encode settings.word)}}").unwrap(),
+        json!("héllo wörld/?")
+    );
+    assert_eq!(v("{{base64_decode settings.b64}}").unwrap(), json!("héllo"));
+    assert_eq!(v("{{base64_encode 'héllo'}}").unwrap(), json!("aMOpbGxv"));
+    assert_eq!(
+        v("{{base64url_decode (base64url_encode settings.word)}}").unwrap(),
+        json!("héllo wörld/?")
+    );
+    assert_eq!(
+        v("{{sha256_hex 'abc'}}").unwrap(),
+        json!("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    );
+    assert_eq!(
+        v("{{parse_date settings.since}}").unwrap(),
+        json!(1714564800)
+    );
+    assert_eq!(
+        v("{{parse_date '01/05/2024' '%d/%m/%Y'}}").unwrap(),
+        json!(1714521600)
+    );
+    assert_eq!(
+        v("{{format_date settings.unix '%Y-%m-%d'}}").unwrap(),
+        json!("2024-05-01")
+    );
+    assert_eq!(
+        v("{{format_date settings.since '%Y%m%d%H%M'}}").unwrap(),
+        json!("202405011200")
+    );
+    assert_eq!(
+        v("{{date_add settings.since '-7d'}}").unwrap(),
+        json!("2024-04-24T12:00:00Z")
+    );
+    assert_eq!(
+        v("{{date_add settings.unix 90}}").unwrap(),
+        json!("2024-05-01T12:01:30Z")
+    );
+    assert_eq!(
+        v("since={{format_date (date_add settings.since '1h') '%H:%M'}}").unwrap(),
+        json!("since=13:00")
+    );
+    assert!(v("{{now_unix}}").unwrap().is_i64());
+    assert!(v("{{now_iso}}").unwrap().as_str().unwrap().ends_with('Z'));
+    let e = v("{{parse_date 'yesterday'}}").unwrap_err();
+    assert!(
+        e.message.contains("cannot read \"yesterday\" as a date"),
+        "{e}"
+    );
+    let e = v("{{date_add settings.since 'soon'}}").unwrap_err();
+    assert!(e.message.contains("not a duration"), "{e}");
+    let e = v("{{split settings.orgs ''}}").unwrap_err();
+    assert!(e.message.contains("separator is empty"), "{e}");
+    let e = v("{{base64_decode '***'}}").unwrap_err();
+    assert!(e.message.contains("not base64"), "{e}");
+}
