@@ -47,28 +47,90 @@ impl Engine {
         let Some(p) = &op.spec.partitions else {
             return Ok(Vec::new());
         };
+        let mut parts: Vec<(Value, &'static str)> = Vec::new();
         if let Some(list) = &p.list {
-            return Ok(list
-                .iter()
-                .map(|m| Value::Object(m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()))
-                .collect());
+            parts.extend(list.iter().map(|m| {
+                (
+                    Value::Object(m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
+                    "partitions.list",
+                )
+            }));
         }
-        let names = self.attribute_names("get_partitions")?;
-        let (records, _) = self
-            .run_once("get_partitions", self.base_ctx(None, None), true)?
-            .collect()
-            .await?;
-        Ok(records
-            .into_iter()
-            .map(|r| {
+        if let Some(name) = &p.from_setting {
+            parts.extend(
+                self.partitions_from_setting(name)?
+                    .into_iter()
+                    .map(|v| (v, "partitions.from_setting")),
+            );
+        }
+        if p.from_get_partitions {
+            let names = self.attribute_names("get_partitions")?;
+            let (records, _) = self
+                .run_once("get_partitions", self.base_ctx(None, None), true)?
+                .collect()
+                .await?;
+            parts.extend(records.into_iter().map(|r| {
                 let mut m = Map::new();
                 m.insert("name".into(), Value::String(r.identity.clone()));
                 for (n, v) in names.iter().zip(r.attributes) {
                     m.insert(n.to_string(), v);
                 }
-                Value::Object(m)
+                (Value::Object(m), "get_partitions")
+            }));
+        }
+        // A name twice would run (and deliver) the same records twice; none at all would run
+        // nothing and succeed: both are errors, never a silent result.
+        let mut seen: std::collections::HashMap<String, &str> = std::collections::HashMap::new();
+        for (v, from) in &parts {
+            let name = v
+                .get("name")
+                .map(crate::template::value_to_string)
+                .unwrap_or_default();
+            if let Some(first) = seen.insert(name.clone(), from) {
+                return Err(EngineError::Config(format!(
+                    "partition `{name}` comes twice (from {first} and from {from}): partition names must be unique, or records would be read twice"
+                )));
+            }
+        }
+        if parts.is_empty() {
+            return Err(EngineError::Config(format!(
+                "the {object} aggregation has `partitions` but they are empty this run (an empty list setting, or get_partitions returned nothing): nothing would be read"
+            )));
+        }
+        Ok(parts.into_iter().map(|(v, _)| v).collect())
+    }
+
+    /// The partitions a list setting holds.
+    fn partitions_from_setting(&self, name: &str) -> Result<Vec<Value>, EngineError> {
+        let items = match self.inner.settings.get(name) {
+            Some(Value::Array(items)) => items,
+            Some(Value::Null) | None => {
+                return Err(EngineError::Settings(format!(
+                    "setting {name} has no value, and `partitions.from_setting` needs its list"
+                )));
+            }
+            Some(other) => {
+                return Err(EngineError::Settings(format!(
+                    "setting {name} is {other}, and `partitions.from_setting` needs a list"
+                )));
+            }
+        };
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| match item {
+                Value::String(_) | Value::Number(_) => {
+                    let text = crate::template::value_to_string(item);
+                    Ok(serde_json::json!({ "name": text, "value": item }))
+                }
+                Value::Object(m) if m.get("name").is_some_and(|n| n.is_string() || n.is_number()) => {
+                    Ok(item.clone())
+                }
+                _ => Err(EngineError::Settings(format!(
+                    "setting {name}, item {i}: a partition is a text, a number or an object with a `name`; found {item}"
+                ))),
             })
-            .collect())
+            .collect()
     }
 
     /// Aggregates an object type (`account` or a group type), optionally one partition only.

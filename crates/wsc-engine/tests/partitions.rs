@@ -149,3 +149,122 @@ async fn failing_partition_fails_the_run() {
     assert!(records.len() <= 30);
     api.shutdown().await;
 }
+
+/// Partitions from a static list joined with those of a list setting (windows of users).
+const UNION: &str = r#"  windows: { type: list }
+operations:
+  account_aggregation:
+    partitions:
+      list:
+        - { name: first, from: 0, to: 5 }
+      from_setting: windows
+    request:
+      path: /users/offset
+      query:
+        offset: "{{page.offset}}"
+        limit: "{{page.limit}}"
+        from: "{{partition.from}}"
+        to: "{{partition.to}}"
+    paging: { kind: offset, limit: 3, total: "$.total" }
+    records: "$.items[*]"
+    identity: "$.id"
+    name: "$.displayName"
+"#;
+
+fn union_connector() -> String {
+    // HEADER ends with the settings block's last entry before base_url: splice the list
+    // setting in after `token`.
+    let header = HEADER.replace(
+        "  token: { secret: true }\n",
+        &format!(
+            "  token: {{ secret: true }}\n{}",
+            UNION.lines().next().unwrap()
+        ),
+    );
+    let header = header.replacen("{ type: list }", "{ type: list }\n", 1);
+    let ops = UNION.split_once('\n').unwrap().1;
+    format!("{header}{FAST_HTTP}{ops}")
+}
+
+#[tokio::test]
+async fn partitions_from_a_list_setting_joined_with_a_static_list() {
+    let cfg = config(20);
+    let api = start(cfg.clone()).await;
+    let yaml = union_connector();
+    let windows = r#"[{"name":"w2","from":5,"to":9},{"name":"w3","from":9,"to":12}]"#;
+    let engine = try_engine(
+        &yaml,
+        &[
+            ("base_url", &api.base_url()),
+            ("token", TOKEN),
+            ("windows", windows),
+        ],
+    )
+    .unwrap();
+    let parts = engine.partitions("account").await.unwrap();
+    let names: Vec<&str> = parts.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["first", "w2", "w3"]);
+    let records = aggregate(&engine, "account", None).await.unwrap();
+    let ids: Vec<String> = records.iter().map(|r| r.identity.clone()).collect();
+    assert_eq!(ids, (0..12).map(user_id).collect::<Vec<_>>());
+    // One partition of the setting's alone.
+    let one = aggregate(&engine, "account", Some("w3")).await.unwrap();
+    assert_eq!(one.len(), 3);
+
+    // A name from both sources would read its records twice: refused.
+    let dup = try_engine(
+        &yaml,
+        &[
+            ("base_url", &api.base_url()),
+            ("token", TOKEN),
+            ("windows", r#"[{"name":"first","from":5,"to":9}]"#),
+        ],
+    )
+    .unwrap();
+    let e = aggregate(&dup, "account", None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("partition `first` comes twice"), "{e}");
+
+    // Text items become `{ name, value }`; an empty union reads nothing and is an error.
+    let texts = yaml
+        .replace(
+            "      list:\n        - { name: first, from: 0, to: 5 }\n",
+            "",
+        )
+        .replace("\"{{partition.from}}\"", "\"{{partition.value}}\"")
+        .replace("        to: \"{{partition.to}}\"\n", "");
+    let e = try_engine(
+        &texts,
+        &[
+            ("base_url", &api.base_url()),
+            ("token", TOKEN),
+            ("windows", "[]"),
+        ],
+    )
+    .unwrap();
+    let err = aggregate(&e, "account", None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("they are empty this run"), "{err}");
+    let e = try_engine(
+        &texts,
+        &[
+            ("base_url", &api.base_url()),
+            ("token", TOKEN),
+            ("windows", "15,18"),
+        ],
+    )
+    .unwrap();
+    let parts = e.partitions("account").await.unwrap();
+    assert_eq!(parts[0], json!({ "name": "15", "value": "15" }));
+    // from=15 reads users 15..20, from=18 users 18..20: overlapping partitions are caught.
+    let err = aggregate(&e, "account", None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("`u0000018` was delivered twice"), "{err}");
+    api.shutdown().await;
+}

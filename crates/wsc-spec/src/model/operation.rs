@@ -376,14 +376,19 @@ pub enum ValuesMode {
     All,
 }
 
-/// Partitions of an aggregation: a static list, or the records of `get_partitions`. Each is
-/// visible as `partition.*` in templates.
+/// Partitions of an aggregation: a static list, the items of a list setting, the records of
+/// `get_partitions`, or the union of several of these (in that order; names must not repeat).
+/// Each is visible as `partition.*` in templates.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Partitions {
     /// Static partitions; each needs a `name` and may carry any other fields.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub list: Option<Vec<IndexMap<String, serde_json::Value>>>,
+    /// A setting of type `list` whose items are partitions: a text or number item `x` is
+    /// `{ name: x, value: x }`, an object item needs a `name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_setting: Option<String>,
     /// Take partitions from the records of `operations.get_partitions` (identity → `name`).
     #[serde(default, skip_serializing_if = "is_false")]
     pub from_get_partitions: bool,

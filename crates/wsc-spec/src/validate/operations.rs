@@ -427,13 +427,33 @@ impl Validator<'_> {
                 None,
             );
         }
-        match (&p.list, p.from_get_partitions) {
-            (Some(_), true) | (None, false) => self.error(
+        if p.list.is_none() && p.from_setting.is_none() && !p.from_get_partitions {
+            self.error(
                 path,
-                "partitions need exactly one of `list` and `from_get_partitions: true`",
-                Some("e.g. `partitions: { list: [ { name: a-m, filter: \"a*\" }, { name: n-z, filter: \"n*\" } ] }`".into()),
-            ),
-            _ => {}
+                "partitions need a source: `list`, `from_setting` or `from_get_partitions: true` (several are joined)",
+                Some("e.g. `partitions: { list: [ { name: a-m, filter: \"a*\" }, { name: n-z, filter: \"n*\" } ] }`, or `partitions: { from_setting: org_ids }`".into()),
+            );
+        }
+        if let Some(name) = &p.from_setting {
+            let at = join_key(path, "from_setting");
+            match self.c.settings.get(name) {
+                None => self.error(
+                    &at,
+                    format!("`from_setting` names `{name}`, which is not a declared setting"),
+                    Some(format!(
+                        "declare it: `settings: {{ {name}: {{ type: list }} }}`"
+                    )),
+                ),
+                Some(s) if s.value_type() != crate::model::SettingType::List => self.error(
+                    &at,
+                    format!(
+                        "`from_setting` needs a setting of type `list`; `{name}` is a {}",
+                        s.value_type().as_str()
+                    ),
+                    Some(format!("declare `{name}: {{ type: list }}`")),
+                ),
+                Some(_) => {}
+            }
         }
         if p.from_get_partitions && self.c.operations.get_partitions.is_none() {
             self.error(
