@@ -59,4 +59,26 @@ impl Response {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
+
+    /// The headers as templates see them (`headers.*`): names in lower case, repeated headers
+    /// joined with `, `, values that are not text left out.
+    pub fn headers_value(&self) -> serde_json::Value {
+        let mut m = serde_json::Map::new();
+        for (name, value) in &self.headers {
+            let Ok(v) = value.to_str() else { continue };
+            match m.get_mut(name.as_str()) {
+                Some(serde_json::Value::String(s)) => {
+                    s.push_str(", ");
+                    s.push_str(v);
+                }
+                _ => {
+                    m.insert(
+                        name.as_str().to_string(),
+                        serde_json::Value::String(v.into()),
+                    );
+                }
+            }
+        }
+        serde_json::Value::Object(m)
+    }
 }

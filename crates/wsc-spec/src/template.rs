@@ -40,11 +40,14 @@ pub enum Context {
     /// `change`: one attribute change (`change.attribute`, `change.value`), in the item
     /// templates of a write operation's `changes`.
     Change,
+    /// `headers`: the response's headers (names in lower case), in error-rule expressions
+    /// and `stop_when`.
+    Headers,
 }
 
 impl Context {
     /// Every context, in the order messages list them.
-    pub const ALL: [Context; 13] = [
+    pub const ALL: [Context; 14] = [
         Context::Settings,
         Context::Page,
         Context::Plan,
@@ -58,6 +61,7 @@ impl Context {
         Context::LastRun,
         Context::Partition,
         Context::Change,
+        Context::Headers,
     ];
 
     /// The name templates read it by, e.g. `last_run`.
@@ -76,6 +80,7 @@ impl Context {
             Context::LastRun => "last_run",
             Context::Partition => "partition",
             Context::Change => "change",
+            Context::Headers => "headers",
         }
     }
 
@@ -398,6 +403,7 @@ mod tests {
                 "last_run",
                 "partition",
                 "change",
+                "headers",
             ]
         );
         for c in Context::ALL {

@@ -294,6 +294,7 @@ fn read_head(
                 _ => Map::new(),
             };
             c.insert(Context::Response.into(), doc.to_value());
+            c.insert(Context::Headers.into(), resp.headers_value());
             let r = run.inner.templates.render(sw, &Value::Object(c))?;
             head.stop = r.trim() == "true";
         }

@@ -103,7 +103,7 @@ impl ErrorRule {
                 memchr::memmem::find(&resp.body, text.as_bytes()).is_some()
             }
             RuleTest::Expression(e) => {
-                let ctx = json!({ "response": doc.to_value() });
+                let ctx = json!({ "response": doc.to_value(), "headers": resp.headers_value() });
                 templates
                     .render(e, &ctx)
                     .map(|s| s.trim() == "true")

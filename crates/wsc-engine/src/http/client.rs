@@ -434,13 +434,36 @@ impl HttpClient {
                         });
                     }
                     let ok = success.iter().any(|p| p.matches(status));
+                    // Retry rules (`on_body`, `on_headers`) apply whatever the status, and wait
+                    // as the response asks (`Retry-After`, rate-limit reset headers).
+                    if let Some(reason) = self.retry.rule_retry(&response) {
+                        if !last {
+                            let wait = self
+                                .retry
+                                .retry_after(&response, true)
+                                .unwrap_or_else(|| self.retry.backoff(attempt));
+                            self.take_retry(req, origin, attempt, Some(status), &|| {
+                                format!("HTTP {status}: {reason}")
+                            })
+                            .map_err(|e| *e)?;
+                            tracing::warn!(target: "wsc::http", url = %shown_url(), attempt, status, %reason, wait_ms = wait.as_millis() as u64, "retrying");
+                            tokio::time::sleep(wait).await;
+                            continue;
+                        }
+                        if ok {
+                            return Err(HttpError::BadBody {
+                                origin: origin.clone(),
+                                method,
+                                url: shown_url(),
+                                status,
+                                reason,
+                                body_start: self.body_start(&response.body),
+                                attempts: attempt,
+                            });
+                        }
+                    }
                     if ok {
-                        let text_retry = self.retry.body_text_retry(&response);
-                        let verdict = match text_retry {
-                            Some(r) => Verdict::Retry(r),
-                            None => check(&response),
-                        };
-                        match verdict {
+                        match check(&response) {
                             Verdict::Accept => return Ok((response, attempt)),
                             Verdict::Retry(reason) => {
                                 if last {
@@ -459,7 +482,11 @@ impl HttpClient {
                                 })
                                 .map_err(|e| *e)?;
                                 tracing::warn!(target: "wsc::http", url = %shown_url(), attempt, %reason, "unusable response body, retrying");
-                                tokio::time::sleep(self.retry.backoff(attempt)).await;
+                                let wait = self
+                                    .retry
+                                    .retry_after(&response, false)
+                                    .unwrap_or_else(|| self.retry.backoff(attempt));
+                                tokio::time::sleep(wait).await;
                                 continue;
                             }
                         }
@@ -468,7 +495,7 @@ impl HttpClient {
                     if retryable && !last {
                         let wait = self
                             .retry
-                            .retry_after(&response)
+                            .retry_after(&response, false)
                             .unwrap_or_else(|| self.retry.backoff(attempt));
                         self.take_retry(req, origin, attempt, Some(status), &|| {
                             format!("HTTP {status}{}", self.body_part(&response.body))

@@ -25,6 +25,8 @@ pub struct RetryConfig {
     pub max_retry_after: Duration,
     /// Body texts that mean "retry".
     pub on_body: Vec<String>,
+    /// Headers that mean "retry".
+    pub on_headers: Vec<wsc_spec::model::HeaderRetry>,
     /// Retry transport errors.
     pub connection_errors: bool,
     /// Retries allowed per request sent, over the whole run.
@@ -70,6 +72,7 @@ impl RetryConfig {
                 .map(|d| d.get())
                 .unwrap_or(Duration::from_secs(120)),
             on_body: r.on_body.clone(),
+            on_headers: r.on_headers.clone(),
             connection_errors: r.connection_errors.unwrap_or(true),
             budget_ratio: r
                 .budget
@@ -94,19 +97,32 @@ impl RetryConfig {
         half + cap.mul_f64(fastrand::f64() * 0.5)
     }
 
-    /// Why a response must be retried by its body text (`http.retry.on_body`), if it must.
-    pub(super) fn body_text_retry(&self, r: &Response) -> Option<String> {
-        self.on_body.iter().find_map(|t| {
+    /// Why a response must be retried by a rule (`http.retry.on_body`, whatever the status;
+    /// `http.retry.on_headers`), if it must.
+    pub(super) fn rule_retry(&self, r: &Response) -> Option<String> {
+        let body = self.on_body.iter().find_map(|t| {
             memchr::memmem::find(&r.body, t.as_bytes())
                 .map(|_| format!("the body contains `{t}` (http.retry.on_body)"))
+        });
+        body.or_else(|| {
+            self.on_headers.iter().find_map(|h| {
+                if h.status.as_ref().is_some_and(|s| !s.matches(r.status)) {
+                    return None;
+                }
+                let v = r.header(&h.header)?.trim();
+                match &h.equals {
+                    Some(want) if want.trim() != v => None,
+                    _ => Some(format!("header {}: {v} (http.retry.on_headers)", h.header)),
+                }
+            })
         })
     }
 
-    /// The wait a response asks for (`Retry-After`, or a rate-limit reset on a 429), capped at
-    /// `max_retry_after`.
-    pub(super) fn retry_after(&self, r: &Response) -> Option<Duration> {
+    /// The wait a response asks for (`Retry-After`, or a rate-limit reset on a 429 or a
+    /// response a rule retries, `rate_limited`), capped at `max_retry_after`.
+    pub(super) fn retry_after(&self, r: &Response, rate_limited: bool) -> Option<Duration> {
         let Some(v) = r.header("retry-after").map(str::trim) else {
-            return rate_limit_reset(r).map(|w| w.min(self.max_retry_after));
+            return rate_limit_reset(r, rate_limited).map(|w| w.min(self.max_retry_after));
         };
         let wait = if let Ok(secs) = v.parse::<u64>() {
             Duration::from_secs(secs)
@@ -253,8 +269,8 @@ impl RateLimiter {
 /// The wait a rate-limit reset header asks for, on a 429 without `Retry-After`:
 /// `X-Rate-Limit-Reset` / `X-RateLimit-Reset` (Okta, GitHub: epoch seconds; a small number is
 /// read as seconds from now) or `RateLimit-Reset` (IETF draft: seconds from now).
-fn rate_limit_reset(r: &Response) -> Option<Duration> {
-    if r.status != 429 {
+fn rate_limit_reset(r: &Response, rate_limited: bool) -> Option<Duration> {
+    if r.status != 429 && !rate_limited {
         return None;
     }
     let now = std::time::SystemTime::now()

@@ -93,9 +93,16 @@ pub struct RetryPolicy {
     /// (seconds) are honoured the same way. Default `120s`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_retry_after: Option<Duration>,
-    /// Retry when a response body contains one of these texts (e.g. a 200 saying "try again").
+    /// Retry when a response body contains one of these texts, whatever its status (a 200
+    /// saying "try again", a 403 saying "rate limit exceeded"). The wait honours `Retry-After`
+    /// and rate-limit reset headers as for retried statuses.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub on_body: Vec<String>,
+    /// Retry when a response has a header (with a value, and a status, when given): e.g.
+    /// GitHub's `{ status: 403, header: X-RateLimit-Remaining, equals: "0" }` is a rate limit,
+    /// not a permission error. The wait honours `Retry-After` and rate-limit reset headers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub on_headers: Vec<HeaderRetry>,
     /// Retry connection errors (refused, reset, timeout). Default `true`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connection_errors: Option<bool>,
@@ -103,6 +110,20 @@ pub struct RetryPolicy {
     /// of the requests sent.
     #[serde(default)]
     pub budget: RetryBudget,
+}
+
+/// A response header that makes a response retried (`http.retry.on_headers`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HeaderRetry {
+    /// Only responses with this status (or class, `"4xx"`); any status when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<StatusPattern>,
+    /// The header name (any case).
+    pub header: String,
+    /// The value it must have (compared after trimming white space); any value when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equals: Option<String>,
 }
 
 /// The retry budget of a run: all the requests of one run (every page, partition and step,

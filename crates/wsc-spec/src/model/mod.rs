@@ -29,8 +29,8 @@ pub use self::auth::{
 };
 pub use self::hooks::{Hook, HookErrorMode, HookLimits, Hooks};
 pub use self::http::{
-    DEFAULT_MAX_BODY, ErrorRule, HttpOptions, Method, RawBody, RequestSpec, RetryBudget,
-    RetryPolicy, Timeouts, Tls,
+    DEFAULT_MAX_BODY, ErrorRule, HeaderRetry, HttpOptions, Method, RawBody, RequestSpec,
+    RetryBudget, RetryPolicy, Timeouts, Tls,
 };
 pub use self::key::{OperationKey, OperationKind, ParseOperationKeyError};
 pub use self::mapping::{Attribute, AttributeDef, AttributeType, Entitlement};

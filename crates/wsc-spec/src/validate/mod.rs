@@ -150,6 +150,18 @@ impl Validator<'_> {
                 Some("`0.2` allows one retry per five requests; `0` leaves only `min_retries`".into()),
             );
         }
+        for (i, rule) in h.retry.on_headers.iter().enumerate() {
+            if !paging::is_header_name(&rule.header) {
+                self.error(
+                    &format!("http.retry.on_headers[{i}].header"),
+                    format!("`{}` is not an HTTP header name", rule.header),
+                    Some(
+                        "a header name is letters, digits and `-`, e.g. `X-RateLimit-Remaining`"
+                            .into(),
+                    ),
+                );
+            }
+        }
         if let Some(r) = &h.requests_per_second {
             self.settable("http.requests_per_second", r, Floor::Positive);
         }
@@ -181,6 +193,7 @@ impl Validator<'_> {
     pub(super) fn error_rules(&mut self, path: &str, rules: &[ErrorRule]) {
         let ctx = Ctx {
             response: true,
+            headers: true,
             ..Ctx::default()
         };
         for (i, r) in rules.iter().enumerate() {

@@ -94,6 +94,7 @@ impl Validator<'_> {
                 page: true,
                 paging_kind: Some(p.kind),
                 response: true,
+                headers: true,
                 ..Ctx::default()
             };
             self.template(&join_key(path, "stop_when"), t, ctx, Secrecy::Plain);
@@ -159,7 +160,7 @@ fn collect_strings(v: &serde_json::Value, out: &mut Vec<String>) {
 }
 
 /// An RFC 9110 field name: one or more token characters.
-fn is_header_name(s: &str) -> bool {
+pub(super) fn is_header_name(s: &str) -> bool {
     !s.is_empty()
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))

@@ -22,6 +22,7 @@ pub(super) struct Ctx {
     pub(super) last_run: bool,
     pub(super) partition: bool,
     pub(super) change: bool,
+    pub(super) headers: bool,
 }
 
 impl Ctx {
@@ -63,6 +64,10 @@ impl Ctx {
             Context::Partition => (
                 self.partition,
                 "`partition` is set only in aggregations that have `partitions`",
+            ),
+            Context::Headers => (
+                self.headers,
+                "`headers` (the response's headers) is set only in error-rule expressions and `stop_when`",
             ),
             Context::Change => (
                 self.change,
