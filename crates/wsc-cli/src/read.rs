@@ -104,6 +104,9 @@ fn summary_line(engine: &Engine, what: &str, n: u64, started: Instant) -> String
         count(s.retries, "retry").replace("retrys", "retries"),
         count(s.token_requests, "token request")
     ));
+    if s.cache_hits > 0 {
+        extra.push_str(&format!(", {}", count(s.cache_hits, "cache hit")));
+    }
     if s.duplicates > 0 {
         extra.push_str(&format!(", {} duplicates dropped", s.duplicates));
     }

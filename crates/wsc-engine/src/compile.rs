@@ -364,6 +364,8 @@ pub struct CompiledStep {
     pub errors: Vec<ErrorRule>,
     /// 404 means "nothing".
     pub allow_not_found: bool,
+    /// Responses kept for the run (`cache: true`).
+    pub cache: bool,
     /// What must be present on every page for `records` to have found nothing honestly (see
     /// [`records_container`]); `None` when the records path is `$` or may be absent.
     pub records_container: Option<CompiledPath>,
@@ -469,6 +471,7 @@ impl CompiledOperation {
                 success: success.clone(),
                 errors: op_rules.clone(),
                 allow_not_found: false,
+                cache: op.cache,
                 records_container: None,
             });
         }
@@ -595,6 +598,7 @@ fn compile_step(
         success: s.success.clone().unwrap_or_else(|| success.to_vec()),
         errors,
         allow_not_found: s.allow_not_found,
+        cache: s.cache,
         records_container: match &s.records {
             Some(p) => records_container(
                 &compile_path(&format!("{loc}.records"), p)?,

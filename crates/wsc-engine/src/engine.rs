@@ -81,6 +81,8 @@ pub struct Summary {
     pub requests: u64,
     /// Retries.
     pub retries: u64,
+    /// Requests answered from the run's response cache (`cache: true`).
+    pub cache_hits: u64,
     /// Token requests made by the authenticator.
     pub token_requests: u64,
     /// Repeated identities dropped (`on_duplicate: warn`).
@@ -124,6 +126,8 @@ pub(crate) struct Inner {
     pub(crate) hooks: Arc<EngineHooks>,
     /// Operations whose attribute paths were checked against a first page.
     pub(crate) checked_paths: Mutex<std::collections::HashSet<String>>,
+    /// Responses of steps with `cache: true`, for the rest of the run.
+    pub(crate) cache: crate::cache::ResponseCache,
 }
 
 impl std::fmt::Debug for Engine {
@@ -268,6 +272,7 @@ impl Engine {
                 stats: Arc::new(Stats::default()),
                 run,
                 checked_paths: Mutex::default(),
+                cache: crate::cache::ResponseCache::default(),
             }),
         })
     }
@@ -301,6 +306,7 @@ impl Engine {
             expected: Some(self.inner.stats.expected.load(Ordering::Relaxed)).filter(|n| *n > 0),
             requests,
             retries,
+            cache_hits: self.inner.cache.hits(),
             token_requests: self.inner.http.auth().token_requests(),
             duplicates: self.inner.stats.duplicates.load(Ordering::Relaxed),
             warnings: self.inner.stats.warnings(),

@@ -15,6 +15,7 @@
 //! docs/architecture.md has the whole map.
 
 pub mod auth;
+mod cache;
 pub(crate) mod compile;
 mod compile_changes;
 mod dedup;

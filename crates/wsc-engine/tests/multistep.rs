@@ -207,3 +207,54 @@ async fn failing_for_each_step_fails_the_run() {
     assert!(error.to_string().contains("step `groups`"), "{error}");
     api.shutdown().await;
 }
+
+/// Two group types over one listing: with `cache: true` the second reads it from memory.
+#[tokio::test]
+async fn cached_listing_is_read_once_per_run() {
+    let cfg = config(10).with_groups(7);
+    let api = start(cfg.clone()).await;
+    let op = |cache: bool| {
+        format!(
+            r#"    request: {{ path: /groups/offset, query: {{ offset: "{{{{page.offset}}}}", limit: "{{{{page.limit}}}}" }} }}
+    paging: {{ kind: offset, limit: 3, total: "$.total" }}
+    cache: {cache}
+    records: "$.items[*]"
+    identity: "$.id"
+    name: "$.displayName"
+"#
+        )
+    };
+    let yaml = |cache: bool| {
+        format!(
+            "{HEADER}{FAST_HTTP}operations:\n  group_aggregation:\n    team:\n{}    squad:\n{}",
+            op(cache)
+                .replace("\n    ", "\n      ")
+                .replacen("    request", "      request", 1),
+            op(cache)
+                .replace("\n    ", "\n      ")
+                .replacen("    request", "      request", 1),
+        )
+    };
+    let eng = engine(&yaml(true), &api.base_url());
+    let before = api.stats().requests;
+    let teams = aggregate(&eng, "team", None).await.unwrap();
+    let after_teams = api.stats().requests;
+    let squads = aggregate(&eng, "squad", None).await.unwrap();
+    assert_eq!(teams.len(), 7);
+    assert_eq!(squads.len(), 7);
+    assert_eq!(
+        api.stats().requests,
+        after_teams,
+        "the second listing came from the cache"
+    );
+    assert_eq!(after_teams - before, 3);
+    assert_eq!(eng.summary().cache_hits, 3);
+
+    // Without `cache`, each object type reads the listing itself.
+    let eng = engine(&yaml(false), &api.base_url());
+    let before = api.stats().requests;
+    aggregate(&eng, "team", None).await.unwrap();
+    aggregate(&eng, "squad", None).await.unwrap();
+    assert_eq!(api.stats().requests - before, 6);
+    api.shutdown().await;
+}

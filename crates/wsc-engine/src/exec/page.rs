@@ -205,6 +205,12 @@ async fn send(
     attempt: &mut u32,
 ) -> Result<Option<Response>, EngineError> {
     let step = run.step();
+    if step.cache
+        && let Some(r) = run.inner.cache.get(&page.request)
+    {
+        tracing::debug!(target: "wsc::engine", origin = %page.origin, "answered from the run's response cache");
+        return Ok(Some(r));
+    }
     let accept = |_: &Response| Verdict::Accept;
     match run
         .inner
@@ -220,6 +226,9 @@ async fn send(
     {
         Ok((r, used)) => {
             *attempt = used;
+            if step.cache {
+                run.inner.cache.put(&page.request, &r);
+            }
             Ok(Some(r))
         }
         Err(HttpError::Status { status: 404, .. }) if step.allow_not_found => Ok(None),

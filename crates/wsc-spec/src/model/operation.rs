@@ -179,6 +179,11 @@ pub struct Operation {
     /// off. `wsc aggregate --max-shrink PCT` overrides it. Aggregations only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_shrink: Option<u8>,
+    /// Keep the responses of `request` for the rest of the run, keyed by method, URL and
+    /// body, so other operations with `cache: true` (several object types over one listing)
+    /// read it once. Read operations only. Default `false`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub cache: bool,
     /// JSONPath of a record's identity (unique, stable id).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<JsonPath>,
@@ -336,6 +341,11 @@ pub struct Step {
     /// A 404 in a `for_each` step means "nothing" rather than an error. Default `false`.
     #[serde(default, skip_serializing_if = "is_false")]
     pub allow_not_found: bool,
+    /// Keep this step's responses for the rest of the run, keyed by method, URL and body: an
+    /// identical request (of this or another operation with `cache: true`) is answered from
+    /// memory. Read operations only. Default `false`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub cache: bool,
 }
 
 /// How a `for_each` step's records join the parent record.

@@ -101,6 +101,28 @@ impl Validator<'_> {
             );
         }
         self.steps(path, op, base);
+        if !matches!(
+            kind,
+            OperationKind::AccountAggregation
+                | OperationKind::GroupAggregation
+                | OperationKind::GetObject
+                | OperationKind::GetPartitions
+                | OperationKind::TestConnection
+        ) {
+            let cached = std::iter::once((path.to_string(), op.cache)).chain(
+                op.steps
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| (format!("{path}.steps[{i}]"), s.cache)),
+            );
+            for (p, _) in cached.filter(|(_, c)| *c).collect::<Vec<_>>() {
+                self.error(
+                    &join_key(&p, "cache"),
+                    "`cache` applies to read operations only (aggregations, get_object, get_partitions, test_connection): a write must reach the API every time",
+                    None,
+                );
+            }
+        }
 
         if kind.is_aggregation() {
             if op.records.is_none() && op.steps.is_empty() {
