@@ -258,3 +258,61 @@ async fn cached_listing_is_read_once_per_run() {
     assert_eq!(api.stats().requests - before, 6);
     api.shutdown().await;
 }
+
+/// Nested `for_each` levels: users → their groups → each group's description, merged level
+/// by level, in order; memberships read from the deepest level.
+#[tokio::test]
+async fn nested_for_each_levels_merge_into_their_parents() {
+    use wsc_testkit::synthetic::{group, group_index};
+    let cfg = config(9).with_groups(6);
+    let api = start(cfg.clone()).await;
+    let yaml = format!(
+        r#"{HEADER}{FAST_HTTP}operations:
+  account_aggregation:
+    steps:
+      - name: users
+        request: {{ path: /users/offset, query: {{ offset: "{{{{page.offset}}}}", limit: "{{{{page.limit}}}}" }} }}
+        paging: {{ kind: offset, limit: 4, total: "$.total" }}
+        records: "$.items[*]"
+      - name: groups
+        for_each: users
+        concurrency: 3
+        request: {{ path: "/users/{{{{record.id}}}}/groups" }}
+        records: "$.items[*]"
+        merge: {{ into: memberships }}
+      - name: detail
+        for_each: groups
+        concurrency: 2
+        request: {{ path: "/groups/{{{{record.id}}}}", query: {{ user: "{{{{parent.id}}}}" }} }}
+        merge: {{ into: about, mode: first, value: "$.description" }}
+    identity: "$.id"
+    attributes:
+      groups: {{ path: "$.memberships[*].id", multi: true }}
+      about: {{ path: "$.memberships[*].about", multi: true }}
+"#
+    );
+    let eng = engine(&yaml, &api.base_url());
+    let records = aggregate(&eng, "account", None).await.unwrap();
+    assert_eq!(records.len(), 9);
+    let mut nested_requests = 0;
+    for (i, r) in records.iter().enumerate() {
+        let u = wsc_testkit::synthetic::user(&cfg, i);
+        assert_eq!(r.identity, u.id);
+        let groups = attr(&eng, "account_aggregation", r, "groups");
+        assert_eq!(groups, &serde_json::json!(u.groups), "{}", r.identity);
+        let about: Vec<String> = u
+            .groups
+            .iter()
+            .map(|g| group(&cfg, group_index(g).unwrap()).description)
+            .collect();
+        assert_eq!(
+            attr(&eng, "account_aggregation", r, "about"),
+            &serde_json::json!(about)
+        );
+        nested_requests += u.groups.len();
+    }
+    assert!(nested_requests > 0, "the test data has memberships");
+    // 3 listing pages, one groups request per user, one detail request per membership.
+    assert_eq!(eng.summary().requests as usize, 3 + 9 + nested_requests);
+    api.shutdown().await;
+}

@@ -33,13 +33,27 @@ pub(crate) async fn collect_step(
 
 /// Runs the `for_each` step `si` for every record of a page (bounded concurrency, order
 /// kept) and merges what it reads into each record. `run` is the operation's run; its step
-/// is replaced by `si` and its context gains `record` (and `parent`).
-pub(crate) async fn run_for_each(
+/// is replaced by `si` and its context gains `record` (and `parent`). Steps that run
+/// `for_each` over `si` itself (nested levels: teams → members → roles) run for every item
+/// `si` read, and merge into that item, before it is merged into the record.
+pub(crate) fn run_for_each<'a>(
+    run: &'a StepRun,
+    si: usize,
+    records: Vec<Value>,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<Value>, EngineError>> + Send + 'a>>
+{
+    Box::pin(for_each_level(run, si, records))
+}
+
+async fn for_each_level(
     run: &StepRun,
     si: usize,
     records: Vec<Value>,
 ) -> Result<Vec<Value>, EngineError> {
     let step = &run.op.steps[si];
+    let nested: Vec<usize> = (0..run.op.steps.len())
+        .filter(|i| run.op.steps[*i].for_each == Some(si))
+        .collect();
     let mut jobs = futures_util::stream::iter(records.into_iter().map(|rec| {
         let mut c = (*run.ctx).clone();
         if let Some(prev) = c.get("record").cloned() {
@@ -52,8 +66,13 @@ pub(crate) async fn run_for_each(
             si,
             ctx: c.into(),
         };
+        let nested = nested.clone();
         async move {
-            let (items, _) = collect_step(child).await?;
+            let level = child.clone();
+            let (mut items, _) = collect_step(child).await?;
+            for &n in &nested {
+                items = run_for_each(&level, n, items).await?;
+            }
             Ok::<_, EngineError>((rec, items))
         }
     }))

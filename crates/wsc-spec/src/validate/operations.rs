@@ -328,6 +328,8 @@ impl Validator<'_> {
     }
 
     pub(super) fn steps(&mut self, path: &str, op: &Operation, base: Ctx) {
+        /// Levels of nested `for_each` steps run (teams → members → roles is 2).
+        const MAX_NESTING: usize = 4;
         let mut seen: Vec<&str> = Vec::new();
         let mut saved = false;
         for (i, s) in op.steps.iter().enumerate() {
@@ -359,20 +361,26 @@ impl Validator<'_> {
                     Some(hint),
                 );
             }
-            if let Some(fe) = &s.for_each
-                && seen.contains(&fe.as_str())
-                && let Some(parent) = op.steps.iter().find(|x| &x.name == fe)
-                && parent.for_each.is_some()
-            {
-                self.error(
-                    &join_key(&p, "for_each"),
-                    format!(
-                        "`for_each: {fe}` names a step that itself runs `for_each`: nested `for_each` steps are not run yet, so this step's records would never appear"
-                    ),
-                    Some(
-                        "run `for_each` over the operation's primary step (the last step without `for_each`), or read the nested level in a hook".into(),
-                    ),
-                );
+            if s.for_each.is_some() && seen.contains(&s.for_each.as_deref().unwrap_or("")) {
+                // Levels of `for_each` above this step (1: over the primary step).
+                let mut depth = 0;
+                let mut at = s;
+                while let Some(fe) = &at.for_each
+                    && let Some(up) = op.steps.iter().find(|x| &x.name == fe)
+                    && depth <= MAX_NESTING
+                {
+                    depth += 1;
+                    at = up;
+                }
+                if depth > MAX_NESTING {
+                    self.error(
+                        &join_key(&p, "for_each"),
+                        format!(
+                            "`for_each` steps nest {depth} levels deep here; at most {MAX_NESTING} are run (each level multiplies the requests by the records of the level above)"
+                        ),
+                        Some("read the deeper levels in a separate operation, or with a hook".into()),
+                    );
+                }
             }
             if let Some(fe) = &s.for_each
                 && let Some(parent) = op.steps.iter().find(|x| &x.name == fe)
