@@ -27,6 +27,10 @@ pub enum AuthError {
     /// The token endpoint could not be reached or its answer not read.
     #[error("{0}")]
     Http(String),
+    /// A private key or certificate cannot be used (encrypted without a password, a wrong
+    /// password, a key that is not the certificate's).
+    #[error("{0}")]
+    Key(#[from] crate::keys::KeyError),
     /// The state store failed.
     #[error(transparent)]
     Store(#[from] wsc_store::StoreError),

@@ -9,11 +9,13 @@ use serde_json::{Map, Value, json};
 use url::Url;
 use wsc_spec::Template;
 use wsc_spec::model::{
-    ClientAuth, CustomAuth, CustomTokenRequest, Grant, JwtSpec, Method, OAuth2Auth, ParamsIn,
+    ClientAuth, CustomAuth, CustomTokenRequest, Grant, JwtAlgorithm, JwtSpec, Method, OAuth2Auth,
+    ParamsIn,
 };
 
 use crate::error::AuthError;
 use crate::jwt::{JwtClaims, sign};
+use crate::keys::{PemOrigin, private_key};
 use crate::render::Render;
 use crate::request::{Body, TokenHttpRequest};
 use crate::secret::Secret;
@@ -155,19 +157,33 @@ impl OAuth2Flow {
         let client_id = self
             .opt("auth.client_id", &self.spec.client_id, ctx)?
             .unwrap_or_default();
-        let key = match (&spec.key, &spec.key_file) {
-            (Some(k), _) => self.r(&format!("{loc}.key"), k, ctx)?,
+        let (key, origin) = match (&spec.key, &spec.key_file) {
+            (Some(k), _) => (
+                self.r(&format!("{loc}.key"), k, ctx)?,
+                PemOrigin::inline(format!("{loc}.key")),
+            ),
             (None, Some(f)) => {
                 let p = self.dir.join(self.r(&format!("{loc}.key_file"), f, ctx)?);
-                std::fs::read_to_string(&p).map_err(|e| {
+                let text = std::fs::read_to_string(&p).map_err(|e| {
                     AuthError::Config(format!("{loc}.key_file: cannot read {}: {e}", p.display()))
-                })?
+                })?;
+                (text, PemOrigin::file(format!("{loc}.key_file"), p))
             }
             (None, None) => {
                 return Err(AuthError::Config(format!(
                     "{loc}: needs `key` or `key_file`"
                 )));
             }
+        };
+        // A PEM key is read here, decrypted when it is encrypted; an HMAC secret is used as is.
+        let key = if spec.algorithm == JwtAlgorithm::Hs256 {
+            Secret::new(key)
+        } else {
+            let password_key = format!("{loc}.key_password");
+            let password = self
+                .opt(&password_key, &spec.key_password, ctx)?
+                .map(Secret::new);
+            private_key(&key, password.as_ref(), &origin, &password_key)?.pem
         };
         let mut header = Map::new();
         for (k, v) in &spec.header {
@@ -186,7 +202,7 @@ impl OAuth2Flow {
         }
         let c = JwtClaims {
             algorithm: spec.algorithm,
-            key: Secret::new(key),
+            key,
             key_id: self.opt(&format!("{loc}.key_id"), &spec.key_id, ctx)?,
             header,
             issuer: self

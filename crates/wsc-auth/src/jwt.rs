@@ -1,6 +1,6 @@
 //! Signed JWTs: the jwt_bearer assertion (RFC 7523 §2.1) and the private_key_jwt client
 //! assertion (RFC 7523 §2.2), from a PEM key (RSA: PKCS#1 or PKCS#8; EC P-256: PKCS#8 or
-//! SEC1) or an HMAC secret.
+//! SEC1; an encrypted key is decrypted by the caller, see [`crate::keys`]) or an HMAC secret.
 
 use serde_json::{Map, Value};
 use wsc_spec::model::JwtAlgorithm;
@@ -47,8 +47,9 @@ pub fn sign(c: &JwtClaims, now_secs: u64) -> Result<String, AuthError> {
     };
     let pem = c.key.expose().as_bytes();
     if c.algorithm != JwtAlgorithm::Hs256 && c.key.expose().contains("ENCRYPTED") {
+        // The flow decrypts keys (`key_password`) before they get here.
         return Err(AuthError::Config(format!(
-            "the {name} signing key is an encrypted PEM key, which wsc cannot use: decrypt it first (`openssl pkcs8 -in KEY.pem -out PLAIN.pem`) and keep the result in a secret setting or a file only wsc can read"
+            "the {name} signing key is an encrypted PEM key: give its password with `key_password` (a secret setting), or decrypt it first (`openssl pkey -in KEY.pem -out PLAIN.pem`)"
         )));
     }
     let key = match c.algorithm {

@@ -11,6 +11,7 @@ mod error;
 pub mod flow;
 pub mod jsonpath;
 pub mod jwt;
+pub mod keys;
 pub mod login;
 pub mod manager;
 pub mod pkce;
@@ -20,16 +21,19 @@ pub mod request;
 mod secret;
 mod static_auth;
 pub mod stored;
+pub mod tls;
 pub mod token;
 
 pub use authenticator::{Authenticator, Generation, Outgoing};
 pub use error::AuthError;
+pub use keys::{KeyError, PemOrigin};
 pub use manager::{Flow, StoreBinding, TokenManager};
 pub use render::{Render, SimpleRender};
 pub use request::{ReqwestSender, TokenSender};
 pub use secret::Secret;
 pub use static_auth::StaticAuth;
 pub use stored::{LoadedToken, load_token};
+pub use tls::{ClientTls, TlsSource};
 pub use token::TokenSet;
 /// The key of a connector instance in the state store (re-exported from `wsc-store`, its
 /// home).

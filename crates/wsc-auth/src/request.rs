@@ -5,6 +5,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::error::AuthError;
+use crate::tls::{ClientTls, error_chain};
 use crate::token::RawResponse;
 
 /// The largest token response read: 1 MiB.
@@ -96,13 +97,23 @@ impl ReqwestSender {
     /// A client with a 30 s timeout that does not follow redirects (a token endpoint that
     /// redirects would otherwise receive the client credentials on another host).
     pub fn new() -> Result<ReqwestSender, AuthError> {
-        let client = reqwest::Client::builder()
+        ReqwestSender::with_tls(&ClientTls::default())
+    }
+
+    /// [`ReqwestSender::new`] with the connector's TLS settings (`http.tls`: extra CA
+    /// certificates, a client certificate for token endpoints that require mutual TLS).
+    pub fn with_tls(tls: &ClientTls) -> Result<ReqwestSender, AuthError> {
+        let b = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .connect_timeout(Duration::from_secs(10))
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("wsc/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| AuthError::Http(format!("cannot build the HTTP client: {e}")))?;
+            .user_agent(concat!("wsc/", env!("CARGO_PKG_VERSION")));
+        let client = tls.configure(b).build().map_err(|e| {
+            AuthError::Http(format!(
+                "cannot build the HTTP client of token requests: {}",
+                error_chain(&e)
+            ))
+        })?;
         Ok(ReqwestSender { client })
     }
 
@@ -147,16 +158,25 @@ impl TokenSender for ReqwestSender {
                 let again = b.try_clone();
                 match b.send().await {
                     Ok(r) => break r,
-                    Err(e) if e.is_connect() && attempt < 2 && again.is_some() => {
+                    // A TLS failure (certificate refused or not trusted) is not transient.
+                    Err(e)
+                        if e.is_connect()
+                            && attempt < 2
+                            && again.is_some()
+                            && tls_hint(&error_chain(&e)).is_none() =>
+                    {
                         attempt += 1;
                         tracing::warn!(target: "wsc::auth", url = %shown, attempt, "token request could not connect, retrying");
                         tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
                         b = again.expect("checked above");
                     }
                     Err(e) => {
+                        let chain = error_chain(&e);
+                        let hint = tls_hint(&chain)
+                            .map(|h| format!("\n  hint: {h}"))
+                            .unwrap_or_default();
                         return Err(AuthError::Http(format!(
-                            "token request to {shown} failed: {}",
-                            error_chain(&e)
+                            "token request to {shown} failed: {chain}{hint}"
                         )));
                     }
                 }
@@ -202,15 +222,28 @@ of a token response; the rest was not read (is token_url the token endpoint?)"
     }
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(inner) = src {
-        s.push_str(": ");
-        s.push_str(&inner.to_string());
-        src = inner.source();
+/// What to do about a TLS failure, told by the error text of the TLS library.
+pub fn tls_hint(chain: &str) -> Option<&'static str> {
+    if chain.contains("CertificateRequired") || chain.contains("certificate required") {
+        Some(
+            "the server requires a client certificate (mutual TLS): set `http.tls.client_cert` and `http.tls.client_key`",
+        )
+    } else if chain.contains("UnknownIssuer") || chain.contains("unknown issuer") {
+        Some(
+            "the server's certificate is not signed by a CA wsc trusts: add the CA with `http.tls.ca_file`",
+        )
+    } else if chain.contains("NotValidForName") || chain.contains("not valid for name") {
+        Some("the server's certificate does not name this host: check the URL's host")
+    } else if chain.contains("BadCertificate")
+        || chain.contains("UnknownCA")
+        || chain.contains("unknown ca")
+    {
+        Some(
+            "the server refused the client certificate: check that `http.tls.client_cert` is one the server trusts",
+        )
+    } else {
+        None
     }
-    s
 }
 
 #[cfg(test)]

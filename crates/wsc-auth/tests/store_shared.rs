@@ -173,6 +173,9 @@ impl Store for RacedStore {
     fn location(&self) -> &str {
         self.inner.location()
     }
+    fn record_hasher(&self) -> wsc_store::RecordHasher {
+        self.inner.record_hasher()
+    }
     fn lock_credential(
         &self,
         key: &InstanceKey,

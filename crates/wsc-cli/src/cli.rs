@@ -215,8 +215,9 @@ pub struct ConnectorArgs {
     #[arg(long, value_name = "FILE")]
     pub settings: Option<PathBuf>,
     /// State store (tokens of oauth2 and custom auth): a SQLite file, or a
-    /// `postgres://user@host/db` URL shared by a fleet (key: WSC_STATE_KEY or
-    /// WSC_STATE_KEY_FILE). Default `$XDG_DATA_HOME/wsc/state.db`, else
+    /// `postgres://user@host/db` URL shared by a fleet. Key: WSC_STATE_KEY or the file
+    /// WSC_STATE_KEY_FILE names (a passphrase, or 32 bytes as hex or base64), else a key file
+    /// beside a SQLite file. Default `$XDG_DATA_HOME/wsc/state.db`, else
     /// `~/.local/share/wsc/state.db`.
     #[arg(long, value_name = "FILE|URL", env = "WSC_STATE")]
     pub state: Option<PathBuf>,

@@ -225,16 +225,17 @@ pub(crate) fn store_path(args: &ConnectorArgs) -> Option<PathBuf> {
     }
 }
 
-/// Opens the state store at `path` (key from `WSC_STATE_KEY`, else the key file beside it),
-/// or the PostgreSQL store when `path` is a `postgres://` URL (key from `WSC_STATE_KEY` or
-/// the file `WSC_STATE_KEY_FILE` names, the same on every worker).
+/// Opens the state store at `path`, or the PostgreSQL store when `path` is a `postgres://`
+/// URL. The key comes from `WSC_STATE_KEY`, else from the file `WSC_STATE_KEY_FILE` names
+/// (both outside the state directory); without either, the SQLite store uses the key file
+/// beside the database (a PostgreSQL store requires one of them, the same on every worker).
 pub(crate) fn open_store(path: &Path) -> Result<Arc<dyn Store>, Failed> {
     if let Some(url) = path.to_str().filter(|p| wsc_store::is_postgres_url(p)) {
         return crate::fleet::open_pg(url)
             .map(|s| s as Arc<dyn Store>)
             .map_err(|e| fail(exit::FAILURE, e));
     }
-    let key = std::env::var("WSC_STATE_KEY").ok().map(Secret::new);
+    let key = crate::fleet::store_key().map_err(|e| fail(exit::FAILURE, e))?;
     SqliteStore::open(path, key.as_ref().map(Secret::expose))
         .map(|s| Arc::new(s) as Arc<dyn Store>)
         .map_err(|e| fail(exit::FAILURE, e))

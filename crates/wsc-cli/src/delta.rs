@@ -58,7 +58,11 @@ pub fn aggregate(args: &AggregateArgs) -> Result<(), Failed> {
         },
     )
     .map_err(|e| fail(exit::INVALID, e))?;
-    delta.start(&engine).map_err(|e| fail(exit::INVALID, e))?;
+    // The store failing (a snapshot under another key) is not invalid input.
+    delta.start(&engine).map_err(|e| match e {
+        EngineError::Store(_) => fail(exit::FAILURE, e),
+        e => fail(exit::INVALID, e),
+    })?;
     let (dest, mut out) = Destination::open(&args.out)?;
     let started = Instant::now();
     let run = async {

@@ -10,8 +10,10 @@ use wsc_store::PgStore;
 /// Why the PostgreSQL store could not be opened.
 pub(crate) type OpenError = Box<dyn std::error::Error + Send + Sync>;
 
-/// The store key of a fleet, from `WSC_STATE_KEY` or the file `WSC_STATE_KEY_FILE` names.
-fn fleet_key() -> Result<Option<Secret>, OpenError> {
+/// The store key from outside the state directory: `WSC_STATE_KEY`, else the content of the
+/// file `WSC_STATE_KEY_FILE` names (surrounding whitespace trimmed); `None` when neither is
+/// set. The same for the SQLite store and a fleet's PostgreSQL store.
+pub(crate) fn store_key() -> Result<Option<Secret>, OpenError> {
     if let Some(k) = std::env::var("WSC_STATE_KEY")
         .ok()
         .filter(|k| !k.is_empty())
@@ -42,7 +44,7 @@ fn fleet_key() -> Result<Option<Secret>, OpenError> {
 
 /// Opens (and migrates) the PostgreSQL store at `url`.
 pub(crate) fn open_pg(url: &str) -> Result<Arc<PgStore>, OpenError> {
-    let key = fleet_key()?;
+    let key = store_key()?;
     Ok(Arc::new(PgStore::open(
         url,
         key.as_ref().map(Secret::expose),

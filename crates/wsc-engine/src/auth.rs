@@ -136,7 +136,11 @@ pub fn token_manager_with(
     if !matches!(loaded.connector.auth, Auth::OAuth2(_) | Auth::Custom(_)) {
         return Ok(None);
     }
-    let inner = ReqwestSender::new().map_err(|e| EngineError::Config(e.to_string()))?;
+    // Token requests go out with the connector's TLS settings (private CA, client
+    // certificate), like its other requests.
+    let ctx = serde_json::json!({ "settings": settings.to_value() });
+    let tls = crate::http::read_tls(&loaded.dir, &loaded.connector, &mut Templates::new(), &ctx)?;
+    let inner = ReqwestSender::with_tls(&tls).map_err(|e| EngineError::Config(e.to_string()))?;
     let sender = WiredSender {
         inner,
         wire: wire.clone(),

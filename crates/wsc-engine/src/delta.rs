@@ -3,8 +3,8 @@
 //! With API-side filters (`delta:` on the aggregation) the previous run's start time is
 //! `last_run.*` in templates and every record the API returns is a `changed` record, or a
 //! `deleted` one when the aggregation's `delta.deleted` path matches it. Without them, each
-//! record's content hash is compared with the snapshot of the previous complete run in the
-//! state store: `created`, `updated` and `deleted` changes come out, nothing for unchanged
+//! record's content hash (keyed: [`wsc_store::RecordHasher`]) is compared with the snapshot
+//! of the previous complete run in the state store: `created`, `updated` and `deleted` changes come out, nothing for unchanged
 //! records. The snapshot and the run history move only in [`Delta::commit`], which the caller
 //! calls once the whole run succeeded and its output is safe: a failed or interrupted run leaves
 //! the previous baseline in place.
@@ -17,8 +17,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
-use wsc_store::{InstanceKey, Store, StoreError};
+use wsc_store::{
+    InstanceKey, KEYED_HASH_LEN, LEGACY_HASH_LEN, RecordHasher, Store, StoreError, StoredHash,
+};
 
 use crate::engine::Engine;
 use crate::error::EngineError;
@@ -44,6 +45,7 @@ pub struct DeltaCounts {
 #[derive(Debug)]
 pub struct Delta {
     store: Arc<dyn Store>,
+    hasher: RecordHasher,
     key: InstanceKey,
     object: String,
     run_name: String,
@@ -80,6 +82,7 @@ impl Delta {
             None => Value::Null,
         };
         Ok(Delta {
+            hasher: store.record_hasher(),
             store,
             key,
             object: object.to_string(),
@@ -116,6 +119,50 @@ impl Delta {
                 .store
                 .load_snapshot(&self.key, &self.object)
                 .map_err(store_err)?;
+            self.check_snapshot()?;
+        }
+        Ok(())
+    }
+
+    /// Checks the hashes of the previous snapshot before anything is compared. A snapshot
+    /// written under another store key would report every record as updated, and a damaged
+    /// one would report changes that are not there: both stop the run. Plain SHA-256 hashes
+    /// of an older wsc are compared as such, and the snapshot is rewritten with keyed hashes
+    /// when the run commits.
+    fn check_snapshot(&self) -> Result<(), EngineError> {
+        let (mut other_key, mut unknown, mut legacy) = (0usize, 0usize, 0usize);
+        for h in self.previous.values() {
+            match self.hasher.kind(h) {
+                StoredHash::Keyed => {}
+                StoredHash::OtherKey => other_key += 1,
+                StoredHash::Legacy => legacy += 1,
+                StoredHash::Unknown => unknown += 1,
+            }
+        }
+        let location = self.store.location();
+        if other_key > 0 {
+            return Err(store_err(StoreError::WrongKey {
+                location: location.to_string(),
+                what: "comparing with the delta snapshot",
+                hint: "; the snapshot was written under another store key, and compared under this one every record would look updated: use the key it was written with, or start a new baseline with another --state",
+            }));
+        }
+        if unknown > 0 {
+            return Err(store_err(StoreError::corrupt(
+                location,
+                "reading the delta snapshot",
+                format!(
+                    "{unknown} record hash(es) of `{}` are neither {KEYED_HASH_LEN}-byte keyed hashes nor {LEGACY_HASH_LEN}-byte SHA-256 hashes; use another --state to start a new baseline",
+                    self.object
+                ),
+            )));
+        }
+        if legacy > 0 {
+            tracing::info!(
+                target: "wsc::delta",
+                "the snapshot of `{}` holds {legacy} unkeyed record hash(es) of an older wsc: compared as they are, and rewritten as keyed hashes when this run completes",
+                self.object
+            );
         }
         Ok(())
     }
@@ -134,10 +181,11 @@ impl Delta {
             return Some(with_change("changed", r.to_json(&self.names)));
         }
         let v = r.to_json(&self.names);
-        let h = hash(&v);
+        let content = v.to_string();
+        let h = self.hasher.hash(content.as_bytes());
         let change = match self.previous.get(&r.identity) {
             None => Some("created"),
-            Some(old) if *old != h => Some("updated"),
+            Some(old) if !self.hasher.matches(old, content.as_bytes(), &h) => Some("updated"),
             Some(_) => None,
         };
         self.seen.insert(r.identity.clone());
@@ -204,10 +252,6 @@ impl Delta {
             .map_err(store_err)?;
         Ok(self.counts)
     }
-}
-
-fn hash(v: &Value) -> Vec<u8> {
-    Sha256::digest(v.to_string().as_bytes()).to_vec()
 }
 
 fn with_change(change: &str, mut record: Value) -> Value {

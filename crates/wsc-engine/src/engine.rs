@@ -6,7 +6,6 @@
 //! `provision.rs`, and the machinery that runs any operation under `exec/`.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -19,7 +18,7 @@ use wsc_spec::{Loaded, StatusPattern};
 use crate::compile::{CompiledOperation, compile_path, compile_rules};
 use crate::error::EngineError;
 use crate::hooks::EngineHooks;
-use crate::http::{HostPolicy, HttpClient, Origin, TlsFiles};
+use crate::http::{HostPolicy, HttpClient, Origin, read_tls};
 use crate::redact::Redactor;
 use crate::settings::{ResolvedSettings, settable};
 use crate::template::{Escape, Template, Templates};
@@ -382,38 +381,4 @@ impl Engine {
         }
         m
     }
-}
-
-/// Reads the TLS files the connector names (CA, client certificate and key), relative to the
-/// connector's folder.
-fn read_tls(
-    dir: &Path,
-    c: &wsc_spec::Connector,
-    t: &mut Templates,
-    ctx: &Value,
-) -> Result<TlsFiles, EngineError> {
-    let mut read =
-        |loc: &str, tpl: &Option<wsc_spec::Template>| -> Result<Option<Vec<u8>>, EngineError> {
-            let Some(tpl) = tpl else { return Ok(None) };
-            let c = t.compile(loc, tpl.as_str(), Escape::None)?;
-            let p = dir.join(t.render(&c, ctx)?);
-            std::fs::read(&p).map(Some).map_err(|e| {
-                EngineError::Config(format!("{loc}: cannot read {}: {e}", p.display()))
-            })
-        };
-    let ca_pem = read("http.tls.ca_file", &c.http.tls.ca_file)?;
-    let cert = read("http.tls.client_cert", &c.http.tls.client_cert)?;
-    let key = read("http.tls.client_key", &c.http.tls.client_key)?;
-    let identity_pem = match (cert, key) {
-        (Some(mut c), Some(k)) => {
-            c.push(b'\n');
-            c.extend(k);
-            Some(c)
-        }
-        _ => None,
-    };
-    Ok(TlsFiles {
-        ca_pem,
-        identity_pem,
-    })
 }

@@ -15,14 +15,17 @@
 //!   timeout. The schema is versioned (`PRAGMA user_version`) and migrated on open.
 //! - Token rows and state values are sealed with ChaCha20-Poly1305; the associated data names
 //!   the connector and instance, so a row cannot be moved to another instance. The key is the
-//!   SHA-256 of `WSC_STATE_KEY` when that is set, else 32 random bytes in `state.key` beside
-//!   the database (created 0600 on first use).
+//!   one the caller passes (`WSC_STATE_KEY` or the content of `WSC_STATE_KEY_FILE`: 32 bytes as
+//!   hex or base64 used as they are, any other text stretched with Argon2id under a salt kept
+//!   in the store), else 32 random bytes in `state.key` beside the database (created 0600 on
+//!   first use). Delta snapshot hashes are keyed ([`RecordHasher`]).
 //! - Processes sharing a database serialise token refreshes with an exclusive lock on
 //!   `state.db.lock` ([`Store::lock_credential`]).
 
 mod crypto;
 mod error;
 mod fs;
+mod hash;
 mod key;
 mod migrate;
 mod postgres;
@@ -31,6 +34,7 @@ mod store;
 
 pub use error::StoreError;
 pub use fs::default_path;
+pub use hash::{KEYED_HASH_LEN, LEGACY_HASH_LEN, RecordHasher, StoredHash};
 pub use key::InstanceKey;
 pub use postgres::{
     Change, ChangeKind, Claim, ClaimId, Completion, FailOutcome, JobInfo, JobState, NewJob,

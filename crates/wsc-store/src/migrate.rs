@@ -53,6 +53,18 @@ CREATE TABLE IF NOT EXISTS run_history (
 ",
     // 2: the version of a token row, for compare-and-swap writes.
     "ALTER TABLE tokens ADD COLUMN version INTEGER NOT NULL DEFAULT 0;",
+    // 3: facts about the store itself: the key derivation parameters (`kdf`), and a mark that
+    // sealed values may be under the SHA-256 of the key text, as wsc sealed them before
+    // (`legacy_sha256`: they are re-sealed the next time the store opens with a key text).
+    "
+CREATE TABLE IF NOT EXISTS store_meta (
+    name        TEXT PRIMARY KEY,
+    value       BLOB NOT NULL
+);
+INSERT OR IGNORE INTO store_meta (name, value)
+    SELECT 'legacy_sha256', X'31'
+    WHERE EXISTS (SELECT 1 FROM tokens) OR EXISTS (SELECT 1 FROM connector_state);
+",
 ];
 
 /// The schema version this build writes.

@@ -6,6 +6,7 @@ use std::fmt;
 use serde_json::{Map, Value};
 
 use crate::error::StoreError;
+use crate::hash::RecordHasher;
 use crate::key::InstanceKey;
 
 /// The version of a stored token, returned by [`Store::load_token`] and
@@ -151,8 +152,13 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// not named are left as they are.
     fn save_state(&self, key: &InstanceKey, values: &Map<String, Value>) -> Result<(), StoreError>;
 
-    /// The delta snapshot of an object type: identity → content hash; empty when there is
-    /// none.
+    /// The hasher of delta snapshot records: HMAC-SHA256 under a key derived from the store
+    /// key, so a stored hash cannot be checked against a guess of a record without the key.
+    fn record_hasher(&self) -> RecordHasher;
+
+    /// The delta snapshot of an object type: identity → content hash (see
+    /// [`Store::record_hasher`]; plain SHA-256 in snapshots written by older versions); empty
+    /// when there is none.
     fn load_snapshot(
         &self,
         key: &InstanceKey,

@@ -6,7 +6,7 @@ use common::{TempDir, key, token};
 use wsc_store::{ExpectedVersion, SqliteStore, Store, StoreError};
 
 /// The schema version this build writes.
-const CURRENT: i64 = 2;
+const CURRENT: i64 = 3;
 
 #[cfg(unix)]
 fn mode(p: &std::path::Path) -> u32 {

@@ -273,3 +273,86 @@ fn migrations_are_versioned_and_run_once_by_concurrent_openers() {
         "{e:?}"
     );
 }
+
+#[test]
+fn workers_opening_together_derive_one_key_from_one_salt() {
+    let (cluster, url) = database("kdf");
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                PgStore::open(&url, Some("fleet passphrase"))
+                    .unwrap()
+                    .record_hasher()
+                    .hash(b"record")
+            })
+        })
+        .collect();
+    let hashes: Vec<Vec<u8>> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert!(hashes.windows(2).all(|w| w[0] == w[1]), "one key for all");
+    let kdf = cluster
+        .psql(
+            "kdf",
+            "SELECT convert_from(value, 'UTF8') FROM wsc_store_meta",
+        )
+        .unwrap();
+    assert!(kdf.trim().starts_with("argon2id$v=19$"), "{kdf}");
+    assert_eq!(kdf.trim().lines().count(), 1, "{kdf}");
+}
+
+#[test]
+fn a_fleet_store_sealed_under_the_sha256_of_the_key_is_resealed() {
+    use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+    use sha2::Digest;
+    let (cluster, url) = database("legacy");
+    let old = "the old fleet key";
+    // A database at schema 1, as wsc wrote it before the key derivation: the token sealed
+    // under the SHA-256 of the key text.
+    drop(PgStore::open(&url, Some(old)).unwrap());
+    let k = key();
+    let cipher = chacha20poly1305::ChaCha20Poly1305::new(chacha20poly1305::Key::from_slice(
+        &sha2::Sha256::digest(old.as_bytes()),
+    ));
+    let aad = format!("wsc-token\0{}\0{}", k.connector, k.instance);
+    let nonce = [3u8; 12];
+    let sealed = cipher
+        .encrypt(
+            chacha20poly1305::Nonce::from_slice(&nonce),
+            Payload {
+                msg: token("fleet-a", "fleet-r").to_string().as_bytes(),
+                aad: aad.as_bytes(),
+            },
+        )
+        .unwrap();
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    cluster
+        .psql(
+            "legacy",
+            &format!(
+                "DROP TABLE wsc_store_meta; UPDATE wsc_schema SET version = 1;
+                 INSERT INTO wsc_tokens VALUES ('{}', '{}', 'refresh_token', '\\x{}', '\\x{}', 1, 7)",
+                k.connector,
+                k.instance,
+                hex(&nonce),
+                hex(&sealed)
+            ),
+        )
+        .unwrap();
+    let s = PgStore::open(&url, Some(old)).unwrap();
+    assert_eq!(s.schema_version().unwrap(), wsc_store::PG_SCHEMA_VERSION);
+    assert_eq!(
+        s.load_token(&k).unwrap().unwrap().payload,
+        token("fleet-a", "fleet-r")
+    );
+    let left = cluster
+        .psql(
+            "legacy",
+            "SELECT count(*) FROM wsc_store_meta WHERE name = 'legacy_sha256'",
+        )
+        .unwrap();
+    assert_eq!(left.trim(), "0");
+    let stored = cluster
+        .psql("legacy", "SELECT encode(sealed, 'hex') FROM wsc_tokens")
+        .unwrap();
+    assert_ne!(stored.trim(), hex(&sealed), "re-sealed");
+}

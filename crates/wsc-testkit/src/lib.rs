@@ -5,6 +5,8 @@
 //!   integration tests, `wsc demo` and benchmarks.
 //! - [`replay`]: a replay server for recorded (or hand-written) HTTP exchanges (cassettes),
 //!   for snapshot tests of connectors.
+//! - [`tls`]: HTTPS in front of either server (mutual TLS when asked), with a throwaway PKI
+//!   made by the `openssl` command line.
 //! - [`postgres`]: a throwaway PostgreSQL cluster (Debian's binaries) for the tests of the
 //!   PostgreSQL store and the workers.
 
@@ -12,4 +14,5 @@ pub mod postgres;
 pub mod replay;
 pub mod rng;
 pub mod synthetic;
+pub mod tls;
 pub mod tools;

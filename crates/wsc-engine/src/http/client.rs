@@ -15,9 +15,7 @@ use super::body::{ReadError, read_body};
 use super::error::{describe_reqwest_error, status_hint};
 use super::hosts::{UrlOrigin, authority};
 use super::retry::{RateLimiter, RunBudget};
-use super::{
-    Body, HostPolicy, HttpError, Origin, PreparedRequest, Response, RetryConfig, TlsFiles,
-};
+use super::{Body, HostPolicy, HttpError, Origin, PreparedRequest, Response, RetryConfig};
 use crate::redact::Redactor;
 use crate::wire::{Exchange, Wire, header_pairs};
 
@@ -72,7 +70,7 @@ impl HttpClient {
     /// Builds the client from the connector's HTTP options.
     pub fn new(
         opts: &HttpOptions,
-        tls_files: &TlsFiles,
+        tls: &wsc_auth::ClientTls,
         hosts: HostPolicy,
         auth: Arc<dyn Authenticator>,
         redactor: Arc<Redactor>,
@@ -121,7 +119,7 @@ impl HttpClient {
         if opts.cookies {
             b = b.cookie_store(true);
         }
-        b = tls_files.configure(b, opts.tls.insecure_skip_verify)?;
+        b = tls.configure(b);
         let client = b
             .build()
             .map_err(|e| Box::new(HttpError::Client(e.to_string())))?;

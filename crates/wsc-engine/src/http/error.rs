@@ -241,5 +241,9 @@ pub(super) fn describe_reqwest_error(e: &reqwest::Error) -> String {
         msg.push_str(&s.to_string());
         src = s.source();
     }
+    if let Some(hint) = wsc_auth::request::tls_hint(&msg) {
+        msg.push_str("\n  hint: ");
+        msg.push_str(hint);
+    }
     msg
 }

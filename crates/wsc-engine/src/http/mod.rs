@@ -22,4 +22,4 @@ pub use client::{Counters, HttpClient, Verdict};
 pub use error::{HttpError, Origin};
 pub use hosts::{HostPolicy, UrlOrigin, authority};
 pub use retry::{BudgetSpent, RetryConfig};
-pub use tls::TlsFiles;
+pub(crate) use tls::read_tls;

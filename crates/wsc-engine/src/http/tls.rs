@@ -1,39 +1,54 @@
-//! TLS files: extra CA certificates and a client identity.
+//! The connector's TLS files (`http.tls`: extra CA certificates, a client certificate and its
+//! key), read relative to the connector's folder and checked by [`wsc_auth::ClientTls`], which
+//! both the engine's client and the token client apply.
 
-use super::HttpError;
+use std::path::Path;
 
-/// Files for TLS, read by the caller (relative to the connector file).
-#[derive(Debug, Clone, Default)]
-pub struct TlsFiles {
-    /// Extra CA certificates (PEM).
-    pub ca_pem: Option<Vec<u8>>,
-    /// Client certificate and key concatenated (PEM).
-    pub identity_pem: Option<Vec<u8>>,
-}
+use serde_json::Value;
+use wsc_auth::{ClientTls, PemOrigin, Secret, TlsSource};
 
-impl TlsFiles {
-    /// Adds the CA certificates and the client identity to a client under construction, and
-    /// turns certificate verification off when `insecure_skip_verify` says so.
-    pub(super) fn configure(
-        &self,
-        mut b: reqwest::ClientBuilder,
-        insecure_skip_verify: bool,
-    ) -> Result<reqwest::ClientBuilder, Box<HttpError>> {
-        if let Some(ca) = &self.ca_pem {
-            let certs = reqwest::Certificate::from_pem_bundle(ca)
-                .map_err(|e| Box::new(HttpError::Client(format!("CA file: {e}"))))?;
-            for c in certs {
-                b = b.add_root_certificate(c);
-            }
-        }
-        if let Some(identity) = &self.identity_pem {
-            let id = reqwest::Identity::from_pem(identity)
-                .map_err(|e| Box::new(HttpError::Client(format!("client certificate: {e}"))))?;
-            b = b.identity(id);
-        }
-        if insecure_skip_verify {
-            b = b.tls_danger_accept_invalid_certs(true);
-        }
-        Ok(b)
-    }
+use crate::error::EngineError;
+use crate::template::{Escape, Templates};
+
+/// Reads the TLS files the connector names (CA, client certificate and key, the key's
+/// password), with templates rendered in `ctx`, and checks them: an encrypted key is
+/// decrypted, and a key that is not the certificate's is an error.
+pub(crate) fn read_tls(
+    dir: &Path,
+    c: &wsc_spec::Connector,
+    t: &mut Templates,
+    ctx: &Value,
+) -> Result<ClientTls, EngineError> {
+    let tls = &c.http.tls;
+    let mut render = |loc: &str, tpl: &wsc_spec::Template| -> Result<String, EngineError> {
+        let c = t.compile(loc, tpl.as_str(), Escape::None)?;
+        Ok(t.render(&c, ctx)?)
+    };
+    let mut read = |loc: &str,
+                    tpl: &Option<wsc_spec::Template>|
+     -> Result<Option<(PemOrigin, Vec<u8>)>, EngineError> {
+        let Some(tpl) = tpl else { return Ok(None) };
+        let p = dir.join(render(loc, tpl)?);
+        let bytes = std::fs::read(&p)
+            .map_err(|e| EngineError::Config(format!("{loc}: cannot read {}: {e}", p.display())))?;
+        Ok(Some((PemOrigin::file(loc, p), bytes)))
+    };
+    let text = |f: Option<(PemOrigin, Vec<u8>)>| {
+        f.map(|(o, b)| (o, String::from_utf8_lossy(&b).into_owned()))
+    };
+    let ca = read("http.tls.ca_file", &tls.ca_file)?;
+    let client_cert = text(read("http.tls.client_cert", &tls.client_cert)?);
+    let client_key = text(read("http.tls.client_key", &tls.client_key)?);
+    let client_key_password = match &tls.client_key_password {
+        Some(p) => Some(Secret::new(render("http.tls.client_key_password", p)?)),
+        None => None,
+    };
+    ClientTls::new(TlsSource {
+        ca,
+        client_cert,
+        client_key,
+        client_key_password,
+        insecure_skip_verify: tls.insecure_skip_verify,
+    })
+    .map_err(|e| EngineError::Config(e.to_string()))
 }

@@ -349,13 +349,17 @@ pub struct JwtSpec {
     /// Signing algorithm. Default `rs256`.
     #[serde(default)]
     pub algorithm: JwtAlgorithm,
-    /// PEM key (PKCS#1 or PKCS#8) as a template, normally a secret setting; for `hs256`, the
-    /// shared secret. Exactly one of `key` and `key_file`.
+    /// PEM key (PKCS#1, SEC1 or PKCS#8, plain or encrypted) as a template, normally a secret
+    /// setting; for `hs256`, the shared secret. Exactly one of `key` and `key_file`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<Template>,
     /// PEM key file, relative to the connector file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_file: Option<Template>,
+    /// Password of an encrypted PKCS#8 key (`-----BEGIN ENCRYPTED PRIVATE KEY-----`), a secret
+    /// setting: SailPoint's "Private Key Password". Not for `hs256`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_password: Option<Template>,
     /// `kid` header.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_id: Option<Template>,

@@ -176,12 +176,18 @@ pub struct Tls {
     /// PEM file of extra CA certificates to trust (relative to the connector file).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<Template>,
-    /// PEM client certificate for mutual TLS.
+    /// PEM client certificate file for mutual TLS (relative to the connector file); it may
+    /// hold the private key too, after the certificate. Used by token requests as well.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_cert: Option<Template>,
-    /// PEM private key of the client certificate.
+    /// PEM private key file of the client certificate (PKCS#1, SEC1 or PKCS#8, plain or
+    /// encrypted), unless `client_cert` holds it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_key: Option<Template>,
+    /// Password of an encrypted client key (`-----BEGIN ENCRYPTED PRIVATE KEY-----`), a secret
+    /// setting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_key_password: Option<Template>,
     /// Skip certificate verification. For local testing only; wsc warns loudly.
     #[serde(default, skip_serializing_if = "is_false")]
     pub insecure_skip_verify: bool,

@@ -3,8 +3,8 @@
 use crate::diagnostic::Diagnostic;
 use crate::locate::join_key;
 use crate::model::{
-    Auth, ClientAuth, CustomTokenRequest, Grant, JwtSpec, OAuth2Auth, RefreshPolicy, Template,
-    TokenPlacement, TokenResponseMapping,
+    Auth, ClientAuth, CustomTokenRequest, Grant, JwtAlgorithm, JwtSpec, OAuth2Auth, RefreshPolicy,
+    Template, TokenPlacement, TokenResponseMapping,
 };
 
 use super::validator::{Ctx, Secrecy, Validator};
@@ -260,6 +260,16 @@ impl Validator<'_> {
         }
         if let Some(k) = &j.key_file {
             self.template(&join_key(path, "key_file"), k, ctx, Secrecy::Plain);
+        }
+        if let Some(p) = &j.key_password {
+            if j.algorithm == JwtAlgorithm::Hs256 {
+                self.error(
+                    &join_key(path, "key_password"),
+                    "`key_password` is for an encrypted private key; `hs256` signs with a shared secret",
+                    Some("remove `key_password`, or use `algorithm: rs256`, `ps256` or `es256` with a PEM key".into()),
+                );
+            }
+            self.template(&join_key(path, "key_password"), p, ctx, Secrecy::Secret);
         }
         for (k, t) in [
             ("key_id", &j.key_id),

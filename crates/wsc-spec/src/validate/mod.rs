@@ -166,20 +166,31 @@ impl Validator<'_> {
             self.settable("http.requests_per_second", r, Floor::Positive);
         }
         let t = &h.tls;
-        if t.client_cert.is_some() != t.client_key.is_some() {
-            self.error(
-                "http.tls",
-                "mutual TLS needs both `client_cert` and `client_key`",
-                None,
-            );
+        if t.client_cert.is_none() {
+            for (k, v) in [
+                ("client_key", &t.client_key),
+                ("client_key_password", &t.client_key_password),
+            ] {
+                if v.is_some() {
+                    self.error(
+                        &format!("http.tls.{k}"),
+                        format!("`{k}` needs `client_cert`: mutual TLS presents a certificate and proves it holds its key"),
+                        Some("add `client_cert: certs/client.pem` (the certificate file; it may hold the key too)".into()),
+                    );
+                }
+            }
         }
-        for (k, v) in [("ca_file", &t.ca_file), ("client_cert", &t.client_cert)] {
+        for (k, v) in [
+            ("ca_file", &t.ca_file),
+            ("client_cert", &t.client_cert),
+            ("client_key", &t.client_key),
+        ] {
             if let Some(v) = v {
                 self.template(&format!("http.tls.{k}"), v, ctx, Secrecy::Plain);
             }
         }
-        if let Some(k) = &t.client_key {
-            self.template("http.tls.client_key", k, ctx, Secrecy::Plain);
+        if let Some(p) = &t.client_key_password {
+            self.template("http.tls.client_key_password", p, ctx, Secrecy::Secret);
         }
         if t.insecure_skip_verify {
             self.push(

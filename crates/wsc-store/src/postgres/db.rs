@@ -3,6 +3,7 @@
 
 use super::conn::Conn;
 use crate::crypto::Cipher;
+use crate::hash::RecordHasher;
 
 /// Milliseconds since the Unix epoch.
 pub(super) fn now_ms() -> i64 {
@@ -20,4 +21,6 @@ pub(super) struct Db {
     pub(super) conn: Conn,
     /// Seals and opens secrets.
     pub(super) cipher: Cipher,
+    /// Hashes delta snapshot records under a key derived from the store key.
+    pub(super) hasher: RecordHasher,
 }

@@ -57,7 +57,20 @@ CREATE TABLE wsc_run_history (
 );
 CREATE INDEX wsc_run_history_by_operation ON wsc_run_history (connector, instance, operation, id);
 ",
-    // 2: the job queue: runs, their partitions (claimed with leases), and the records of
+    // 2: facts about the store itself: the key derivation parameters (`kdf`), and a mark that
+    // sealed values may be under the SHA-256 of the key text, as wsc sealed them before
+    // (`legacy_sha256`: re-sealed by the next worker that opens the store).
+    "
+CREATE TABLE wsc_store_meta (
+    name        TEXT PRIMARY KEY,
+    value       BYTEA NOT NULL
+);
+INSERT INTO wsc_store_meta (name, value)
+    SELECT 'legacy_sha256', '\\x31'::bytea
+    WHERE EXISTS (SELECT 1 FROM wsc_tokens) OR EXISTS (SELECT 1 FROM wsc_connector_state)
+    ON CONFLICT (name) DO NOTHING;
+",
+    // 3: the job queue: runs, their partitions (claimed with leases), and the records of
     // finished partitions. Times are milliseconds of the database's clock (`wsc_now_ms()`),
     // so workers on machines with skewed clocks agree on leases.
     "

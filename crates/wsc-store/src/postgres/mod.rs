@@ -6,16 +6,17 @@ mod conn;
 mod data;
 mod db;
 mod jobs;
+mod keys;
 mod migrate;
 mod tokens;
 
 use std::collections::HashMap;
-use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use crate::crypto::Cipher;
+use crate::crypto::KeyInput;
 use crate::error::StoreError;
+use crate::hash::RecordHasher;
 use crate::key::InstanceKey;
 use crate::store::{CredentialLease, ExpectedVersion, Store, StoredToken, TokenVersion};
 use conn::Conn;
@@ -75,30 +76,34 @@ impl std::fmt::Debug for PgStore {
 impl PgStore {
     /// Connects to the database at `url` (`postgres://user:password@host:port/db`, libpq
     /// keywords accepted) and migrates its schema. `passphrase` is the store key
-    /// (`WSC_STATE_KEY`), the same on every worker; a fleet has no key file beside a
-    /// database, so it is required. TLS is not supported: reach the server over a private
+    /// (`WSC_STATE_KEY` or the content of `WSC_STATE_KEY_FILE`), the same on every worker; a
+    /// fleet has no key file beside a database, so it is required. As in
+    /// [`crate::SqliteStore::open`]: a raw 32-byte key (64 hex digits, base64) is used as it
+    /// is, a passphrase is stretched with Argon2id under the salt kept in the database. TLS is not supported: reach the server over a private
     /// network, a unix socket or a TLS tunnel.
     pub fn open(url: &str, passphrase: Option<&str>) -> Result<PgStore, StoreError> {
         let config: postgres::Config = url.parse().map_err(|e: postgres::Error| {
             StoreError::corrupt("(postgres URL)", "reading --state / WSC_STATE", e)
         })?;
         let location = location_of(&config);
-        let passphrase = passphrase.filter(|p| !p.is_empty()).ok_or_else(|| {
-            StoreError::corrupt(
+        let input = KeyInput::classify(passphrase);
+        if matches!(input, KeyInput::Beside) {
+            return Err(StoreError::corrupt(
                 &location,
                 "opening the store",
                 "a PostgreSQL store needs the key: set WSC_STATE_KEY (or WSC_STATE_KEY_FILE) to the same secret on every worker",
-            )
-        })?;
-        let cipher = Cipher::open(Path::new(""), Some(passphrase))?;
+            ));
+        }
         let conn = Conn::open(&config, &location)?;
         let loc = location.clone();
         conn.run(move |db| migrate::migrate(db, &loc))?;
+        let keys = keys::open_keys(&conn, input)?;
         Ok(PgStore {
             db: Db {
                 config,
                 conn,
-                cipher,
+                cipher: keys.cipher,
+                hasher: keys.hasher,
             },
         })
     }
@@ -183,5 +188,9 @@ impl Store for PgStore {
         operation: &str,
     ) -> Result<Option<(u64, u64, u64)>, StoreError> {
         data::last_run(&self.db, key, operation)
+    }
+
+    fn record_hasher(&self) -> RecordHasher {
+        self.db.hasher.clone()
     }
 }

@@ -8,6 +8,7 @@ use rusqlite::Connection;
 use crate::crypto::Cipher;
 use crate::error::StoreError;
 use crate::fs::{create_private, create_private_dir, restrict};
+use crate::hash::RecordHasher;
 use crate::migrate::migrate;
 
 /// Milliseconds since the Unix epoch.
@@ -43,10 +44,13 @@ pub(super) struct Db {
     pub(super) location: String,
     conn: Mutex<Connection>,
     pub(super) cipher: Cipher,
+    /// Hashes delta snapshot records under a key derived from the store key.
+    pub(super) hasher: RecordHasher,
 }
 
 impl Db {
-    /// Opens (creating if needed, mode 0600) and migrates the database at `path`.
+    /// Opens (creating if needed, mode 0600) and migrates the database at `path`, with the
+    /// store key from `key` (see [`crate::crypto::KeyInput`]).
     pub(super) fn open(path: &Path, passphrase: Option<&str>) -> Result<Db, StoreError> {
         let location = path.display().to_string();
         let loc = location.as_str();
@@ -58,7 +62,6 @@ impl Db {
         }
         create_private(path).map_err(|e| StoreError::io(loc, "creating the file", e))?;
         restrict(path).map_err(|e| StoreError::io(loc, "setting mode 0600", e))?;
-        let cipher = Cipher::open(path, passphrase)?;
         let mut conn = Connection::open(path).map_err(|e| StoreError::db(loc, "opening", e))?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(|e| StoreError::db(loc, "busy timeout", e))?;
@@ -66,11 +69,13 @@ impl Db {
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(|e| StoreError::db(loc, "synchronous", e))?;
         migrate(&mut conn, loc)?;
+        let keys = super::keys::open_keys(&mut conn, path, loc, passphrase)?;
         Ok(Db {
             path: path.to_path_buf(),
             location,
             conn: Mutex::new(conn),
-            cipher,
+            cipher: keys.cipher,
+            hasher: keys.hasher,
         })
     }
 

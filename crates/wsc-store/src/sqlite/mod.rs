@@ -1,6 +1,7 @@
 //! The SQLite store: one database file shared by the processes of one machine.
 
 mod db;
+mod keys;
 mod lock;
 mod runs;
 mod snapshots;
@@ -13,6 +14,7 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use crate::error::StoreError;
+use crate::hash::RecordHasher;
 use crate::key::InstanceKey;
 use crate::store::{CredentialLease, ExpectedVersion, Store, StoredToken, TokenVersion};
 use db::Db;
@@ -33,8 +35,12 @@ impl std::fmt::Debug for SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating if needed) the store at `path` and migrates its schema. `key` is the
-    /// passphrase (`WSC_STATE_KEY`) when set and not empty; else the key file beside the
-    /// database is read or created.
+    /// store key from outside the state directory (`WSC_STATE_KEY`, or the content of the file
+    /// `WSC_STATE_KEY_FILE` names) when set and not empty: 32 bytes as 64 hex digits or base64
+    /// are used as they are, any other text is a passphrase stretched with Argon2id under a
+    /// salt kept in the store. Without it, the key file beside the database is read or created.
+    /// Values written under the unsalted SHA-256 of the key text (wsc before schema 3) are
+    /// re-encrypted under the new key.
     pub fn open(path: &Path, key: Option<&str>) -> Result<SqliteStore, StoreError> {
         Ok(SqliteStore {
             db: Db::open(path, key)?,
@@ -125,6 +131,10 @@ impl Store for SqliteStore {
         operation: &str,
     ) -> Result<Option<(u64, u64, u64)>, StoreError> {
         runs::last(&self.db, key, operation)
+    }
+
+    fn record_hasher(&self) -> RecordHasher {
+        self.db.hasher.clone()
     }
 }
 
