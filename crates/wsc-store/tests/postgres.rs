@@ -329,7 +329,8 @@ fn a_fleet_store_sealed_under_the_sha256_of_the_key_is_resealed() {
         .psql(
             "legacy",
             &format!(
-                "DROP TABLE wsc_store_meta; UPDATE wsc_schema SET version = 1;
+                "DROP TABLE wsc_store_meta, wsc_records, wsc_partitions, wsc_jobs;
+                 DROP FUNCTION wsc_now_ms(); UPDATE wsc_schema SET version = 1;
                  INSERT INTO wsc_tokens VALUES ('{}', '{}', 'refresh_token', '\\x{}', '\\x{}', 1, 7)",
                 k.connector,
                 k.instance,
