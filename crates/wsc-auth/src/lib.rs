@@ -7,12 +7,16 @@
 //! into the same trait.
 
 mod authenticator;
+mod cookies;
 mod error;
 pub mod flow;
+pub mod inflight;
 pub mod jsonpath;
 pub mod jwt;
 pub mod login;
 pub mod manager;
+pub mod next;
+mod obtain;
 pub mod pkce;
 mod random;
 pub mod render;
@@ -30,7 +34,7 @@ pub use request::{ReqwestSender, TokenSender};
 pub use secret::Secret;
 pub use static_auth::StaticAuth;
 pub use stored::{LoadedToken, load_token};
-pub use token::TokenSet;
+pub use token::{Obtained, TokenSet};
 /// The key of a connector instance in the state store (re-exported from `wsc-store`, its
 /// home).
 pub use wsc_store::InstanceKey;

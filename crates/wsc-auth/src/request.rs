@@ -77,6 +77,18 @@ pub fn redacted_url(u: &Url) -> String {
     u.to_string()
 }
 
+/// A `Location` header for messages: an absolute URL as [`redacted_url`] shows it, a relative
+/// one without its query values.
+pub fn redacted_location(l: &str) -> String {
+    match Url::parse(l) {
+        Ok(u) => redacted_url(&u),
+        Err(_) => match l.split_once('?') {
+            Some((path, _)) => format!("{path}?…"),
+            None => l.to_string(),
+        },
+    }
+}
+
 /// Sends token requests. The default is [`ReqwestSender`]; tests may substitute their own.
 pub trait TokenSender: Send + Sync {
     /// Sends `req` and returns the raw answer (any status).
@@ -162,6 +174,11 @@ impl TokenSender for ReqwestSender {
                 }
             };
             let status = resp.status().as_u16();
+            let headers: Vec<(String, String)> = resp
+                .headers()
+                .iter()
+                .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+                .collect();
             let content_type = resp
                 .headers()
                 .get(reqwest::header::CONTENT_TYPE)
@@ -196,6 +213,7 @@ of a token response; the rest was not read (is token_url the token endpoint?)"
             Ok(RawResponse {
                 status,
                 content_type,
+                headers,
                 body,
             })
         })

@@ -60,6 +60,9 @@ pub struct HttpClient {
     error_message: Arc<[crate::path::CompiledPath]>,
     /// The `user-agent` header sent.
     user_agent: String,
+    /// The cookie jar (`http.cookies`), also read when the authenticator adds cookies of its
+    /// own, so a request carries both.
+    jar: Option<Arc<reqwest::cookie::Jar>>,
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -118,8 +121,11 @@ impl HttpClient {
             .timeout(t.total.map(|d| d.get()).unwrap_or(Duration::from_secs(120)))
             .pool_max_idle_per_host(64)
             .tcp_nodelay(true);
-        if opts.cookies {
-            b = b.cookie_store(true);
+        let jar = opts
+            .cookies
+            .then(|| Arc::new(reqwest::cookie::Jar::default()));
+        if let Some(jar) = &jar {
+            b = b.cookie_provider(jar.clone());
         }
         b = tls_files.configure(b, opts.tls.insecure_skip_verify)?;
         let client = b
@@ -153,6 +159,7 @@ impl HttpClient {
                 .unwrap_or(wsc_spec::model::DEFAULT_MAX_BODY),
             error_message: Arc::from(Vec::new()),
             user_agent: ua,
+            jar,
         })
     }
 
@@ -509,6 +516,16 @@ impl HttpClient {
         };
         let mut map = HeaderMap::new();
         let has = |name: &str| headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
+        // The HTTP client adds the jar's cookies only to a request without a `Cookie` header:
+        // when the authenticator gave one (a session login's cookies), the jar's join it.
+        let jar_cookies = match &self.jar {
+            Some(jar) if has("cookie") => {
+                use reqwest::cookie::CookieStore as _;
+                jar.cookies(&url)
+                    .and_then(|v| v.to_str().ok().map(str::to_string))
+            }
+            _ => None,
+        };
         let mut rb = self.client.request(m, url);
         match &req.body {
             Body::Empty => {}
@@ -536,7 +553,12 @@ impl HttpClient {
                 rb = rb.body(text.clone());
             }
         }
-        for (k, v) in headers {
+        for (k, mut v) in headers {
+            if let Some(jar) = &jar_cookies
+                && k.eq_ignore_ascii_case("cookie")
+            {
+                v = format!("{jar}; {v}");
+            }
             if let (Ok(name), Ok(value)) = (
                 HeaderName::from_bytes(k.as_bytes()),
                 HeaderValue::from_str(&v),

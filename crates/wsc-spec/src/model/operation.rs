@@ -223,6 +223,13 @@ pub struct Operation {
     /// operation as `already_done` rather than failing it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub already_done: Vec<StatusPattern>,
+    /// For `authenticate`: statuses meaning the user's password was refused, so that
+    /// `wsc authenticate` answers "rejected" (exit 1) rather than reporting a failed request.
+    /// Default `[401, 403]`; APIs that refuse a password with another status list it, e.g.
+    /// `[400, 401]`. A 401 first renews the connector's own credentials once, in case they
+    /// are what expired.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejected: Option<Vec<StatusPattern>>,
     /// For `update_account` (and `create_account`): how a plan's `add` / `remove` / `set` of
     /// a multi-valued attribute becomes requests, per attribute. Without an entry, such a
     /// change goes into `plan.changes` when the operation has `changes`, and is refused

@@ -16,7 +16,7 @@ use super::{AuthMode, ExpiresInStyle, TokenLocation};
 const MAX_TOKEN_BODY: usize = 64 * 1024;
 
 /// `{"error": error, "error_description": description}` (RFC 6749 §5.2 / RFC 6750 §3 shape).
-fn oauth_error(status: StatusCode, error: &str, description: &str) -> Reply {
+pub(crate) fn oauth_error(status: StatusCode, error: &str, description: &str) -> Reply {
     let mut body = Vec::with_capacity(64 + description.len());
     body.extend_from_slice(b"{\"error\":");
     push_str(&mut body, error);
@@ -132,6 +132,7 @@ pub(crate) fn check(state: &State, req: &Request<Incoming>) -> Result<(), Reply>
                 "missing API key",
             )),
         },
+        AuthMode::Session => super::session::check(state, req),
         AuthMode::OAuth2(oauth) => {
             let Some(token) = presented(req, &oauth.quirks.token_location) else {
                 return Err(invalid_token("missing access token"));
