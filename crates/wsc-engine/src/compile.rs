@@ -364,6 +364,10 @@ pub struct CompiledStep {
     pub errors: Vec<ErrorRule>,
     /// 404 means "nothing".
     pub allow_not_found: bool,
+    /// Statuses that are the answer as they are, never renewing the credentials and retrying:
+    /// the `rejected` statuses of `authenticate` (a refused password must not be tried twice,
+    /// which would count twice against the account's lockout).
+    pub final_statuses: Vec<StatusPattern>,
     /// What must be present on every page for `records` to have found nothing honestly (see
     /// [`records_container`]); `None` when the records path is `$` or may be absent.
     pub records_container: Option<CompiledPath>,
@@ -469,6 +473,7 @@ impl CompiledOperation {
                 success: success.clone(),
                 errors: op_rules.clone(),
                 allow_not_found: false,
+                final_statuses: Vec::new(),
                 records_container: None,
             });
         }
@@ -483,6 +488,17 @@ impl CompiledOperation {
                 &op_rules,
                 settings,
             )?);
+        }
+        if key == wsc_spec::model::OperationKind::Authenticate.name() {
+            let rejected = op.rejected.clone().unwrap_or_else(|| {
+                crate::authenticate::DEFAULT_REJECTED
+                    .iter()
+                    .map(|s| StatusPattern::Code(*s))
+                    .collect()
+            });
+            for s in &mut steps {
+                s.final_statuses = rejected.clone();
+            }
         }
         let primary = steps
             .iter()
@@ -595,6 +611,7 @@ fn compile_step(
         success: s.success.clone().unwrap_or_else(|| success.to_vec()),
         errors,
         allow_not_found: s.allow_not_found,
+        final_statuses: Vec::new(),
         records_container: match &s.records {
             Some(p) => records_container(
                 &compile_path(&format!("{loc}.records"), p)?,

@@ -215,6 +215,7 @@ async fn send(
             &step.success,
             &accept,
             *attempt,
+            &step.final_statuses,
         )
         .await
     {

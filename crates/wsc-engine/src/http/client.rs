@@ -230,7 +230,7 @@ impl HttpClient {
         success: &[StatusPattern],
         check: &(dyn Fn(&Response) -> Verdict + Sync),
     ) -> Result<Response, HttpError> {
-        self.send_counted(req, origin, success, check, 0)
+        self.send_counted(req, origin, success, check, 0, &[])
             .await
             .map(|(response, _)| response)
     }
@@ -240,7 +240,8 @@ impl HttpClient {
     /// are already spent, and the attempts spent after this call come back with the response,
     /// so `http.retry.max_attempts` bounds all the attempts of the request together. A call
     /// with `used == 0` is a new request: it adds to the run's retry budget
-    /// ([`take_retry`](Self::take_retry) draws on it).
+    /// ([`take_retry`](Self::take_retry) draws on it). A status in `final_statuses` is an
+    /// answer as it is, even one that would renew the credentials (a refused password).
     pub async fn send_counted(
         &self,
         req: &PreparedRequest,
@@ -248,6 +249,7 @@ impl HttpClient {
         success: &[StatusPattern],
         check: &(dyn Fn(&Response) -> Verdict + Sync),
         used: u32,
+        final_statuses: &[StatusPattern],
     ) -> Result<(Response, u32), HttpError> {
         let method = req.method.as_str();
         let shown_url = || self.redactor.url(&req.url);
@@ -394,7 +396,10 @@ impl HttpClient {
                         body,
                         url: final_url,
                     };
-                    if self.auth.is_expired_status(status) && !renewed {
+                    if self.auth.is_expired_status(status)
+                        && !renewed
+                        && !final_statuses.iter().any(|p| p.matches(status))
+                    {
                         renewed = true;
                         self.counters.renewals.fetch_add(1, Ordering::Relaxed);
                         let retry = self.auth.renew(generation).await.map_err(|source| {

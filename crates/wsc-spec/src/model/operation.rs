@@ -226,8 +226,9 @@ pub struct Operation {
     /// For `authenticate`: statuses meaning the user's password was refused, so that
     /// `wsc authenticate` answers "rejected" (exit 1) rather than reporting a failed request.
     /// Default `[401, 403]`; APIs that refuse a password with another status list it, e.g.
-    /// `[400, 401]`. A 401 first renews the connector's own credentials once, in case they
-    /// are what expired.
+    /// `[400, 401]`. Such an answer is final: it never renews the connector's own
+    /// credentials and retries, which would count one wrong password twice against the
+    /// account's lockout.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejected: Option<Vec<StatusPattern>>,
     /// For `update_account` (and `create_account`): how a plan's `add` / `remove` / `set` of

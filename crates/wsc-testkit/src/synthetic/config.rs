@@ -444,7 +444,8 @@ pub enum RetryAfter {
 /// account's right password answers 200 `{"ok":true,"user":"<name>"}` with
 /// `Set-Cookie: sid=<session>; Path=/; HttpOnly; SameSite=Lax` and
 /// `X-Session-Token: <session>` (or, with `redirect`, 303 to `/` with the same headers, as a
-/// form login does); anything else 401 `{"error":"invalid_credentials",...}`.
+/// form login does; with `header_only`, no cookie); anything else 401
+/// `{"error":"invalid_credentials",...}`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct LoginConfig {
     /// Who can log in: (user name, password).
@@ -455,6 +456,9 @@ pub struct LoginConfig {
     pub requests_per_session: Option<u64>,
     /// Answer a successful login with `303 See Other` to `/`, like a form login.
     pub redirect: bool,
+    /// Send the session in the `X-Session-Token` header only, without a cookie (an API
+    /// login that returns its token in a header).
+    pub header_only: bool,
 }
 
 impl LoginConfig {
@@ -480,6 +484,12 @@ impl LoginConfig {
     /// Successful logins answer 303 to `/`.
     pub fn with_redirect(mut self) -> Self {
         self.redirect = true;
+        self
+    }
+
+    /// The session comes in the `X-Session-Token` header only, no cookie.
+    pub fn with_header_only(mut self) -> Self {
+        self.header_only = true;
         self
     }
 }

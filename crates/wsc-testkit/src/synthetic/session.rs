@@ -92,11 +92,15 @@ pub(crate) async fn login(state: &State, req: Request<Incoming>) -> Reply {
     } else {
         Reply::json(StatusCode::OK, body)
     };
-    reply
-        .header(
+    let reply = if config.header_only {
+        reply
+    } else {
+        reply.header(
             header::SET_COOKIE,
             format!("{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Lax"),
         )
+    };
+    reply
         .header(HeaderName::from_static(SESSION_HEADER), session)
         .header(header::CACHE_CONTROL, "no-store")
 }
