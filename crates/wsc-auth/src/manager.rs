@@ -312,6 +312,8 @@ impl TokenManager {
         let Some(_in_flight) = InFlight::begin() else {
             return Err(AuthError::Stopping);
         };
+        // Whatever the store does before a write, done before the request is sent.
+        binding.store.ready_token_write();
         let (new, expected) = match self.obtain(base.as_ref()).await {
             Ok(t) => (t, expected),
             Err(e) if e.oauth_error() == Some("invalid_grant") => {
