@@ -22,6 +22,7 @@ mod random;
 pub mod render;
 pub mod request;
 mod secret;
+mod shown;
 mod static_auth;
 pub mod stored;
 pub mod token;

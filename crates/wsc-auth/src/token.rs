@@ -341,7 +341,7 @@ pub fn read(resp: &RawResponse, how: &Reading<'_>, now_ms: u64) -> Result<TokenS
                 "the answer is a redirect{}; a form login that signs in with a redirect lists it in the request's `success` (e.g. `success: [200, {}]`)",
                 resp.header_values("location")
                     .next()
-                    .map(|l| format!(" to `{}`", crate::request::redacted_location(l)))
+                    .map(|l| format!(" to `{}`", crate::shown::redacted_location(l)))
                     .unwrap_or_default(),
                 resp.status
             )),

@@ -141,6 +141,21 @@ fn the_password_is_never_an_argument_and_never_empty() {
     assert_eq!(code(&o), 2, "{}", show(&o));
     assert!(text(&o.stderr).contains("no password"), "{}", show(&o));
     assert_eq!(api.api().stats().requests, 0);
+    // A provisioning plan cannot run it: the error says which command does.
+    let plan = dir.join("plan.yaml");
+    std::fs::write(&plan, "operation: authenticate\nidentity: x\npassword: y\n").unwrap();
+    let o = wsc()
+        .args(["provision", "connectors/demo.yaml"])
+        .arg(&plan)
+        .args(["--dry-run", "--set", "base_url=http://127.0.0.1:1"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 2, "{}", show(&o));
+    assert!(
+        text(&o.stderr).contains("run `wsc authenticate CONNECTOR --identity ID`"),
+        "{}",
+        show(&o)
+    );
     // A connector without `authenticate` says what to add.
     let o = wsc()
         .args(["authenticate", "connectors/okta.yaml", "--identity", "x"])

@@ -11,9 +11,6 @@ use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::mapping::Record;
 
-/// The statuses that mean "password refused" when the operation's `rejected` names none.
-pub const DEFAULT_REJECTED: [u16; 2] = [401, 403];
-
 /// What the target answered about a user's password.
 #[derive(Debug, Clone)]
 pub enum Verdict {
@@ -40,12 +37,7 @@ impl Engine {
     ) -> Result<Verdict, EngineError> {
         let key = "authenticate";
         let op = self.op(key)?;
-        let rejected: Vec<StatusPattern> = op.spec.rejected.clone().unwrap_or_else(|| {
-            DEFAULT_REJECTED
-                .iter()
-                .map(|s| StatusPattern::Code(*s))
-                .collect()
-        });
+        let rejected: Vec<StatusPattern> = op.spec.rejected_statuses();
         let plan = json!({ "identity": identity, "password": password.expose() });
         let emit = op.spec.identity.is_some();
         match self

@@ -490,12 +490,7 @@ impl CompiledOperation {
             )?);
         }
         if key == wsc_spec::model::OperationKind::Authenticate.name() {
-            let rejected = op.rejected.clone().unwrap_or_else(|| {
-                crate::authenticate::DEFAULT_REJECTED
-                    .iter()
-                    .map(|s| StatusPattern::Code(*s))
-                    .collect()
-            });
+            let rejected = op.rejected_statuses();
             for s in &mut steps {
                 s.final_statuses = rejected.clone();
             }

@@ -244,6 +244,16 @@ pub struct Operation {
     pub changes: Option<ChangeItems>,
 }
 
+impl Operation {
+    /// The statuses that mean "password refused" for `authenticate`: `rejected`, else 401
+    /// and 403.
+    pub fn rejected_statuses(&self) -> Vec<StatusPattern> {
+        self.rejected
+            .clone()
+            .unwrap_or_else(|| vec![StatusPattern::Code(401), StatusPattern::Code(403)])
+    }
+}
+
 /// How changes to one multi-valued attribute become requests.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -9,10 +9,9 @@ use hyper::body::Incoming;
 use hyper::header::{self, HeaderName};
 use hyper::{Method, Request, StatusCode};
 
-use super::auth::oauth_error;
 use super::data::mix64;
 use super::json::push_str;
-use super::state::{Reply, State, param};
+use super::state::{Reply, State, oauth_error, param};
 use super::stats::inc;
 
 const MAX_LOGIN_BODY: usize = 16 * 1024;

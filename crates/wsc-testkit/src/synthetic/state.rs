@@ -214,6 +214,17 @@ impl Reply {
     }
 }
 
+/// `{"error": error, "error_description": description}` (RFC 6749 §5.2 / RFC 6750 §3 shape).
+pub(crate) fn oauth_error(status: StatusCode, error: &str, description: &str) -> Reply {
+    let mut body = Vec::with_capacity(64 + description.len());
+    body.extend_from_slice(b"{\"error\":");
+    push_str(&mut body, error);
+    body.extend_from_slice(b",\"error_description\":");
+    push_str(&mut body, description);
+    body.push(b'}');
+    Reply::json(status, body)
+}
+
 /// Percent-decodes `s`; `+` becomes a space when `plus_is_space` (form encoding).
 pub(crate) fn percent_decode(s: &str, plus_is_space: bool) -> Cow<'_, str> {
     if !s.bytes().any(|b| b == b'%' || (plus_is_space && b == b'+')) {
