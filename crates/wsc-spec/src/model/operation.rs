@@ -60,7 +60,8 @@ pub struct Operations {
     /// Removes an account from groups.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remove_entitlement: Option<Operation>,
-    /// Pass-through authentication: checks `plan.identity` and `plan.password`.
+    /// Pass-through authentication: checks `plan.identity` and `plan.password`; `wsc
+    /// authenticate CONNECTOR --identity ID` runs it (the password on stdin).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authenticate: Option<Operation>,
     /// Write operations of the connector's own, by name (`suspend_account`, `reset_mfa`,
