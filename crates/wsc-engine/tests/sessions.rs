@@ -196,3 +196,26 @@ async fn a_wrong_password_fails_the_login_and_is_never_shown() {
     assert!(!err.contains(wrong), "{err}");
     assert_eq!(api.stats().logins, 0);
 }
+
+#[tokio::test]
+async fn a_credential_the_api_does_not_read_fails_after_one_new_login_with_a_hint() {
+    // The login sends its session in a header only; the connector puts it in another one.
+    let api = api(accounts().with_header_only()).await;
+    let yaml = connector(&format!(
+        "{}    response: {{ access_token_header: X-Session-Token }}\n  token: {{ name: X-Ignored, prefix: \"\" }}\n",
+        login("")
+    ));
+    let err = engine(&yaml, &api.base_url(), PASSWORD)
+        .test_connection()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("HTTP 401")
+            && err.contains("still answers 401")
+            && err.contains("`token: { in, name, prefix }`"),
+        "{err}"
+    );
+    // One login, one new login after the first 401, and no more.
+    assert_eq!(api.stats().logins, 2);
+}
