@@ -13,6 +13,9 @@
 //   wsc-post     client_credentials, client_secret_post,  secret `post-secret`
 //   wsc-pkjwt    client_credentials, private_key_jwt; public keys derived from keys/*.pem
 //   wsc-app      authorization_code + PKCE + refresh_token, public (none), loopback redirect
+//   wsc-offline  like wsc-app, under oidc-provider's own refresh-token policy: a refresh token
+//                only for the `offline_access` scope, which the provider keeps only when the
+//                authorization request has `prompt=consent` (OpenID Connect Core §11)
 //   wsc-device   device_code + refresh_token, public; its first poll of each device code is
 //                answered `slow_down` (oidc-provider itself never sends it) so that clients'
 //                back-off is tested
@@ -87,6 +90,14 @@ const clients = [
     token_endpoint_auth_method: 'none',
   },
   {
+    client_id: 'wsc-offline',
+    application_type: 'native',
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    redirect_uris: ['http://127.0.0.1/callback'],
+    token_endpoint_auth_method: 'none',
+  },
+  {
     client_id: 'wsc-device',
     application_type: 'native',
     grant_types: [DEVICE_GRANT, 'refresh_token'],
@@ -142,7 +153,10 @@ const provider = new Provider(issuer, {
     revocation: { enabled: true },
   },
   pkce: { required: () => true },
-  issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
+  // The other clients get a refresh token whenever they may refresh; wsc-offline keeps the
+  // provider's default policy (offline_access required).
+  issueRefreshToken: async (ctx, client, source) => client.grantTypeAllowed('refresh_token')
+    && (client.clientId !== 'wsc-offline' || source.scopes.has('offline_access')),
   rotateRefreshToken: true,
   ttl: {
     AccessToken: accessTtl,

@@ -34,6 +34,9 @@ pub enum AuthError {
     /// The state store failed.
     #[error(transparent)]
     Store(#[from] wsc_store::StoreError),
+    /// The process is stopping (Ctrl-C, SIGTERM): no new token request is started.
+    #[error("not starting a token request: wsc is stopping (interrupted)")]
+    Stopping,
 }
 
 impl AuthError {

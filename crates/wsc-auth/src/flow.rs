@@ -393,6 +393,12 @@ impl OAuth2Flow {
             if let Some(r) = self.opt("auth.resource", &self.spec.resource, &ctx)? {
                 q.append_pair("resource", &r);
             }
+            for (k, t) in &self.spec.authorize_params {
+                let loc = format!("auth.authorize_params.{k}");
+                if let Some(v) = self.opt(&loc, &Some(t.clone()), &ctx)? {
+                    q.append_pair(k, &v);
+                }
+            }
         }
         Ok(u)
     }

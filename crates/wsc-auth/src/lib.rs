@@ -7,18 +7,23 @@
 //! into the same trait.
 
 mod authenticator;
+mod cookies;
 mod error;
 pub mod flow;
+pub mod inflight;
 pub mod jsonpath;
 pub mod jwt;
 pub mod keys;
 pub mod login;
 pub mod manager;
+pub mod next;
+mod obtain;
 pub mod pkce;
 mod random;
 pub mod render;
 pub mod request;
 mod secret;
+mod shown;
 mod static_auth;
 pub mod stored;
 pub mod tls;
@@ -34,7 +39,7 @@ pub use secret::Secret;
 pub use static_auth::StaticAuth;
 pub use stored::{LoadedToken, load_token};
 pub use tls::{ClientTls, TlsSource};
-pub use token::TokenSet;
+pub use token::{Obtained, TokenSet};
 /// The key of a connector instance in the state store (re-exported from `wsc-store`, its
 /// home).
 pub use wsc_store::InstanceKey;

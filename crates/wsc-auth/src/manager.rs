@@ -9,17 +9,18 @@ use std::time::Duration;
 
 use futures_util::future::{BoxFuture, FutureExt};
 use wsc_spec::StatusPattern;
-use wsc_spec::model::{Placement, RefreshPolicy, TokenPlacement, TokenResponseMapping};
+use wsc_spec::model::{Credential, Placement, RefreshPolicy, TokenPlacement};
 
 use wsc_store::{ExpectedVersion, InstanceKey, Store, StoreError};
 
 use crate::authenticator::{Authenticator, Generation, Outgoing};
 use crate::error::AuthError;
 use crate::flow::{CustomFlow, OAuth2Flow};
+use crate::inflight::InFlight;
 use crate::render::Render;
 use crate::request::{TokenHttpRequest, TokenSender};
 use crate::stored::{load_token, save_token};
-use crate::token::{RawResponse, RequestPurpose, TokenSet, now_ms, read_response};
+use crate::token::{Obtained, RawResponse, RequestPurpose, TokenSet, now_ms};
 
 /// Where tokens come from.
 #[derive(Debug)]
@@ -31,7 +32,8 @@ pub enum Flow {
 }
 
 impl Flow {
-    fn grant_name(&self) -> &'static str {
+    /// The configured grant's name, `custom` for a custom flow.
+    pub(crate) fn grant_name(&self) -> &'static str {
         match self {
             Flow::OAuth2(f) => f.grant().name(),
             Flow::Custom(_) => "custom",
@@ -56,14 +58,16 @@ struct Current {
 
 /// Manages the token of one connector instance. Implements [`Authenticator`].
 pub struct TokenManager {
-    flow: Flow,
-    sender: Arc<dyn TokenSender>,
+    pub(crate) flow: Flow,
+    pub(crate) sender: Arc<dyn TokenSender>,
     placement: TokenPlacement,
-    skew: Duration,
+    /// `credential: cookies`: the cookies are sent, no token.
+    cookies_only: bool,
+    pub(crate) skew: Duration,
     on_status: Vec<StatusPattern>,
     current: RwLock<Current>,
     refresh_lock: tokio::sync::Mutex<()>,
-    token_requests: AtomicU64,
+    pub(crate) token_requests: AtomicU64,
     store: Option<StoreBinding>,
     static_secrets: Vec<String>,
 }
@@ -128,6 +132,7 @@ impl TokenManager {
                 ExpectedVersion::Any,
             )?;
         }
+        self.log_obtained(&token);
         self.install(token);
         Ok(())
     }
@@ -135,36 +140,21 @@ impl TokenManager {
     /// Sends one token request and reads its response with the flow's response mapping
     /// (used by `wsc auth login` for the code and device exchanges).
     pub async fn exchange_primary(&self, req: TokenHttpRequest) -> Result<TokenSet, AuthError> {
-        let mapping = match &self.flow {
-            Flow::OAuth2(f) => f.spec.token_response.clone(),
-            Flow::Custom(c) => c.spec.request.response.clone(),
-        };
-        self.exchange(req, RequestPurpose::Primary, &mapping).await
+        let how = self.flow.reading(RequestPurpose::Primary, None);
+        self.exchange(req, &how, Obtained::Grant(self.flow.grant_name().into()))
+            .await
     }
 
     /// Obtains a new token with the primary grant, never a stored or refreshed one, and
     /// stores it (`wsc auth login` for grants without a user: it checks the credentials).
     /// `None` when the grant has no primary request (a refresh-token-only flow).
     pub async fn obtain_primary(&self) -> Result<Option<TokenSet>, AuthError> {
-        let token = match &self.flow {
-            Flow::OAuth2(f) if f.has_primary() => {
-                self.exchange(
-                    f.primary_request()?,
-                    RequestPurpose::Primary,
-                    &f.spec.token_response,
-                )
-                .await?
-            }
+        let req = match &self.flow {
+            Flow::OAuth2(f) if f.has_primary() => f.primary_request()?,
             Flow::OAuth2(_) => return Ok(None),
-            Flow::Custom(c) => {
-                self.exchange(
-                    c.login_request()?,
-                    RequestPurpose::Primary,
-                    &c.spec.request.response,
-                )
-                .await?
-            }
+            Flow::Custom(c) => c.login_request()?,
         };
+        let token = self.exchange_primary(req).await?;
         self.adopt(token.clone())?;
         Ok(Some(token))
     }
@@ -189,10 +179,13 @@ impl TokenManager {
             Flow::OAuth2(f) => f.secrets(),
             Flow::Custom(_) => Vec::new(),
         };
+        let cookies_only =
+            matches!(&flow, Flow::Custom(c) if c.spec.credential == Credential::Cookies);
         TokenManager {
             flow,
             sender,
             placement,
+            cookies_only,
             skew: refresh
                 .skew
                 .map(|d| d.get())
@@ -230,6 +223,26 @@ impl TokenManager {
     }
 
     fn place(&self, token: &TokenSet, out: Outgoing<'_>) {
+        if let Some(cookies) = &token.cookies {
+            // After any cookie the request already carries (a jar's are added later, by the
+            // HTTP client, which merges them).
+            match out
+                .headers
+                .iter_mut()
+                .find(|(k, _)| k.eq_ignore_ascii_case("cookie"))
+            {
+                Some((_, v)) => {
+                    v.push_str("; ");
+                    v.push_str(cookies.expose());
+                }
+                None => out
+                    .headers
+                    .push(("Cookie".into(), cookies.expose().to_string())),
+            }
+        }
+        if self.cookies_only {
+            return;
+        }
         let value = format!(
             "{}{}",
             self.placement.effective_prefix(),
@@ -262,6 +275,7 @@ impl TokenManager {
         };
         let Some(binding) = &self.store else {
             let new = self.obtain(current.as_ref()).await?;
+            self.log_obtained(&new);
             self.install(new);
             return Ok(true);
         };
@@ -293,6 +307,13 @@ impl TokenManager {
             }
             None => (current, ExpectedVersion::Absent),
         };
+        // From the request until the new token is stored, a Ctrl-C or SIGTERM waits (see
+        // `inflight`): the server may rotate the refresh token the moment it answers.
+        let Some(_in_flight) = InFlight::begin() else {
+            return Err(AuthError::Stopping);
+        };
+        // Whatever the store does before a write, done before the request is sent.
+        binding.store.ready_token_write();
         let (new, expected) = match self.obtain(base.as_ref()).await {
             Ok(t) => (t, expected),
             Err(e) if e.oauth_error() == Some("invalid_grant") => {
@@ -318,7 +339,9 @@ impl TokenManager {
         };
         // Commit before use: a rotated refresh token must survive a crash right after this.
         let new = self.commit(binding, new, expected)?;
+        drop(_in_flight);
         drop(lease);
+        self.log_obtained(&new);
         self.install(new);
         Ok(true)
     }
@@ -349,116 +372,6 @@ impl TokenManager {
         };
         save_token(&*binding.store, &binding.key, grant, &new, expected)?;
         Ok(new)
-    }
-
-    async fn exchange(
-        &self,
-        req: TokenHttpRequest,
-        purpose: RequestPurpose,
-        mapping: &TokenResponseMapping,
-    ) -> Result<TokenSet, AuthError> {
-        self.token_requests.fetch_add(1, Ordering::Relaxed);
-        tracing::debug!(request = ?req, ?purpose, "token request");
-        let resp = self.sender.send(req).await?;
-        let token = read_response(&resp, mapping, purpose, self.flow.grant_name(), now_ms())?;
-        tracing::info!(
-            grant = self.flow.grant_name(),
-            ?purpose,
-            expires_in_s = token.expires_at_ms.saturating_sub(token.obtained_at_ms) / 1000,
-            with_refresh_token = token.refresh_token.is_some(),
-            "token obtained"
-        );
-        Ok(token)
-    }
-
-    /// Obtains a new token: refresh with the held refresh token when there is one (falling
-    /// back to the primary grant on invalid_grant), else the configured grant.
-    async fn obtain(&self, base: Option<&TokenSet>) -> Result<TokenSet, AuthError> {
-        let held = base.and_then(|b| b.refresh_token.clone());
-        let mut new = match &self.flow {
-            Flow::OAuth2(f) => {
-                let spec = &f.spec;
-                let refresh = held.or_else(|| f.seed_refresh_token());
-                let mut refreshed = None;
-                if let Some(rt) = refresh {
-                    let (req, mapping) = match &spec.custom_refresh {
-                        Some(cr) => (f.custom_refresh_request(cr, &rt)?, &cr.response),
-                        None => (f.refresh_request(&rt)?, &spec.token_response),
-                    };
-                    match self.exchange(req, RequestPurpose::Refresh, mapping).await {
-                        Ok(t) => refreshed = Some(t),
-                        Err(e) if e.oauth_error() == Some("invalid_grant") && f.has_primary() => {
-                            tracing::warn!(
-                                "the refresh token was refused (invalid_grant); getting a new token with the {} grant",
-                                f.grant().name()
-                            );
-                        }
-                        Err(e) => return Err(e),
-                    }
-                }
-                match refreshed {
-                    Some(t) => t,
-                    None if f.has_primary() => {
-                        self.exchange(
-                            f.primary_request()?,
-                            RequestPurpose::Primary,
-                            &spec.token_response,
-                        )
-                        .await?
-                    }
-                    None => return Err(no_refresh_token(f)),
-                }
-            }
-            Flow::Custom(c) => {
-                let mut got = None;
-                if let Some(rt) = &held
-                    && let Some(req) = c.refresh_request(rt)
-                {
-                    let mapping = match &c.spec.refresh_request {
-                        Some(r) => &r.response,
-                        None => &c.spec.request.response,
-                    };
-                    match self.exchange(req?, RequestPurpose::Refresh, mapping).await {
-                        Ok(t) => got = Some(t),
-                        Err(e @ AuthError::TokenRequest { .. }) => {
-                            tracing::warn!(
-                                "the custom refresh request failed ({e}); logging in again"
-                            );
-                        }
-                        Err(e) => return Err(e),
-                    }
-                }
-                match got {
-                    Some(t) => t,
-                    None => {
-                        self.exchange(
-                            c.login_request()?,
-                            RequestPurpose::Primary,
-                            &c.spec.request.response,
-                        )
-                        .await?
-                    }
-                }
-            }
-        };
-        new.keep_refresh_token_of(base);
-        Ok(new)
-    }
-}
-
-fn no_refresh_token(f: &OAuth2Flow) -> AuthError {
-    let grant = f.grant().name();
-    let how = match f.grant() {
-        wsc_spec::model::Grant::RefreshToken => {
-            "set the setting `auth.refresh_token` names (for example `--set refresh_token=...` or WSC_REFRESH_TOKEN) to a refresh token issued for this client, or switch to `grant: authorization_code` and run `wsc auth login CONNECTOR`; once wsc holds one, it keeps every rotated refresh token in the state store"
-        }
-        _ => {
-            "run `wsc auth login CONNECTOR` to sign in; wsc then keeps the tokens in the state store and refreshes them"
-        }
-    };
-    AuthError::NoToken {
-        message: format!("the {grant} grant is configured and no refresh token is held"),
-        hint: how.to_string(),
     }
 }
 
@@ -503,6 +416,15 @@ impl Authenticator for TokenManager {
             s.push(t.access_token.expose().to_string());
             if let Some(r) = &t.refresh_token {
                 s.push(r.expose().to_string());
+            }
+            if let Some(c) = &t.cookies {
+                // Each cookie value on its own too: a message may quote one.
+                s.extend(
+                    crate::cookies::CookieSet::parse_header(c.expose())
+                        .values()
+                        .map(str::to_string),
+                );
+                s.push(c.expose().to_string());
             }
         }
         s

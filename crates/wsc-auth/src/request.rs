@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use url::Url;
 
+pub use crate::shown::{redacted_location, redacted_url};
+
 use crate::error::AuthError;
 use crate::tls::{ClientTls, error_chain};
 use crate::token::RawResponse;
@@ -62,20 +64,6 @@ impl std::fmt::Debug for TokenHttpRequest {
             .field("body", &body)
             .finish()
     }
-}
-
-/// The URL without its query values (which may hold a client secret).
-pub fn redacted_url(u: &Url) -> String {
-    let mut u = u.clone();
-    let keys: Vec<String> = u.query_pairs().map(|(k, _)| k.into_owned()).collect();
-    if keys.is_empty() {
-        u.set_query(None);
-    } else {
-        u.query_pairs_mut()
-            .clear()
-            .extend_pairs(keys.iter().map(|k| (k.as_str(), "…")));
-    }
-    u.to_string()
 }
 
 /// Sends token requests. The default is [`ReqwestSender`]; tests may substitute their own.
@@ -182,6 +170,11 @@ impl TokenSender for ReqwestSender {
                 }
             };
             let status = resp.status().as_u16();
+            let headers: Vec<(String, String)> = resp
+                .headers()
+                .iter()
+                .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+                .collect();
             let content_type = resp
                 .headers()
                 .get(reqwest::header::CONTENT_TYPE)
@@ -216,6 +209,7 @@ of a token response; the rest was not read (is token_url the token endpoint?)"
             Ok(RawResponse {
                 status,
                 content_type,
+                headers,
                 body,
             })
         })

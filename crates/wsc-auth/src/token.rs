@@ -4,8 +4,10 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use serde_json::{Map, Value};
+use wsc_spec::StatusPattern;
 use wsc_spec::model::{ResponseFormat, TokenResponseMapping};
 
+use crate::cookies::CookieSet;
 use crate::error::AuthError;
 use crate::jsonpath::SimplePath;
 use crate::secret::Secret;
@@ -37,6 +39,42 @@ pub struct TokenSet {
     pub scope: Option<String>,
     /// When this token was obtained (ms since the epoch).
     pub obtained_at_ms: u64,
+    /// How it was obtained; `None` for a token stored by a wsc that did not record it.
+    pub obtained: Option<Obtained>,
+    /// The cookies a custom login (or refresh) set, as a `Cookie` header value, sent with
+    /// every authenticated request.
+    pub cookies: Option<Secret>,
+}
+
+/// How a token was obtained.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Obtained {
+    /// With the connector's grant (`client_credentials`, `password`, `jwt_bearer`, the code
+    /// or device exchange of `authorization_code` / `device_code`), or (`custom`) a custom
+    /// flow's login request.
+    Grant(String),
+    /// By a refresh: `refresh_token` (the OAuth2 refresh_token grant), `custom_refresh` (an
+    /// oauth2 connector's own refresh request) or `refresh_request` (a custom flow's).
+    Refresh(String),
+}
+
+impl Obtained {
+    fn to_json(&self) -> Value {
+        let (by, with) = match self {
+            Obtained::Grant(g) => ("grant", g),
+            Obtained::Refresh(r) => ("refresh", r),
+        };
+        serde_json::json!({ "by": by, "with": with })
+    }
+
+    fn from_json(v: &Value) -> Option<Obtained> {
+        let with = v.get("with")?.as_str()?.to_string();
+        match v.get("by")?.as_str()? {
+            "grant" => Some(Obtained::Grant(with)),
+            "refresh" => Some(Obtained::Refresh(with)),
+            _ => None,
+        }
+    }
 }
 
 impl TokenSet {
@@ -59,6 +97,19 @@ impl TokenSet {
         }
     }
 
+    /// After a refresh: keeps the cookies of `old` that the refresh response did not set
+    /// again.
+    pub(crate) fn keep_cookies_of(&mut self, old: Option<&TokenSet>) {
+        let Some(old) = old.and_then(|o| o.cookies.as_ref()) else {
+            return;
+        };
+        let mut jar = CookieSet::parse_header(old.expose());
+        if let Some(new) = &self.cookies {
+            jar.merge(&CookieSet::parse_header(new.expose()));
+        }
+        self.cookies = (!jar.is_empty()).then(|| Secret::new(jar.header()));
+    }
+
     /// A JSON form for the encrypted store.
     pub fn to_stored_json(&self) -> Value {
         serde_json::json!({
@@ -70,6 +121,8 @@ impl TokenSet {
             "refresh_expires_at_ms": self.refresh_expires_at_ms,
             "scope": self.scope,
             "obtained_at_ms": self.obtained_at_ms,
+            "obtained": self.obtained.as_ref().map(Obtained::to_json),
+            "cookies": self.cookies.as_ref().map(|s| s.expose().to_string()),
         })
     }
 
@@ -91,6 +144,8 @@ impl TokenSet {
             refresh_expires_at_ms: n("refresh_expires_at_ms"),
             scope: s("scope"),
             obtained_at_ms: n("obtained_at_ms").unwrap_or(0),
+            obtained: v.get("obtained").and_then(Obtained::from_json),
+            cookies: s("cookies").map(Secret::new),
         })
     }
 }
@@ -111,8 +166,37 @@ pub struct RawResponse {
     pub status: u16,
     /// Content-Type, lower-cased.
     pub content_type: String,
+    /// Headers (names lower-cased), in order; `Set-Cookie` may come several times.
+    pub headers: Vec<(String, String)>,
     /// Body.
     pub body: Vec<u8>,
+}
+
+impl RawResponse {
+    /// The values of header `name` (lower-case).
+    pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.headers
+            .iter()
+            .filter(move |(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// How to read one token response: [`read_response`]'s arguments, and what custom flows add.
+#[derive(Debug, Clone, Copy)]
+pub struct Reading<'a> {
+    /// Where the token fields are.
+    pub mapping: &'a TokenResponseMapping,
+    /// What the request was for (chooses error hints).
+    pub purpose: RequestPurpose,
+    /// The flow's grant name, for messages.
+    pub grant: &'a str,
+    /// Statuses of a successful answer; `None`: 2xx.
+    pub success: Option<&'a [StatusPattern]>,
+    /// Keep the cookies the response sets (custom flows).
+    pub cookies: bool,
+    /// The cookies are the credential: no access token is read (`credential: cookies`).
+    pub cookies_only: bool,
 }
 
 fn form_to_object(body: &str) -> Value {
@@ -204,8 +288,30 @@ pub fn read_response(
     grant: &str,
     now_ms: u64,
 ) -> Result<TokenSet, AuthError> {
+    read(
+        resp,
+        &Reading {
+            mapping,
+            purpose,
+            grant,
+            success: None,
+            cookies: false,
+            cookies_only: false,
+        },
+        now_ms,
+    )
+}
+
+/// [`read_response`] with everything a custom flow can ask for: other success statuses, the
+/// cookies the response sets, the token in a header or no token at all.
+pub fn read(resp: &RawResponse, how: &Reading<'_>, now_ms: u64) -> Result<TokenSet, AuthError> {
+    let (mapping, purpose, grant) = (how.mapping, how.purpose, how.grant);
+    let tolerant_body = how.cookies_only || mapping.access_token_header.is_some();
     let body = decode(resp, mapping.format);
-    let ok = (200..300).contains(&resp.status);
+    let ok = match how.success {
+        Some(list) => list.iter().any(|p| p.matches(resp.status)),
+        None => (200..300).contains(&resp.status),
+    };
     let err_code = body
         .as_ref()
         .and_then(|b| b.get("error"))
@@ -231,6 +337,14 @@ pub fn read_response(
             None if resp.status == 404 => {
                 Some("check token_url: the endpoint was not found".to_string())
             }
+            None if (300..400).contains(&resp.status) => Some(format!(
+                "the answer is a redirect{}; a form login that signs in with a redirect lists it in the request's `success` (e.g. `success: [200, {}]`)",
+                resp.header_values("location")
+                    .next()
+                    .map(|l| format!(" to `{}`", crate::shown::redacted_location(l)))
+                    .unwrap_or_default(),
+                resp.status
+            )),
             None => None,
         };
         return Err(AuthError::TokenRequest {
@@ -239,6 +353,10 @@ pub fn read_response(
             oauth_error: err_code,
         });
     }
+    let body = match body {
+        None if tolerant_body => Some(Value::Object(Map::new())),
+        b => b,
+    };
     let Some(body) = body else {
         return Err(AuthError::TokenRequest {
             message: format!(
@@ -254,23 +372,60 @@ pub fn read_response(
             oauth_error: None,
         });
     };
+    let mut jar = CookieSet::default();
+    if how.cookies {
+        let set: Vec<&str> = resp.header_values("set-cookie").collect();
+        jar.apply(&set, (now_ms / 1000) as i64);
+    }
     let access_path = path_or(&mapping.access_token, "$.access_token")?;
-    let access = match access_path.select(&body) {
-        Some(Value::String(s)) if !s.is_empty() => s.clone(),
-        _ => {
-            let fields: Vec<&str> = body
-                .as_object()
-                .map(|m| m.keys().map(String::as_str).collect())
-                .unwrap_or_default();
+    let access = if how.cookies_only {
+        if jar.is_empty() {
             return Err(AuthError::TokenRequest {
+                message: format!(
+                    "the login answered HTTP {} and set no cookie, and with `credential: cookies` the cookies it sets are the credential",
+                    resp.status
+                ),
+                hint: Some("check the login request (URL, method, form fields): a login that failed often answers 200 with its form again; if the API takes a token from the login's body or a header, use `credential: token` with `response.access_token` or `response.access_token_header`".into()),
+                oauth_error: None,
+            });
+        }
+        jar.header()
+    } else if let Some(h) = &mapping.access_token_header {
+        match resp.header_values(h).next().map(str::trim) {
+            Some(v) if !v.is_empty() => v.to_string(),
+            _ => {
+                let names: Vec<&str> = resp.headers.iter().map(|(k, _)| k.as_str()).collect();
+                return Err(AuthError::TokenRequest {
+                    message: format!(
+                        "the token response (HTTP {}) has no `{h}` header (its headers: {})",
+                        resp.status,
+                        names.join(", ")
+                    ),
+                    hint: Some("check `access_token_header`, or map the token from the body with `access_token`".into()),
+                    oauth_error: None,
+                });
+            }
+        }
+    } else {
+        match access_path.select(&body) {
+            Some(Value::String(s)) if !s.is_empty() => s.clone(),
+            _ => {
+                let fields: Vec<&str> = body
+                    .as_object()
+                    .map(|m| m.keys().map(String::as_str).collect())
+                    .unwrap_or_default();
+                return Err(AuthError::TokenRequest {
                 message: format!(
                     "the token response has no access token at `{}` (its fields: {})",
                     access_path.as_str(),
                     fields.join(", ")
                 ),
-                hint: Some("map the token with token_response.access_token".into()),
+                hint: Some(
+                    "map the token with token_response.access_token (or `access_token_header` when the login sends it in a header)".into(),
+                ),
                 oauth_error: None,
             });
+            }
         }
     };
     let get = |p: &Option<wsc_spec::JsonPath>, d: &str| -> Result<Option<Value>, AuthError> {
@@ -306,7 +461,7 @@ pub fn read_response(
         })
     {
         (at, "expires_at")
-    } else if let Some(exp) = jwt_exp(&access) {
+    } else if let Some(exp) = (!how.cookies_only).then(|| jwt_exp(&access)).flatten() {
         (exp.saturating_mul(1000), "jwt_exp")
     } else {
         (
@@ -341,6 +496,8 @@ pub fn read_response(
         refresh_expires_at_ms,
         scope,
         obtained_at_ms: now_ms,
+        obtained: None,
+        cookies: (!jar.is_empty()).then(|| Secret::new(jar.header())),
     })
 }
 
@@ -352,6 +509,7 @@ mod tests {
         RawResponse {
             status,
             content_type: ct.into(),
+            headers: Vec::new(),
             body: body.as_bytes().to_vec(),
         }
     }
@@ -498,6 +656,8 @@ mod tests {
             refresh_expires_at_ms: None,
             scope: None,
             obtained_at_ms: 1_000_000,
+            obtained: Some(Obtained::Refresh("refresh_token".into())),
+            cookies: Some(Secret::new("session=s1")),
         };
         let skew = Duration::from_secs(60);
         assert!(!t.is_stale(1_000_000, skew));

@@ -144,6 +144,7 @@ fn deep_token_responses_are_refused() {
             let resp = RawResponse {
                 status: 200,
                 content_type: content_type.into(),
+                headers: Vec::new(),
                 body: open.repeat(100_000).into_bytes(),
             };
             let mapping = TokenResponseMapping::default();
@@ -164,6 +165,7 @@ fn huge_lifetimes_saturate() {
         let resp = RawResponse {
             status: 200,
             content_type: "application/json".into(),
+            headers: Vec::new(),
             body: body.as_bytes().to_vec(),
         };
         let t = read_response(
@@ -180,6 +182,7 @@ fn huge_lifetimes_saturate() {
     let resp = RawResponse {
         status: 200,
         content_type: "application/json".into(),
+        headers: Vec::new(),
         body: format!(r#"{{"access_token":"{token}"}}"#).into_bytes(),
     };
     let mapping = TokenResponseMapping::default();
@@ -203,9 +206,25 @@ fn token_responses_never_panic() {
         let resp = RawResponse {
             status: *rng.pick(&[200, 200, 200, 201, 400, 401, 404, 500, 0, 999]),
             content_type: rng.pick(&types).to_string(),
+            headers: rng
+                .pick(&[
+                    &[][..],
+                    &[("set-cookie", "sid=s1; Path=/; HttpOnly")][..],
+                    &[("set-cookie", "=;;=; Max-Age=x"), ("set-cookie", "a")][..],
+                    &[
+                        ("x-auth-token", " t0k "),
+                        ("set-cookie", "b=1; Expires=Mon, 99-Foo-99 99:99:99 GMT"),
+                    ][..],
+                ])
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             body,
         };
         let mapping = TokenResponseMapping {
+            access_token_header: rng
+                .pick(&[None, Some("X-Auth-Token"), Some("x-missing")])
+                .map(str::to_string),
             access_token: path(&mut rng),
             expires_in: path(&mut rng),
             expires_at: path(&mut rng),
@@ -223,6 +242,19 @@ fn token_responses_never_panic() {
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             let _ = read_response(&resp, &mapping, RequestPurpose::Primary, "password", now)
                 .map(|t| t.is_stale(now, std::time::Duration::from_secs(60)));
+            let cookies_only = *rng.pick(&[false, true]);
+            let _ = wsc_auth::token::read(
+                &resp,
+                &wsc_auth::token::Reading {
+                    mapping: &mapping,
+                    purpose: RequestPurpose::Refresh,
+                    grant: "custom",
+                    success: None,
+                    cookies: true,
+                    cookies_only,
+                },
+                now,
+            );
             let text = String::from_utf8_lossy(&resp.body);
             for word in text.split(['"', ' ', '=']).take(20) {
                 let _ = jwt_exp(word);

@@ -208,6 +208,8 @@ impl Store for RacedStore {
                 refresh_expires_at_ms: None,
                 scope: None,
                 obtained_at_ms: now,
+                obtained: None,
+                cookies: None,
             };
             self.inner.save_token(
                 key,
@@ -323,6 +325,8 @@ async fn invalid_grant_after_another_writers_rotation_uses_its_token() {
             refresh_expires_at_ms: None,
             scope: None,
             obtained_at_ms: 1,
+            obtained: None,
+            cookies: None,
         };
         store
             .save_token(

@@ -1,5 +1,7 @@
 //! `wsc auth status` and `wsc auth logout`.
 
+use wsc_auth::Obtained;
+use wsc_auth::next::{NextRun, NextStep};
 use wsc_spec::model::Auth;
 
 use crate::cli::AuthCommand;
@@ -58,34 +60,30 @@ pub fn run(cmd: &AuthCommand) -> Result<(), Failed> {
         return Ok(());
     }
     let stored = wsc_auth::load_token(&*store, &key).map_err(|e| fail(exit::FAILURE, e))?;
+    // The manager answers what the next run does; it makes no request here.
+    let manager = wsc_engine::auth::token_manager(&loaded, &settings, None)
+        .map_err(|e| fail(exit::INVALID, e))?
+        .ok_or_else(|| fail(exit::INVALID, "this connector has no managed tokens"))?;
     outln!("connector: {}", key.connector);
     outln!("instance:  {}", key.instance);
     outln!("store:     {}", path.display());
     outln!("grant:     {grant} (configured)");
-    let interactive = matches!(grant, "authorization_code" | "device_code");
     let login = format!("wsc auth login {}", args.connector.display());
-    match stored {
-        None if interactive => {
-            outln!("token:     none stored");
-            outln!("next run:  fails: the {grant} grant needs a sign-in first: `{login}`");
-        }
-        None => {
-            outln!("token:     none stored");
-            outln!("next run:  obtains one with the {grant} grant");
-        }
+    let now = wsc_auth::token::now_ms();
+    let token = stored.as_ref().map(|s| &s.token);
+    match &stored {
+        None => outln!("token:     none stored"),
         Some(s) => {
-            let now = wsc_auth::token::now_ms();
             let t = &s.token;
             let state = if t.expires_at_ms <= now {
                 "expired"
             } else {
                 "valid"
             };
-            // The store keeps the flow's grant, also for tokens a refresh obtained.
             outln!(
-                "token:     {state}, stored at {} by the {} flow (its grant or a refresh)",
+                "token:     {state}, obtained {} {}",
                 ms_to_rfc3339(t.obtained_at_ms),
-                s.grant
+                obtained_how(t.obtained.as_ref(), &s.grant)
             );
             outln!(
                 "expires:   {} (from {})",
@@ -97,38 +95,76 @@ pub fn run(cmd: &AuthCommand) -> Result<(), Failed> {
                 match (&t.refresh_token, t.refresh_expires_at_ms) {
                     (None, _) => "no refresh token held".to_string(),
                     (Some(_), None) => "refresh token held".to_string(),
+                    (Some(_), Some(at)) if at <= now =>
+                        format!("refresh token held, expired {}", ms_to_rfc3339(at)),
                     (Some(_), Some(at)) =>
                         format!("refresh token held, expires {}", ms_to_rfc3339(at)),
                 }
             );
+            if t.cookies.is_some() {
+                outln!("cookies:   session cookies held (sent with every request)");
+            }
             if let Some(scope) = &t.scope {
                 outln!("scope:     {scope}");
             }
-            let refresh_valid =
-                t.refresh_token.is_some() && t.refresh_expires_at_ms.is_none_or(|at| at > now);
-            let next = if state == "valid" {
-                format!(
-                    "uses it until {}, then {}",
-                    ms_to_rfc3339(t.expires_at_ms),
-                    if refresh_valid {
-                        "refreshes it".to_string()
-                    } else if interactive {
-                        format!("fails: sign in again with `{login}`")
-                    } else {
-                        format!("obtains a new one with the {grant} grant")
-                    }
-                )
-            } else if refresh_valid {
-                "refreshes it".to_string()
-            } else if interactive {
-                format!("fails: sign in again with `{login}`")
-            } else {
-                format!("obtains a new one with the {grant} grant")
-            };
-            outln!("next run:  {next}");
         }
     }
+    outln!(
+        "next run:  {}",
+        next_run_text(&manager.next_run(token, now), &login)
+    );
     Ok(())
+}
+
+/// How a stored token was obtained, after "obtained <time>".
+fn obtained_how(how: Option<&Obtained>, flow_grant: &str) -> String {
+    match how {
+        Some(Obtained::Grant(g)) if g == "custom" => "by the login request (`auth.request`)".into(),
+        Some(Obtained::Grant(g)) if g == "authorization_code" || g == "device_code" => {
+            format!("with the {g} grant (a sign-in with `wsc auth login`)")
+        }
+        Some(Obtained::Grant(g)) => format!("with the {g} grant"),
+        Some(Obtained::Refresh(r)) => match r.as_str() {
+            "refresh_token" => "by a refresh (refresh_token grant)".into(),
+            "custom_refresh" => "by a refresh (`auth.custom_refresh`)".into(),
+            "refresh_request" => "by a refresh (`auth.refresh_request`)".into(),
+            other => format!("by a refresh ({other})"),
+        },
+        None => format!(
+            "by the {flow_grant} flow (stored by an older wsc, which did not record whether with its grant or by a refresh)"
+        ),
+    }
+}
+
+/// The `next run:` line.
+fn next_run_text(next: &NextRun, login: &str) -> String {
+    let step = match &next.then {
+        NextStep::Refresh { with } => match *with {
+            "refresh_token" => "refreshes it with the refresh token held (refresh_token grant)".to_string(),
+            "custom_refresh" => "refreshes it with the refresh token held (`auth.custom_refresh`)".to_string(),
+            _ => "refreshes it with the refresh token held (`auth.refresh_request`)".to_string(),
+        },
+        NextStep::RefreshWithSeed => {
+            "gets one with the refresh token that `auth.refresh_token` gives (its setting)".to_string()
+        }
+        NextStep::Obtain { grant } => format!("obtains a new one with the {grant} grant"),
+        NextStep::Login => "logs in with `auth.request`".to_string(),
+        NextStep::SignIn { grant } => {
+            format!("fails: the {grant} grant needs a sign-in: `{login}`")
+        }
+        NextStep::NoRefreshToken => "fails: no refresh token is held and `auth.refresh_token` gives none: set its setting, or use `grant: authorization_code` and sign in with `wsc auth login`".to_string(),
+    };
+    let expired = next
+        .refresh_expired_at_ms
+        .map(|at| format!(" (the refresh token held expired {})", ms_to_rfc3339(at)))
+        .unwrap_or_default();
+    match next.uses_until_ms {
+        Some(until) => format!(
+            "uses the stored token until {}, then {step}{expired}",
+            ms_to_rfc3339(until)
+        ),
+        None => format!("{step}{expired}"),
+    }
 }
 
 #[cfg(test)]

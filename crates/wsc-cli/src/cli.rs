@@ -45,6 +45,10 @@ pub enum Command {
     Record(RecordArgs),
     /// Check a connector's fixture cases against their snapshots (exit 1 on a difference).
     Test(TestArgs),
+    /// Pass-through authentication: check a user's password with the connector's
+    /// `authenticate` operation. The password is read from stdin, or typed at a prompt on a
+    /// terminal; never an argument. Exit 0 accepted, 1 rejected (or the check failed).
+    Authenticate(AuthenticateArgs),
     /// Managed tokens: login, status, logout.
     #[command(subcommand)]
     Auth(AuthCommand),
@@ -174,8 +178,8 @@ pub enum AuthCommand {
     /// Sign in and store the tokens: authorization_code with PKCE through a loopback redirect,
     /// or the device code flow. Other grants obtain and store a token without a user.
     Login(LoginArgs),
-    /// Show the stored token of a connector instance: grant, expiry, whether a refresh token
-    /// is held (never a token).
+    /// Show the stored token of a connector instance: how it was obtained, its expiry,
+    /// whether a refresh token is held (never a token), and what the next run will do.
     Status(ConnectorArgs),
     /// Delete the stored tokens of a connector instance.
     Logout(ConnectorArgs),
@@ -197,6 +201,17 @@ pub struct LoginArgs {
     /// How long to wait for the sign-in (`90s`, `5m`).
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
     pub timeout: std::time::Duration,
+}
+
+/// `wsc authenticate`.
+#[derive(Debug, Args)]
+pub struct AuthenticateArgs {
+    /// Connector and settings.
+    #[command(flatten)]
+    pub connector: ConnectorArgs,
+    /// The user whose password is checked (`plan.identity`).
+    #[arg(long, value_name = "ID")]
+    pub identity: String,
 }
 
 /// The connector and its settings.

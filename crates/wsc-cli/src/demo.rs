@@ -52,6 +52,13 @@ pub fn demo(args: &DemoArgs) -> Result<(), Failed> {
     let config = SyntheticConfig::new(args.users)
         .with_groups(args.groups)
         .with_auth(AuthMode::OAuth2(oauth));
+    // One account for pass-through authentication (`wsc authenticate`): the first user.
+    let login_user = wsc_testkit::synthetic::user(&config, 0).user_name;
+    let login_password = format!("demo-{:08x}", fastrand::u32(..));
+    let config = config.with_login(wsc_testkit::synthetic::LoginConfig::new([(
+        login_user.clone(),
+        login_password.clone(),
+    )]));
     if args.serve {
         return rt.block_on(async {
             let api = SyntheticApi::start_on_port(config, args.port)
@@ -63,7 +70,10 @@ pub fn demo(args: &DemoArgs) -> Result<(), Failed> {
                  OAuth2 client credentials: client_id demo-client, client_secret {secret}\n\
                  try in another terminal:\n  \
                  WSC_BASE_URL={url} WSC_CLIENT_SECRET={secret} \\\n    \
-                 wsc aggregate connectors/demo.yaml --object group --format csv",
+                 wsc aggregate connectors/demo.yaml --object group --format csv\n\
+                 pass-through authentication: user {login_user}, password {login_password}:\n  \
+                 echo {login_password} | WSC_BASE_URL={url} WSC_CLIENT_SECRET={secret} \\\n    \
+                 wsc authenticate connectors/demo.yaml --identity {login_user}",
                 args.users,
                 args.groups
             );

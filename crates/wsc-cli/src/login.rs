@@ -140,5 +140,15 @@ pub fn run(args: &LoginArgs) -> Result<(), Failed> {
             "no refresh token"
         }
     );
+    if token.refresh_token.is_none()
+        && matches!(grant, Some(Grant::AuthorizationCode | Grant::DeviceCode))
+    {
+        errln!(
+            "warning: the authorization server sent no refresh token: runs work until {}, then need `wsc auth login` again. \
+Servers issue one only when asked: the `offline_access` scope (OpenID Connect), often with `prompt: consent` \
+in `auth.authorize_params` (oidc-provider drops `offline_access` without it), or `access_type: offline` (Google)",
+            ms_to_rfc3339(token.expires_at_ms)
+        );
+    }
     Ok(())
 }

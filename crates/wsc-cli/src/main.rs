@@ -44,6 +44,7 @@ macro_rules! err {
 }
 
 mod auth;
+mod authenticate;
 mod cli;
 mod common;
 mod delta;
@@ -94,6 +95,7 @@ fn main() -> ExitCode {
         cli::Command::Provision(a) => provision::provision(&a).map(|()| exit::OK),
         cli::Command::Record(a) => fixtures::record(&a).map(|()| exit::OK),
         cli::Command::Test(a) => fixtures::test(&a).map(|()| exit::OK),
+        cli::Command::Authenticate(a) => authenticate::run(&a).map(|()| exit::OK),
         cli::Command::Auth(cli::AuthCommand::Login(a)) => login::run(&a).map(|()| exit::OK),
         cli::Command::Auth(c) => auth::run(&c).map(|()| exit::OK),
         cli::Command::Job(cli::JobCommand::Submit(a)) => job::submit(&a).map(|()| exit::OK),

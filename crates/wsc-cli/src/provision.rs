@@ -138,7 +138,13 @@ pub fn provision(args: &ProvisionArgs) -> Result<(), Failed> {
                 ),
             )
         })?;
-        match rt.block_on(engine.provision(&resolved)) {
+        let in_flight = format!(
+            "request {} of {total} ({}) was in flight: it may or may not have been applied{}",
+            i + 1,
+            r.operation,
+            not_run(i)
+        );
+        match crate::signals::run_or_interrupted(&rt, engine.provision(&resolved), &in_flight)? {
             Ok(done) => {
                 outln!("{}", done.to_json());
                 if let Some(name) = &r.name {

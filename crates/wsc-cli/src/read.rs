@@ -11,6 +11,7 @@ use crate::common::{Failed, Session, engine_error, engine_error_kept, fail, obje
 use crate::exit;
 use crate::files::Destination;
 use crate::progress::Progress;
+use crate::signals::run_or_interrupted;
 
 /// The sink for `format`. CSV gets its header up front, so a run without records still
 /// writes the columns.
@@ -189,8 +190,7 @@ pub fn get(args: &GetArgs) -> Result<(), Failed> {
     let object = object_type(&args.object);
     let key = wsc_spec::model::OperationKey::get_object(&object).into_string();
     let names = engine.attribute_names(&key).map_err(engine_error)?;
-    let rec = rt
-        .block_on(engine.get_object(&object, &args.identity))
+    let rec = run_or_interrupted(&rt, engine.get_object(&object, &args.identity), "")?
         .map_err(engine_error)?;
     session.persist_state()?;
     let v = rec.to_json(&names);
@@ -207,8 +207,7 @@ pub fn test_connection(args: &ConnectorArgs) -> Result<(), Failed> {
     let session = Session::open(args)?;
     let engine = &session.engine;
     let started = Instant::now();
-    rt.block_on(engine.test_connection())
-        .map_err(engine_error)?;
+    run_or_interrupted(&rt, engine.test_connection(), "")?.map_err(engine_error)?;
     session.persist_state()?;
     outln!(
         "ok: connection works ({} ms)",
@@ -222,8 +221,7 @@ pub fn partitions(args: &ConnectorArgs, object: &str) -> Result<(), Failed> {
     let rt = runtime();
     let session = Session::open(args)?;
     let engine = &session.engine;
-    let parts = rt
-        .block_on(engine.partitions(&object_type(object)))
+    let parts = run_or_interrupted(&rt, engine.partitions(&object_type(object)), "")?
         .map_err(engine_error)?;
     if parts.is_empty() {
         // Said on stderr, so a script reading stdout still sees no partitions.

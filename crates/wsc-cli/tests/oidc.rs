@@ -406,7 +406,12 @@ fn login_args<'a>(c: &'a str, issuer_set: &'a str) -> Vec<&'a str> {
 
 /// `wsc auth login` with the authorization_code connector, approved headlessly.
 fn login_with_code(p: &Provider, state: &Path) -> Output {
-    let c = connector("authorization_code.yaml");
+    login_with_code_at(p, &connector("authorization_code.yaml"), state).0
+}
+
+/// `wsc auth login` with the authorization_code connector `c`, approved headlessly; its
+/// output and the authorize URL it printed.
+fn login_with_code_at(p: &Provider, c: &Path, state: &Path) -> (Output, Url) {
     let set = p.issuer_set();
     let mut w = Running::spawn(&login_args(c.to_str().unwrap(), &set), state);
     let url = Url::parse(&w.wait_line("Open this URL in a browser: ")).unwrap();
@@ -422,12 +427,13 @@ fn login_with_code(p: &Provider, state: &Path) -> Output {
     assert!(get("state").len() >= 32);
     let redirect = get("redirect_uri");
     assert!(redirect.starts_with("http://127.0.0.1:"), "{redirect}");
-    let (status, page, landed) = runtime().block_on(browse(url, Some(&redirect), User::Approve));
+    let (status, page, landed) =
+        runtime().block_on(browse(url.clone(), Some(&redirect), User::Approve));
     let out = w.finish();
     assert_eq!(status, 200, "{page}\n{}", show(&out));
     assert!(page.contains("Signed in"), "{page}");
     assert!(landed.query_pairs().any(|(k, _)| k == "code"));
-    out
+    (out, url)
 }
 
 fn status_of(c: &Path, set: &str, state: &Path) -> String {
@@ -602,6 +608,71 @@ fn authorization_code_with_pkce_login_is_stored_and_used() {
     let o = run(&["aggregate", c.to_str().unwrap(), "--set", &set], &state);
     assert!(o.status.success(), "{}", show(&o));
     assert_eq!(text(&o.stdout).lines().count(), 3);
+}
+
+#[test]
+fn offline_access_brings_a_refresh_token_only_with_prompt_consent_from_authorize_params() {
+    let p = Provider::start();
+    let dir = scratch("offline");
+    let set = p.issuer_set();
+    let with = connector("authorization_code_offline.yaml");
+    let yaml = std::fs::read_to_string(&with).unwrap();
+    let without = dir.join("offline-without-params.yaml");
+    std::fs::write(
+        &without,
+        yaml.replace("  authorize_params:\n    prompt: consent\n", ""),
+    )
+    .unwrap();
+
+    // Without `prompt=consent`, oidc-provider drops `offline_access`: signed in, no refresh
+    // token, and wsc says what that means and what to set.
+    let state = dir.join("without.db");
+    let (out, url) = login_with_code_at(&p, &without, &state);
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(!url.query_pairs().any(|(k, _)| k == "prompt"), "{url}");
+    assert!(
+        text(&out.stdout).contains("no refresh token"),
+        "{}",
+        show(&out)
+    );
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("sent no refresh token") && err.contains("prompt: consent"),
+        "{err}"
+    );
+    let status = status_of(&without, &set, &state);
+    assert!(
+        status.contains("with the authorization_code grant (a sign-in with `wsc auth login`)")
+            && status.contains("refresh:   no refresh token held")
+            && status.contains("then fails: the authorization_code grant needs a sign-in"),
+        "{status}"
+    );
+
+    // With it, the authorize URL carries the parameter and the provider issues a refresh
+    // token, which later runs refresh with.
+    let state = dir.join("with.db");
+    let (out, url) = login_with_code_at(&p, &with, &state);
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(
+        url.query_pairs()
+            .any(|(k, v)| k == "prompt" && v == "consent"),
+        "{url}"
+    );
+    assert!(
+        text(&out.stdout).contains("refresh token held"),
+        "{}",
+        show(&out)
+    );
+    let t = stored(&with, &[&set], &state);
+    let rt = t.refresh_token.as_ref().expect("a refresh token");
+    let i = p.introspect_now(rt.expose());
+    assert_eq!(i["active"], true, "{i}");
+    assert_eq!(i["client_id"], "wsc-offline", "{i}");
+    let status = status_of(&with, &set, &state);
+    assert!(
+        status.contains("then refreshes it with the refresh token held"),
+        "{status}"
+    );
 }
 
 #[test]

@@ -201,6 +201,7 @@ impl TokenSender for WiredSender {
                 RawResponse {
                     status: 0,
                     content_type: "application/json".into(),
+                    headers: Vec::new(),
                     body: serde_json::json!({
                         "access_token": crate::wire::DRY_RUN_TOKEN,
                         "token_type": "Bearer",
@@ -227,7 +228,11 @@ impl TokenSender for WiredSender {
                     request_headers: req.headers,
                     request_body,
                     status: resp.status,
-                    response_headers: vec![("content-type".into(), resp.content_type.clone())],
+                    response_headers: if resp.headers.is_empty() {
+                        vec![("content-type".into(), resp.content_type.clone())]
+                    } else {
+                        resp.headers.clone()
+                    },
                     response_body: resp.body.clone(),
                 });
             }

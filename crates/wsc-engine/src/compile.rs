@@ -366,6 +366,10 @@ pub struct CompiledStep {
     pub allow_not_found: bool,
     /// Responses kept for the run (`cache: true`).
     pub cache: bool,
+    /// Statuses that are the answer as they are, never renewing the credentials and retrying:
+    /// the `rejected` statuses of `authenticate` (a refused password must not be tried twice,
+    /// which would count twice against the account's lockout).
+    pub final_statuses: Vec<StatusPattern>,
     /// What must be present on every page for `records` to have found nothing honestly (see
     /// [`records_container`]); `None` when the records path is `$` or may be absent.
     pub records_container: Option<CompiledPath>,
@@ -472,6 +476,7 @@ impl CompiledOperation {
                 errors: op_rules.clone(),
                 allow_not_found: false,
                 cache: op.cache,
+                final_statuses: Vec::new(),
                 records_container: None,
             });
         }
@@ -486,6 +491,12 @@ impl CompiledOperation {
                 &op_rules,
                 settings,
             )?);
+        }
+        if key == wsc_spec::model::OperationKind::Authenticate.name() {
+            let rejected = op.rejected_statuses();
+            for s in &mut steps {
+                s.final_statuses = rejected.clone();
+            }
         }
         let primary = steps
             .iter()
@@ -599,6 +610,7 @@ fn compile_step(
         errors,
         allow_not_found: s.allow_not_found,
         cache: s.cache,
+        final_statuses: Vec::new(),
         records_container: match &s.records {
             Some(p) => records_container(
                 &compile_path(&format!("{loc}.records"), p)?,

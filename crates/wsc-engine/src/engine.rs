@@ -100,6 +100,9 @@ pub struct RunContext {
     pub last_run: Value,
     /// Reroute and tap (fixtures: recording and replay).
     pub wire: crate::wire::Wire,
+    /// Values kept out of messages and logs besides the secret settings and the
+    /// authenticator's credentials (a password read from stdin).
+    pub secrets: Vec<String>,
 }
 
 /// A connector ready to run.
@@ -234,6 +237,7 @@ impl Engine {
         let tls = read_tls(&loaded.dir, c, &mut t, &setup_ctx)?;
         let mut secrets: Vec<String> = settings.secrets().to_vec();
         secrets.extend(auth.secrets());
+        secrets.extend(run.secrets.iter().cloned());
         let redactor = Arc::new(Redactor::new(secrets).with_live(auth.clone()));
         // Numeric HTTP options that name a setting take its value for this instance.
         let mut http_options = c.http.clone();

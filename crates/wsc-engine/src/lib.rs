@@ -6,7 +6,8 @@
 //! checks the connection; [`Engine::provision`] runs a write operation.
 //!
 //! Where things are: `engine.rs` (construction, counters), `read.rs` (read operations),
-//! `provision/` (write operations, multi-valued changes), `delta.rs` (changes since the previous run),
+//! `provision/` (write operations, multi-valued changes), `authenticate.rs` (pass-through
+//! authentication), `delta.rs` (changes since the previous run),
 //! `stream.rs` (the record stream), `exec/` (running one operation: hooks and setup steps,
 //! multi-step, paging, one page, error rules), `compile.rs` (the connector compiled for
 //! execution), `http/` (the HTTP client, retries, errors with their origin), `doc/` and
@@ -15,6 +16,7 @@
 //! docs/architecture.md has the whole map.
 
 pub mod auth;
+pub mod authenticate;
 mod cache;
 pub(crate) mod compile;
 mod compile_changes;

@@ -140,6 +140,13 @@ pub trait Store: Send + Sync + fmt::Debug {
         expected: ExpectedVersion,
     ) -> Result<TokenVersion, StoreError>;
 
+    /// Readies the store for a [`save_token`](Store::save_token) that must be quick: called
+    /// under the credential lease right before a token request is sent, since the token its
+    /// answer brings (a rotated refresh token) exists nowhere else until it is saved. Work
+    /// that a save would otherwise do before writing (syncs, creating files) is done here.
+    /// Best effort: it never fails; the default does nothing.
+    fn ready_token_write(&self) {}
+
     /// Deletes the token of one instance of `connector` (`None`: of every instance). Returns
     /// how many were deleted.
     fn delete_tokens(&self, connector: &str, instance: Option<&str>) -> Result<usize, StoreError>;

@@ -266,6 +266,7 @@ mod tests {
         let r = |status: u16, body: &str| RawResponse {
             status,
             content_type: "application/json".into(),
+            headers: Vec::new(),
             body: body.as_bytes().to_vec(),
         };
         let a = read_device_authorization(&r(

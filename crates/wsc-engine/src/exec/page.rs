@@ -221,6 +221,7 @@ async fn send(
             &step.success,
             &accept,
             *attempt,
+            &step.final_statuses,
         )
         .await
     {

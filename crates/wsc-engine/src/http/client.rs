@@ -58,6 +58,9 @@ pub struct HttpClient {
     error_message: Arc<[crate::path::CompiledPath]>,
     /// The `user-agent` header sent.
     user_agent: String,
+    /// The cookie jar (`http.cookies`), also read when the authenticator adds cookies of its
+    /// own, so a request carries both.
+    jar: Option<Arc<reqwest::cookie::Jar>>,
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -116,8 +119,11 @@ impl HttpClient {
             .timeout(t.total.map(|d| d.get()).unwrap_or(Duration::from_secs(120)))
             .pool_max_idle_per_host(64)
             .tcp_nodelay(true);
-        if opts.cookies {
-            b = b.cookie_store(true);
+        let jar = opts
+            .cookies
+            .then(|| Arc::new(reqwest::cookie::Jar::default()));
+        if let Some(jar) = &jar {
+            b = b.cookie_provider(jar.clone());
         }
         b = tls.configure(b);
         let client = b
@@ -151,6 +157,7 @@ impl HttpClient {
                 .unwrap_or(wsc_spec::model::DEFAULT_MAX_BODY),
             error_message: Arc::from(Vec::new()),
             user_agent: ua,
+            jar,
         })
     }
 
@@ -221,7 +228,7 @@ impl HttpClient {
         success: &[StatusPattern],
         check: &(dyn Fn(&Response) -> Verdict + Sync),
     ) -> Result<Response, HttpError> {
-        self.send_counted(req, origin, success, check, 0)
+        self.send_counted(req, origin, success, check, 0, &[])
             .await
             .map(|(response, _)| response)
     }
@@ -231,7 +238,8 @@ impl HttpClient {
     /// are already spent, and the attempts spent after this call come back with the response,
     /// so `http.retry.max_attempts` bounds all the attempts of the request together. A call
     /// with `used == 0` is a new request: it adds to the run's retry budget
-    /// ([`take_retry`](Self::take_retry) draws on it).
+    /// ([`take_retry`](Self::take_retry) draws on it). A status in `final_statuses` is an
+    /// answer as it is, even one that would renew the credentials (a refused password).
     pub async fn send_counted(
         &self,
         req: &PreparedRequest,
@@ -239,6 +247,7 @@ impl HttpClient {
         success: &[StatusPattern],
         check: &(dyn Fn(&Response) -> Verdict + Sync),
         used: u32,
+        final_statuses: &[StatusPattern],
     ) -> Result<(Response, u32), HttpError> {
         let method = req.method.as_str();
         let shown_url = || self.redactor.url(&req.url);
@@ -385,7 +394,10 @@ impl HttpClient {
                         body,
                         url: final_url,
                     };
-                    if self.auth.is_expired_status(status) && !renewed {
+                    if self.auth.is_expired_status(status)
+                        && !renewed
+                        && !final_statuses.iter().any(|p| p.matches(status))
+                    {
                         renewed = true;
                         self.counters.renewals.fetch_add(1, Ordering::Relaxed);
                         let retry = self.auth.renew(generation).await.map_err(|source| {
@@ -534,6 +546,16 @@ impl HttpClient {
         };
         let mut map = HeaderMap::new();
         let has = |name: &str| headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
+        // The HTTP client adds the jar's cookies only to a request without a `Cookie` header:
+        // when the authenticator gave one (a session login's cookies), the jar's join it.
+        let jar_cookies = match &self.jar {
+            Some(jar) if has("cookie") => {
+                use reqwest::cookie::CookieStore as _;
+                jar.cookies(&url)
+                    .and_then(|v| v.to_str().ok().map(str::to_string))
+            }
+            _ => None,
+        };
         let mut rb = self.client.request(m, url);
         match &req.body {
             Body::Empty => {}
@@ -561,7 +583,12 @@ impl HttpClient {
                 rb = rb.body(text.clone());
             }
         }
-        for (k, v) in headers {
+        for (k, mut v) in headers {
+            if let Some(jar) = &jar_cookies
+                && k.eq_ignore_ascii_case("cookie")
+            {
+                v = format!("{jar}; {v}");
+            }
             if let (Ok(name), Ok(value)) = (
                 HeaderName::from_bytes(k.as_bytes()),
                 HeaderValue::from_str(&v),

@@ -212,7 +212,7 @@ fn hint_part(hint: &Option<String>) -> String {
 /// What a failing status likely means, for the error message.
 pub(super) fn status_hint(status: u16, renewed: bool) -> Option<String> {
     match status {
-        401 if renewed => Some("the credentials were renewed and the server still answers 401: check the client id, secret or token, and that they belong to this API".into()),
+        401 if renewed => Some("the credentials were renewed (a new token, or a new login) and the server still answers 401: check the credentials the token or login request sends and that they belong to this API, and that the API reads the credential where the connector puts it (`token: { in, name, prefix }`; a session login whose cookie is the credential needs `credential: cookies`)".into()),
         401 => Some("the server did not accept the credentials: check the token or key, or that the auth settings of the connector match what the API expects".into()),
         403 => Some("the credentials were accepted but lack permission for this request (missing scope or role), or the endpoint needs a user context that this grant does not carry (e.g. client_credentials where a user must be signed in); refreshing the token will not help".into()),
         404 => Some("check the path and the identity in it".into()),

@@ -226,6 +226,16 @@ pub struct OAuth2Auth {
     /// `resource` parameter (RFC 8707).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource: Option<Template>,
+    /// Extra parameters of the authorization request that `wsc auth login` sends the browser
+    /// to (authorization_code), by name (templates; one that renders empty is left out):
+    /// `prompt: consent` (OpenID Connect providers such as oidc-provider issue a refresh token
+    /// for the `offline_access` scope only with it), `access_type: offline` (Google),
+    /// `login_hint`, `acr_values`... The parameters wsc sets itself (`response_type`,
+    /// `client_id`, `redirect_uri`, `scope`, `state`, `code_challenge`,
+    /// `code_challenge_method`, and `audience` / `resource` when those keys are set) cannot be
+    /// set here.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub authorize_params: IndexMap<String, Template>,
     /// Resource owner user name (password grant).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<Template>,
@@ -292,6 +302,10 @@ pub struct TokenResponseMapping {
     /// Access token. Default `$.access_token`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_token: Option<JsonPath>,
+    /// The response header that carries the access token, for logins that send it in a header
+    /// rather than the body (`X-Auth-Token`, `X-Subject-Token`); instead of `access_token`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token_header: Option<String>,
     /// Lifetime in seconds (number or string). Default `$.expires_in`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_in: Option<JsonPath>,
@@ -404,6 +418,13 @@ pub enum JwtAlgorithm {
 pub struct CustomAuth {
     /// The request that obtains a token (a session login, a non-standard token endpoint).
     pub request: CustomTokenRequest,
+    /// What the login gives to send on each request. `token` (default): the access token
+    /// its response mapping finds, placed as `token` says. `cookies`: only the cookies it
+    /// sets (a session login such as Flask-Login's or Django's); no access token is read and
+    /// the login fails if it sets no cookie. Either way, the cookies the login (and refresh)
+    /// responses set are sent with every authenticated request, as a browser would.
+    #[serde(default)]
+    pub credential: Credential,
     /// Where the access token goes on each request.
     #[serde(default)]
     pub token: TokenPlacement,
@@ -414,6 +435,17 @@ pub struct CustomAuth {
     /// login request runs again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_request: Option<CustomTokenRequest>,
+}
+
+/// What a custom login gives to send on each request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Credential {
+    /// The access token of the response mapping (and the cookies the login sets).
+    #[default]
+    Token,
+    /// Only the cookies the login sets (a session cookie).
+    Cookies,
 }
 
 /// A token request described in YAML and the mapping of its response.
@@ -445,6 +477,10 @@ pub struct CustomTokenRequest {
     /// A raw text body with its content type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub raw: Option<RawBody>,
+    /// Statuses of a successful answer. Default 2xx; a form login that redirects after
+    /// signing in lists the redirect: `success: [200, 302]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub success: Option<Vec<StatusPattern>>,
     /// Where the token fields are in the response. `access_token` defaults to
     /// `$.access_token`, and so on.
     #[serde(default)]

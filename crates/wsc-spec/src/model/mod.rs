@@ -23,9 +23,9 @@ mod settable;
 mod settings;
 
 pub use self::auth::{
-    ApiKeyAuth, Auth, BasicAuth, BearerAuth, ClientAuth, CustomAuth, CustomTokenRequest, Grant,
-    JwtAlgorithm, JwtSpec, OAuth2Auth, ParamsIn, Placement, RefreshPolicy, ResponseFormat,
-    TokenPlacement, TokenRequestShape, TokenResponseMapping,
+    ApiKeyAuth, Auth, BasicAuth, BearerAuth, ClientAuth, Credential, CustomAuth,
+    CustomTokenRequest, Grant, JwtAlgorithm, JwtSpec, OAuth2Auth, ParamsIn, Placement,
+    RefreshPolicy, ResponseFormat, TokenPlacement, TokenRequestShape, TokenResponseMapping,
 };
 pub use self::hooks::{Hook, HookErrorMode, HookLimits, Hooks};
 pub use self::http::{

@@ -60,7 +60,8 @@ pub struct Operations {
     /// Removes an account from groups.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remove_entitlement: Option<Operation>,
-    /// Pass-through authentication: checks `plan.identity` and `plan.password`.
+    /// Pass-through authentication: checks `plan.identity` and `plan.password`; `wsc
+    /// authenticate CONNECTOR --identity ID` runs it (the password on stdin).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authenticate: Option<Operation>,
     /// Write operations of the connector's own, by name (`suspend_account`, `reset_mfa`,
@@ -228,6 +229,14 @@ pub struct Operation {
     /// operation as `already_done` rather than failing it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub already_done: Vec<StatusPattern>,
+    /// For `authenticate`: statuses meaning the user's password was refused, so that
+    /// `wsc authenticate` answers "rejected" (exit 1) rather than reporting a failed request.
+    /// Default `[401, 403]`; APIs that refuse a password with another status list it, e.g.
+    /// `[400, 401]`. Such an answer is final: it never renews the connector's own
+    /// credentials and retries, which would count one wrong password twice against the
+    /// account's lockout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejected: Option<Vec<StatusPattern>>,
     /// For `update_account` (and `create_account`): how a plan's `add` / `remove` / `set` of
     /// a multi-valued attribute becomes requests, per attribute. Without an entry, such a
     /// change goes into `plan.changes` when the operation has `changes`, and is refused
@@ -239,6 +248,16 @@ pub struct Operation {
     /// operations (SCIM PATCH). Each sees `change.attribute` and `change.value`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changes: Option<ChangeItems>,
+}
+
+impl Operation {
+    /// The statuses that mean "password refused" for `authenticate`: `rejected`, else 401
+    /// and 403.
+    pub fn rejected_statuses(&self) -> Vec<StatusPattern> {
+        self.rejected
+            .clone()
+            .unwrap_or_else(|| vec![StatusPattern::Code(401), StatusPattern::Code(403)])
+    }
 }
 
 /// How changes to one multi-valued attribute become requests.

@@ -25,6 +25,16 @@ impl Plan {
         for (i, r) in self.requests.iter().enumerate() {
             let name = r.operation.name();
             let key = r.operation.key();
+            if name == "authenticate" {
+                // Read as a custom operation's name; it is pass-through authentication.
+                out.push(self.at(
+                    i,
+                    "operation",
+                    Diagnostic::error("`authenticate` checks a password and changes nothing: it is not run from a provisioning plan")
+                        .hint("run `wsc authenticate CONNECTOR --identity ID` with the password on stdin (docs/auth.md#pass-through-authentication)"),
+                ));
+                continue;
+            }
             let Some(op) = connector.operations.get(&key) else {
                 let hint = match did_you_mean(name, defined.iter().map(String::as_str)) {
                     Some(b) => format!("did you mean `{b}`?"),

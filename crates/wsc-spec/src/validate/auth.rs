@@ -3,8 +3,8 @@
 use crate::diagnostic::Diagnostic;
 use crate::locate::join_key;
 use crate::model::{
-    Auth, ClientAuth, CustomTokenRequest, Grant, JwtAlgorithm, JwtSpec, OAuth2Auth, RefreshPolicy,
-    Template, TokenPlacement, TokenResponseMapping,
+    Auth, ClientAuth, Credential, CustomTokenRequest, Grant, JwtAlgorithm, JwtSpec, OAuth2Auth,
+    RefreshPolicy, Template, TokenPlacement, TokenResponseMapping,
 };
 
 use super::validator::{Ctx, Secrecy, Validator};
@@ -34,6 +34,21 @@ impl Validator<'_> {
                     self.token_request("auth.refresh_request", r, rctx);
                 }
                 self.placement("auth.token", &c.token);
+                if c.credential == Credential::Cookies {
+                    let m = &c.request.response;
+                    for (set, key) in [
+                        (m.access_token.is_some(), "access_token"),
+                        (m.access_token_header.is_some(), "access_token_header"),
+                    ] {
+                        if set {
+                            self.error(
+                                &format!("auth.request.response.{key}"),
+                                format!("`credential: cookies` reads no access token, so `{key}` has no use"),
+                                Some("remove it, or use `credential: token` (the default) when the login returns a token to send".into()),
+                            );
+                        }
+                    }
+                }
             }
         }
     }
@@ -98,6 +113,7 @@ impl Validator<'_> {
         }
         self.token_response("auth.token_response", &o.token_response);
         self.placement("auth.token", &o.token);
+        self.authorize_params(o);
 
         let need = |v: &mut Self, present: bool, key: &str, why: &str| {
             if !present {
@@ -232,6 +248,58 @@ impl Validator<'_> {
         self.statuses_refresh("auth.refresh", &o.refresh);
     }
 
+    /// `authorize_params`: templates, none of the parameters wsc sets itself, and only with
+    /// the grant that sends an authorization request.
+    fn authorize_params(&mut self, o: &OAuth2Auth) {
+        const SET_BY_WSC: [&str; 7] = [
+            "response_type",
+            "client_id",
+            "redirect_uri",
+            "scope",
+            "state",
+            "code_challenge",
+            "code_challenge_method",
+        ];
+        for (k, t) in &o.authorize_params {
+            let path = format!("auth.authorize_params.{k}");
+            self.template(&path, t, Ctx::default(), Secrecy::Plain);
+            let by_key = match k.as_str() {
+                "audience" if o.audience.is_some() => Some("auth.audience"),
+                "resource" if o.resource.is_some() => Some("auth.resource"),
+                _ => None,
+            };
+            if SET_BY_WSC.contains(&k.as_str()) {
+                let hint = match k.as_str() {
+                    "scope" => "list scopes in `auth.scopes`".to_string(),
+                    "redirect_uri" => "set `auth.redirect_uri` (a loopback address where `wsc auth login` listens)".to_string(),
+                    "client_id" => "set `auth.client_id`".to_string(),
+                    _ => format!("`{k}` is part of the sign-in wsc runs (state, PKCE); remove it"),
+                };
+                self.error(
+                    &path,
+                    format!("`{k}` is set by wsc itself and cannot be an authorization parameter"),
+                    Some(hint),
+                );
+            } else if let Some(key) = by_key {
+                self.error(
+                    &path,
+                    format!("`{k}` is already sent from `{key}`"),
+                    Some(format!("set it in one place: remove `{k}` here or `{key}`")),
+                );
+            }
+        }
+        if !o.authorize_params.is_empty() && o.grant != Grant::AuthorizationCode {
+            self.push(
+                "auth.authorize_params",
+                Diagnostic::warning(format!(
+                    "`authorize_params` is sent only by the authorization_code grant; grant `{}` sends no authorization request",
+                    o.grant.name()
+                ))
+                .hint("remove `authorize_params`, or put token-request parameters in `token_request.params`"),
+            );
+        }
+    }
+
     pub(super) fn statuses_refresh(&mut self, path: &str, r: &RefreshPolicy) {
         if let Some(list) = &r.on_status {
             for (i, s) in list.iter().enumerate() {
@@ -312,6 +380,16 @@ impl Validator<'_> {
         ] {
             if let Some(jp) = jp {
                 self.jsonpath(&join_key(path, k), jp);
+            }
+        }
+        if let Some(h) = &m.access_token_header {
+            self.header_name(&join_key(path, "access_token_header"), h);
+            if m.access_token.is_some() {
+                self.error(
+                    &join_key(path, "access_token_header"),
+                    "`access_token` and `access_token_header` both say where the access token is",
+                    Some("keep `access_token_header` when the token comes in a response header, `access_token` when it is in the body".into()),
+                );
             }
         }
     }

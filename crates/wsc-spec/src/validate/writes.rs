@@ -1,4 +1,5 @@
-//! Keys of write operations: `already_done`, `multi_valued` and `changes`.
+//! Keys of write operations (`already_done`, `multi_valued`, `changes`) and of `authenticate`
+//! (`rejected`).
 
 use crate::locate::join_key;
 use crate::model::{MultiMode, Operation, OperationKind};
@@ -14,6 +15,13 @@ impl Validator<'_> {
         op: &Operation,
         base: Ctx,
     ) {
+        if op.rejected.is_some() && kind != OperationKind::Authenticate {
+            self.error(
+                &join_key(path, "rejected"),
+                "`rejected` applies to the `authenticate` operation only",
+                Some("it lists the statuses meaning a user's password was refused".into()),
+            );
+        }
         if !kind.is_write() {
             for (present, key) in [
                 (!op.already_done.is_empty(), "already_done"),

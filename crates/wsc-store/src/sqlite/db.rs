@@ -38,6 +38,9 @@ fn enable_wal(conn: &Connection) -> Result<(), rusqlite::Error> {
     }
 }
 
+/// SQLite's default: a commit that leaves the write-ahead log this long checkpoints it.
+const AUTOCHECKPOINT_PAGES: i64 = 1000;
+
 /// One open database.
 pub(super) struct Db {
     pub(super) path: PathBuf,
@@ -77,6 +80,30 @@ impl Db {
             cipher: keys.cipher,
             hasher: keys.hasher,
         })
+    }
+
+    /// Readies the write-ahead log for a commit that must be quick (see
+    /// [`Store::ready_token_write`](crate::Store::ready_token_write)).
+    ///
+    /// The log is removed when the last connection to the database closes, and restarted from
+    /// its beginning once everything in it has been copied into the database; the first
+    /// commit after either writes the log's header and syncs it (and, for a new file, the
+    /// directory) before it writes its own pages. Done here, by one small commit
+    /// (`user_version` rewritten with its own value), those syncs come before the token
+    /// request is sent; the token's commit then appends its pages and syncs once, after
+    /// writing them. The small commit does not checkpoint (that could leave the log to restart
+    /// at the token's commit); the token's commit may, after its pages are written.
+    pub(super) fn ready_wal(&self) {
+        let mut conn = self.conn();
+        // Best effort: a failure (a busy database) only costs speed.
+        let _ = conn.pragma_update(None, "wal_autocheckpoint", 0);
+        let _ = (|| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let v: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            tx.pragma_update(None, "user_version", v)?;
+            tx.commit()
+        })();
+        let _ = conn.pragma_update(None, "wal_autocheckpoint", AUTOCHECKPOINT_PAGES);
     }
 
     /// The connection (one statement or transaction at a time).

@@ -67,6 +67,10 @@ impl Store for SqliteStore {
         Ok(Box::new(FileLease::acquire(&self.db.path)?))
     }
 
+    fn ready_token_write(&self) {
+        self.db.ready_wal();
+    }
+
     fn load_token(&self, key: &InstanceKey) -> Result<Option<StoredToken>, StoreError> {
         tokens::load(&self.db, key)
     }
@@ -191,6 +195,15 @@ mod tests {
         assert!(matches!(e, StoreError::WrongKey { .. }), "{e:?}");
         assert!(e.to_string().contains("wrong key"), "{e}");
         let _l = s.lock_credential(&k).unwrap();
+        s.ready_token_write();
+        // The write-ahead log holds a frame: the token committed next appends to it rather
+        // than creating it (and syncing its header and the directory before writing).
+        let wal = crate::fs::sibling(&db, "-wal");
+        assert!(
+            std::fs::metadata(&wal).unwrap().len() > 32,
+            "{}",
+            wal.display()
+        );
         assert_eq!(s.delete_tokens("acme", None).unwrap(), 1);
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -9,22 +9,11 @@ use hyper::{Method, Request, StatusCode};
 
 use super::data::mix64;
 use super::json::{push_str, push_u64};
-use super::state::{Reply, State, param};
+use super::state::{Reply, State, oauth_error, param};
 use super::stats::inc;
 use super::{AuthMode, ExpiresInStyle, TokenLocation};
 
 const MAX_TOKEN_BODY: usize = 64 * 1024;
-
-/// `{"error": error, "error_description": description}` (RFC 6749 §5.2 / RFC 6750 §3 shape).
-fn oauth_error(status: StatusCode, error: &str, description: &str) -> Reply {
-    let mut body = Vec::with_capacity(64 + description.len());
-    body.extend_from_slice(b"{\"error\":");
-    push_str(&mut body, error);
-    body.extend_from_slice(b",\"error_description\":");
-    push_str(&mut body, description);
-    body.push(b'}');
-    Reply::json(status, body)
-}
 
 fn invalid_token(description: &str) -> Reply {
     oauth_error(StatusCode::UNAUTHORIZED, "invalid_token", description).header(
@@ -132,6 +121,7 @@ pub(crate) fn check(state: &State, req: &Request<Incoming>) -> Result<(), Reply>
                 "missing API key",
             )),
         },
+        AuthMode::Session => super::session::check(state, req),
         AuthMode::OAuth2(oauth) => {
             let Some(token) = presented(req, &oauth.quirks.token_location) else {
                 return Err(invalid_token("missing access token"));

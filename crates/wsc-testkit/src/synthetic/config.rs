@@ -38,6 +38,9 @@ pub struct SyntheticConfig {
     pub max_page_size: usize,
     /// Page size used when a request names none.
     pub default_page_size: usize,
+    /// `POST /login`: who can log in, and how long sessions last ([`AuthMode::Session`]
+    /// needs it; with other modes, it is a login check for pass-through authentication).
+    pub login: Option<LoginConfig>,
 }
 
 impl Default for SyntheticConfig {
@@ -52,6 +55,7 @@ impl Default for SyntheticConfig {
             faults: Faults::default(),
             max_page_size: 1000,
             default_page_size: 100,
+            login: None,
         }
     }
 }
@@ -113,6 +117,12 @@ impl SyntheticConfig {
         self
     }
 
+    /// Sets the login endpoint.
+    pub fn with_login(mut self, login: LoginConfig) -> Self {
+        self.login = Some(login);
+        self
+    }
+
     /// Checks the configuration; [`SyntheticApi::start`](super::SyntheticApi::start) calls it.
     pub fn validate(&self) -> Result<(), Error> {
         let invalid = |msg: String| Err(Error::InvalidConfig(msg));
@@ -145,6 +155,16 @@ impl SyntheticConfig {
         let sum: f64 = rates.iter().map(|(_, r)| r).sum();
         if sum > 1.0 + 1e-9 {
             return invalid(format!("the fault rates add up to {sum}, more than 1"));
+        }
+        if self.auth == AuthMode::Session && self.login.is_none() {
+            return invalid("session auth needs a login configuration (`with_login`)".into());
+        }
+        if self
+            .login
+            .as_ref()
+            .is_some_and(|l| l.requests_per_session == Some(0))
+        {
+            return invalid("login requests_per_session must be at least 1".into());
         }
         if let AuthMode::OAuth2(oauth) = &self.auth
             && oauth.token_lifetime.is_zero()
@@ -180,6 +200,10 @@ pub enum AuthMode {
     /// OAuth2 client credentials: `POST /oauth/token` issues tokens that the data endpoints
     /// accept until they expire.
     OAuth2(OAuth2Config),
+    /// A session from `POST /login` ([`SyntheticConfig::login`]), carried in the `sid`
+    /// cookie the login sets, or in an `X-Session-Token` header with the value the login
+    /// also sent in that header.
+    Session,
 }
 
 impl AuthMode {
@@ -412,4 +436,60 @@ pub enum RetryAfter {
     HttpDate(u64),
     /// No `Retry-After` header.
     Omitted,
+}
+
+/// `POST /login`: a session login, and a password check for pass-through authentication.
+///
+/// The body is a form (`username`, `password`) or JSON (`{"username", "password"}`). An
+/// account's right password answers 200 `{"ok":true,"user":"<name>"}` with
+/// `Set-Cookie: sid=<session>; Path=/; HttpOnly; SameSite=Lax` and
+/// `X-Session-Token: <session>` (or, with `redirect`, 303 to `/` with the same headers, as a
+/// form login does; with `header_only`, no cookie); anything else 401
+/// `{"error":"invalid_credentials",...}`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LoginConfig {
+    /// Who can log in: (user name, password).
+    pub accounts: Vec<(String, String)>,
+    /// A session ends after this many `/api/*` requests ([`AuthMode::Session`]); the next
+    /// one gets 401 `{"error":"invalid_session","error_description":"session expired"}`.
+    /// `None`: sessions never end.
+    pub requests_per_session: Option<u64>,
+    /// Answer a successful login with `303 See Other` to `/`, like a form login.
+    pub redirect: bool,
+    /// Send the session in the `X-Session-Token` header only, without a cookie (an API
+    /// login that returns its token in a header).
+    pub header_only: bool,
+}
+
+impl LoginConfig {
+    /// Logins for these (user name, password) accounts; sessions never end.
+    pub fn new<U: Into<String>, P: Into<String>>(
+        accounts: impl IntoIterator<Item = (U, P)>,
+    ) -> Self {
+        LoginConfig {
+            accounts: accounts
+                .into_iter()
+                .map(|(u, p)| (u.into(), p.into()))
+                .collect(),
+            ..Self::default()
+        }
+    }
+
+    /// Sessions end after `n` `/api/*` requests.
+    pub fn with_requests_per_session(mut self, n: u64) -> Self {
+        self.requests_per_session = Some(n);
+        self
+    }
+
+    /// Successful logins answer 303 to `/`.
+    pub fn with_redirect(mut self) -> Self {
+        self.redirect = true;
+        self
+    }
+
+    /// The session comes in the `X-Session-Token` header only, no cookie.
+    pub fn with_header_only(mut self) -> Self {
+        self.header_only = true;
+        self
+    }
 }

@@ -64,6 +64,7 @@
 //! | `GET /api/users/{id}/groups` | `{"items":[{"id","displayName","description"}, ...]}`: the user's groups without members, or 404 |
 //! | `GET /api/me` | `{"ok":true}` (test connection; authenticated, but no latency or faults) |
 //! | `POST /oauth/token` | OAuth2 client credentials, see below (only in [`AuthMode::OAuth2`]; 404 otherwise) |
+//! | `POST /login` | a session login and password check, see [`LoginConfig`] (only with [`SyntheticConfig::login`]; 404 otherwise) |
 //!
 //! Errors of the `/api/*` endpoints have the shape `{"error":{"code":"...","message":"..."}}`:
 //! 400 `invalid_parameter` for a non-numeric or zero `limit`/`per_page`, `page=0`, a negative or
@@ -83,6 +84,9 @@
 //!   `{"error":"invalid_api_key",...}`.
 //! - [`AuthMode::OAuth2`] wants a token issued by `POST /oauth/token`, unexpired, where
 //!   [`TokenQuirks::token_location`] says (default `Authorization: Bearer`).
+//! - [`AuthMode::Session`] wants a session from `POST /login`: the `sid` cookie it sets, or
+//!   its `X-Session-Token` header sent back as it came; a missing, unknown or ended session
+//!   gets 401 `{"error":"invalid_session",...}`.
 //!
 //! A missing, unknown or expired bearer token gets 401
 //! `{"error":"invalid_token","error_description":"missing access token" | "unknown access token" | "access token expired"}`
@@ -130,6 +134,7 @@ mod config;
 mod data;
 mod json;
 mod server;
+mod session;
 mod state;
 mod stats;
 mod words;
@@ -142,8 +147,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use config::{
-    AuthMode, ExpiresInStyle, FaultKind, Faults, OAuth2Config, RetryAfter, SyntheticConfig,
-    TokenLocation, TokenQuirks,
+    AuthMode, ExpiresInStyle, FaultKind, Faults, LoginConfig, OAuth2Config, RetryAfter,
+    SyntheticConfig, TokenLocation, TokenQuirks,
 };
 pub use data::{
     EMAIL_DOMAIN, EMPLOYEE_NUMBER_BASE, Email, Group, GroupSummary, Name, User, group, group_id,
@@ -242,6 +247,42 @@ impl SyntheticApi {
     /// The token endpoint URL, `base_url() + "/oauth/token"`.
     pub fn token_url(&self) -> String {
         format!("{}/oauth/token", self.state.base_url)
+    }
+
+    /// From now on, the token endpoint's answers wait until
+    /// [`release_token_answers`](Self::release_token_answers): each token request is handled
+    /// as usual (a refresh token is rotated, new tokens issued) but its answer is held, as a
+    /// slow network would hold it, so a test can act while a client waits for tokens the
+    /// server has already rotated ([`held_token_answers`](Self::held_token_answers) counts
+    /// them).
+    pub fn hold_token_answers(&self) {
+        self.state.hold.hold();
+    }
+
+    /// Sends the held token answers and stops holding new ones.
+    pub fn release_token_answers(&self) {
+        self.state.hold.release();
+    }
+
+    /// Token answers being held now.
+    pub fn held_token_answers(&self) -> usize {
+        self.state.hold.waiting()
+    }
+
+    /// The refresh token of the rotating grant valid now (`None`: no rotating grant, or it
+    /// was revoked).
+    pub fn current_refresh_token(&self) -> Option<String> {
+        self.state
+            .grant
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .current
+            .clone()
+    }
+
+    /// The login URL, `base_url() + "/login"`.
+    pub fn login_url(&self) -> String {
+        format!("{}/login", self.state.base_url)
     }
 
     /// User `index`, as served.

@@ -21,7 +21,7 @@ use super::data::{
 use super::json::{http_date, push_u64};
 use super::state::{InjectedReset, Reply, State, param};
 use super::stats::{InFlight, add, fault_slot, inc};
-use super::{FaultKind, RetryAfter, auth};
+use super::{FaultKind, RetryAfter, auth, session};
 
 /// Accepts connections until `shutdown` changes or its sender is dropped.
 pub(crate) async fn accept_loop(
@@ -69,7 +69,11 @@ async fn handle(state: &State, req: Request<Incoming>) -> Result<Reply, Injected
     inc(&state.stats.requests);
     let _in_flight = InFlight::enter(&state.stats);
     let reply = if req.uri().path() == "/oauth/token" {
-        auth::token_endpoint(state, req).await
+        let reply = auth::token_endpoint(state, req).await;
+        state.hold.pass().await;
+        reply
+    } else if req.uri().path() == "/login" && state.config.login.is_some() {
+        session::login(state, req).await
     } else if req.uri().path().starts_with("/api/") {
         api(state, &req).await?
     } else {

@@ -45,6 +45,52 @@ pub(crate) struct State {
     pub(crate) data_seq: AtomicU64,
     /// Members of each group, built on first use.
     members: OnceLock<Vec<Vec<u32>>>,
+    /// Sessions from `POST /login`: session id → `/api/*` requests made with it.
+    pub sessions: Mutex<HashMap<String, u64>>,
+    /// Token answers held back ([`SyntheticApi::hold_token_answers`](super::SyntheticApi::hold_token_answers)).
+    pub hold: Hold,
+}
+
+/// Holds answers until released.
+#[derive(Default)]
+pub(crate) struct Hold {
+    held: std::sync::atomic::AtomicBool,
+    waiting: std::sync::atomic::AtomicUsize,
+    released: tokio::sync::Notify,
+}
+
+impl Hold {
+    pub(crate) fn hold(&self) {
+        self.held.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub(crate) fn release(&self) {
+        self.held.store(false, std::sync::atomic::Ordering::SeqCst);
+        self.released.notify_waiters();
+    }
+
+    pub(crate) fn waiting(&self) -> usize {
+        self.waiting.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Waits while answers are held.
+    pub(crate) async fn pass(&self) {
+        use std::sync::atomic::Ordering::SeqCst;
+        if !self.held.load(SeqCst) {
+            return;
+        }
+        self.waiting.fetch_add(1, SeqCst);
+        loop {
+            let released = self.released.notified();
+            tokio::pin!(released);
+            released.as_mut().enable();
+            if !self.held.load(SeqCst) {
+                break;
+            }
+            released.await;
+        }
+        self.waiting.fetch_sub(1, SeqCst);
+    }
 }
 
 impl State {
@@ -73,6 +119,8 @@ impl State {
             token_counter: AtomicU64::new(0),
             data_seq: AtomicU64::new(0),
             members: OnceLock::new(),
+            sessions: Mutex::new(HashMap::new()),
+            hold: Hold::default(),
         }
     }
 
@@ -164,6 +212,17 @@ impl Reply {
         }
         resp
     }
+}
+
+/// `{"error": error, "error_description": description}` (RFC 6749 §5.2 / RFC 6750 §3 shape).
+pub(crate) fn oauth_error(status: StatusCode, error: &str, description: &str) -> Reply {
+    let mut body = Vec::with_capacity(64 + description.len());
+    body.extend_from_slice(b"{\"error\":");
+    push_str(&mut body, error);
+    body.extend_from_slice(b",\"error_description\":");
+    push_str(&mut body, description);
+    body.push(b'}');
+    Reply::json(status, body)
 }
 
 /// Percent-decodes `s`; `+` becomes a space when `plus_is_space` (form encoding).

@@ -15,6 +15,9 @@ pub(crate) struct Stats {
     pub invalid_grants: AtomicU64,
     pub grants_revoked: AtomicU64,
     pub auth_failures: AtomicU64,
+    pub logins: AtomicU64,
+    pub login_failures: AtomicU64,
+    pub sessions_expired: AtomicU64,
     pub bad_requests: AtomicU64,
     pub not_found: AtomicU64,
     pub pages: [AtomicU64; 5],
@@ -76,6 +79,9 @@ impl Stats {
             invalid_grants: g(&self.invalid_grants),
             grants_revoked: g(&self.grants_revoked),
             auth_failures: g(&self.auth_failures),
+            logins: g(&self.logins),
+            login_failures: g(&self.login_failures),
+            sessions_expired: g(&self.sessions_expired),
             bad_requests: g(&self.bad_requests),
             not_found: g(&self.not_found),
             pages: PageCounts {
@@ -126,6 +132,13 @@ pub struct StatsSnapshot {
     pub grants_revoked: u64,
     /// `/api/*` requests rejected with 401.
     pub auth_failures: u64,
+    /// Successful `POST /login` requests (new sessions).
+    pub logins: u64,
+    /// `POST /login` requests refused (wrong user name or password, bad request).
+    pub login_failures: u64,
+    /// `/api/*` requests refused because their session had ended
+    /// ([`LoginConfig::requests_per_session`](super::LoginConfig::requests_per_session)).
+    pub sessions_expired: u64,
     /// Requests answered 400 (bad parameters, or a bad token request).
     pub bad_requests: u64,
     /// Requests answered 404 (unknown path or id).
