@@ -427,11 +427,14 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         "load average at the start: {} (anything well above 0 means other processes share the cores)",
         load_average()
     );
-    if cfg!(debug_assertions) {
+    if cfg!(debug_assertions) && !args.verify {
         println!("WARNING: this is a debug build; run with `cargo run --release -p wsc-bench`");
     }
     println!();
     verify(&rt, &args, c)?;
+    if args.verify {
+        return Ok(());
+    }
 
     let clients = [
         Client::Baseline,
