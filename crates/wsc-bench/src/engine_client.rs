@@ -1,5 +1,6 @@
 //! The engine client: the benchmark connector run through `wsc_engine`, records written as
-//! JSON Lines by the engine's own sink, the same loop as `wsc aggregate`.
+//! JSON Lines by the engine's own sink, the same loop as `wsc aggregate` (records written
+//! straight from the pages by the compiled projection, `Engine::aggregate_lines`).
 
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -9,7 +10,7 @@ use anyhow::{Context, Result, anyhow};
 use indexmap::IndexMap;
 use serde_json::Value;
 use wsc_engine::output::{self, Format};
-use wsc_engine::{Engine, RunContext};
+use wsc_engine::{Chunk, Engine, RunContext};
 
 use crate::connector::{self, Paging};
 use crate::measure::{self, ClientReport};
@@ -50,14 +51,21 @@ pub async fn run(
     let mut sink = output::sink(Format::JsonLines, writer);
 
     let started = Instant::now();
-    let mut stream = engine.aggregate("account", None).await?;
+    let mut stream = engine.aggregate_lines("account", None).await?;
     let mut records = 0u64;
-    while let Some(batch) = stream.next_batch().await {
-        let batch = batch?;
-        for r in &batch {
-            sink.write(r, &names).context("writing a record")?;
+    while let Some(chunk) = stream.next_chunk().await {
+        let chunk = chunk?;
+        match &chunk {
+            Chunk::Records(batch) => {
+                for r in batch {
+                    sink.write(r, &names).context("writing a record")?;
+                }
+            }
+            Chunk::Lines(lines) => sink
+                .write_lines(lines.as_bytes())
+                .context("writing records")?,
         }
-        records += batch.len() as u64;
+        records += chunk.len() as u64;
     }
     stream.finish().await?;
     sink.finish().context("flushing the output")?;

@@ -24,9 +24,14 @@ fn baseline_and_engine_write_identical_output() {
             out.status
         );
         assert!(
-            stdout.contains("verified: baseline, engine sequential and engine concurrent write identical output"),
+            stdout.contains(
+                "verified: baseline, engine sequential and engine concurrent write identical output"
+            ),
             "{stdout}"
         );
-        assert!(!stdout.contains("records/s"), "--verify times nothing: {stdout}");
+        assert!(
+            !stdout.contains("records/s"),
+            "--verify times nothing: {stdout}"
+        );
     }
 }

@@ -14,6 +14,7 @@ use wsc_spec::model::OnDuplicate;
 use crate::engine::Stats;
 use crate::error::EngineError;
 use crate::http::Origin;
+use crate::lines::{Lines, identity_text};
 use crate::mapping::Record;
 
 /// Individual duplicates named in warnings; later ones are only counted.
@@ -60,28 +61,79 @@ impl Dedup {
         if repeated.is_empty() {
             return Ok(());
         }
+        let repeats: Vec<(String, String)> = repeated
+            .iter()
+            .map(|&i| (batch[i].object_type.to_string(), batch[i].identity.clone()))
+            .collect();
+        self.report(&repeats, stats)?;
+        let mut i = 0;
+        batch.retain(|_| {
+            i += 1;
+            !repeated.contains(&(i - 1))
+        });
+        Ok(())
+    }
+
+    /// [`Dedup::check`] for records written as JSON Lines (none of them marked deleted: those
+    /// stay records). Identities hash as the records' would, so a run may mix both.
+    pub(crate) fn check_lines(
+        &mut self,
+        lines: &mut Lines,
+        stats: &Stats,
+    ) -> Result<(), EngineError> {
+        let mut repeated = Vec::new();
+        for (i, line) in lines.iter().enumerate() {
+            let text = identity_text(line).ok_or_else(|| {
+                EngineError::Internal("a JSON Lines record without its identity".into())
+            })?;
+            let content = &text[1..text.len() - 1];
+            let hash = if content.contains(&b'\\') {
+                self.hasher.hash_one(decode(text).as_str())
+            } else {
+                let id = std::str::from_utf8(content)
+                    .map_err(|e| EngineError::Internal(format!("a JSON Lines identity: {e}")))?;
+                self.hasher.hash_one(id)
+            };
+            if !self.seen.insert(hash) {
+                repeated.push(i);
+            }
+        }
+        if repeated.is_empty() {
+            return Ok(());
+        }
+        // Rare: the repeated lines are read back for the messages.
+        let repeats: Vec<(String, String)> = lines
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| repeated.contains(i))
+            .map(|(_, line)| type_and_identity(line))
+            .collect();
+        self.report(&repeats, stats)?;
+        lines.retain(|i, _| !repeated.contains(&i));
+        Ok(())
+    }
+
+    /// Reports repeated records (object type, identity): the error of `on_duplicate: error`,
+    /// or warnings and the count of `warn` (after which the caller drops them).
+    fn report(&mut self, repeats: &[(String, String)], stats: &Stats) -> Result<(), EngineError> {
         match self.policy {
             OnDuplicate::Error => {
-                let id = &batch[repeated[0]].identity;
+                let (ty, id) = &repeats[0];
                 Err(EngineError::Paging {
                     origin: self.origin.clone(),
                     message: format!(
-                        "{} `{id}` was delivered twice in one run: offset paging over a list that changes while it is read repeats records (and skips others), or partitions overlap, so this run cannot be shown complete; set `on_duplicate: warn` on the operation to keep the first copy and finish with a warning",
-                        batch[repeated[0]].object_type
+                        "{ty} `{id}` was delivered twice in one run: offset paging over a list that changes while it is read repeats records (and skips others), or partitions overlap, so this run cannot be shown complete; set `on_duplicate: warn` on the operation to keep the first copy and finish with a warning"
                     ),
                 })
             }
             OnDuplicate::Warn => {
-                for &i in repeated.iter() {
+                for (ty, id) in repeats {
                     self.dropped += 1;
                     if self.dropped <= NAMED {
-                        let r = &batch[i];
                         stats.warn(
                             &self.origin,
                             &format!(
-                                "{} `{}` was delivered twice; the first copy is kept (on_duplicate: warn){}",
-                                r.object_type,
-                                r.identity,
+                                "{ty} `{id}` was delivered twice; the first copy is kept (on_duplicate: warn){}",
                                 if self.dropped == NAMED {
                                     "; further duplicates are counted in the summary only"
                                 } else {
@@ -93,21 +145,28 @@ impl Dedup {
                 }
                 stats
                     .duplicates
-                    .fetch_add(repeated.len() as u64, std::sync::atomic::Ordering::Relaxed);
-                let mut k = 0;
-                let mut i = 0;
-                batch.retain(|_| {
-                    let keep = repeated.get(k) != Some(&i);
-                    if !keep {
-                        k += 1;
-                    }
-                    i += 1;
-                    keep
-                });
+                    .fetch_add(repeats.len() as u64, std::sync::atomic::Ordering::Relaxed);
                 Ok(())
             }
         }
     }
+}
+
+/// A JSON string's text decoded (the writers' own output: always valid).
+fn decode(text: &[u8]) -> String {
+    serde_json::from_slice(text).unwrap_or_default()
+}
+
+/// The type and identity of a JSON Lines record, for messages.
+fn type_and_identity(line: &[u8]) -> (String, String) {
+    let v: serde_json::Value = serde_json::from_slice(line).unwrap_or_default();
+    let text = |k: &str| {
+        v.get(k)
+            .and_then(|t| t.as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    (text("type"), text("identity"))
 }
 
 impl std::fmt::Debug for Dedup {
