@@ -81,5 +81,7 @@ pub async fn run(
         token_requests: s.token_requests,
         peak_rss_kib: measure::peak_rss_kib(),
         cpu_secs: measure::cpu_secs(),
+        rss_anon_kib: measure::status_kib("RssAnon"),
+        rss_file_kib: measure::status_kib("RssFile"),
     })
 }

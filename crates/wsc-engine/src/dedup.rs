@@ -2,18 +2,19 @@
 //! while it is read repeats some records (and skips others), and partitions may overlap. A
 //! complete aggregation has each identity once.
 //!
-//! Identities are remembered as 64-bit hashes (8 bytes per record, not the identity text): two
-//! different identities share a hash with odds of about n² / 2⁶⁵, one in 37 million for a run
-//! of a million records. Such a false alarm stops a run; it never hides a record.
+//! Identities are remembered as 64-bit hashes in a compact set (6 bytes per record, not the
+//! identity text; see `idset.rs`): two different identities share a hash with odds of about
+//! n² / 2⁶⁵, one in 37 million for a run of a million records. Such a false alarm stops a run;
+//! it never hides a record.
 
-use std::collections::HashSet;
-use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
+use std::hash::BuildHasher;
 
 use wsc_spec::model::OnDuplicate;
 
 use crate::engine::Stats;
 use crate::error::EngineError;
 use crate::http::Origin;
+use crate::idset::HashSet64;
 use crate::lines::{Lines, identity_text};
 use crate::mapping::Record;
 
@@ -22,7 +23,7 @@ const NAMED: u64 = 10;
 
 /// Checks the records of one run for repeated identities.
 pub(crate) struct Dedup {
-    seen: HashSet<u64, BuildHasherDefault<Prehashed>>,
+    seen: HashSet64,
     hasher: foldhash::quality::RandomState,
     policy: OnDuplicate,
     origin: Origin,
@@ -33,7 +34,7 @@ impl Dedup {
     /// A checker for the run of the operation at `origin`.
     pub(crate) fn new(policy: OnDuplicate, origin: Origin) -> Dedup {
         Dedup {
-            seen: HashSet::default(),
+            seen: HashSet64::default(),
             hasher: foldhash::quality::RandomState::default(),
             policy,
             origin,
@@ -172,27 +173,7 @@ fn type_and_identity(line: &[u8]) -> (String, String) {
 impl std::fmt::Debug for Dedup {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Dedup")
-            .field("seen", &self.seen.len())
             .field("policy", &self.policy)
             .finish_non_exhaustive()
-    }
-}
-
-/// A hasher for keys that are already hashes.
-#[derive(Default)]
-struct Prehashed(u64);
-
-impl Hasher for Prehashed {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        // Only `write_u64` is used; fold anything else in.
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
     }
 }

@@ -23,6 +23,9 @@
 
 mod emit;
 mod eval;
+mod writer;
+
+pub use writer::{PageError, PageWriter};
 
 use std::sync::{Arc, Mutex};
 
