@@ -23,6 +23,16 @@ pub async fn run(
     limit: usize,
     out: Option<&Path>,
 ) -> Result<ClientReport> {
+    let probe = |what: &str| {
+        if std::env::var_os("WSC_BENCH_PROBE").is_some() {
+            eprintln!(
+                "probe {what}: anon {} KiB, file {} KiB",
+                measure::status_kib("RssAnon"),
+                measure::status_kib("RssFile")
+            );
+        }
+    };
+    probe("start");
     let yaml = connector::yaml(paging, limit);
     let loaded = wsc_spec::load_bytes(yaml.as_bytes(), "wsc-bench.yaml", Path::new("."))
         .map_err(|e| anyhow!("the benchmark connector does not load: {e}"))?;
@@ -40,8 +50,10 @@ pub async fn run(
                         .join("; ")
                 )
             })?;
+    probe("loaded");
     let auth = wsc_engine::static_authenticator(&loaded, &settings)?;
     let engine = Engine::new(&loaded, &settings, auth, RunContext::default())?;
+    probe("engine built");
     let names = engine.attribute_names(&Engine::aggregation_key("account"))?;
     anyhow::ensure!(
         names.iter().map(AsRef::as_ref).eq(connector::ATTRIBUTES),
@@ -68,6 +80,7 @@ pub async fn run(
         records += chunk.len() as u64;
     }
     stream.finish().await?;
+    probe("run done");
     sink.finish().context("flushing the output")?;
     let secs = started.elapsed().as_secs_f64();
 

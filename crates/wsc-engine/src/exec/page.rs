@@ -391,7 +391,7 @@ fn map_page(
             if let Some((set, hook)) = after {
                 let names = op.mapper.attribute_names().clone();
                 let ty = op.mapper.object_type().clone();
-                let mut json: Vec<Value> = out.iter().map(|r| r.to_json(&names)).collect();
+                let mut json: Vec<Value> = out.into_iter().map(|r| r.into_json(&names)).collect();
                 inner.hooks.after(
                     &set,
                     &hook,
@@ -402,11 +402,13 @@ fn map_page(
                     &mut json,
                 )?;
                 out = json
-                    .iter()
+                    .into_iter()
                     .map(|v| {
-                        Record::from_json(v, &ty, &names).map_err(|m| EngineError::HookOutput {
-                            hook: hook.name().to_string(),
-                            message: format!("a record the hook left is not valid: {m}"),
+                        Record::from_json_owned(v, &ty, &names).map_err(|m| {
+                            EngineError::HookOutput {
+                                hook: hook.name().to_string(),
+                                message: format!("a record the hook left is not valid: {m}"),
+                            }
                         })
                     })
                     .collect::<Result<_, _>>()?;

@@ -381,7 +381,7 @@ impl<'a> Hole<'a> for TapeHole<'_, 'a> {
 static TAPES: Mutex<Vec<Tape>> = Mutex::new(Vec::new());
 
 /// Most tapes kept.
-const KEEP: usize = 8;
+const KEEP: usize = 4;
 
 /// A tape for one page: from the pool, or new.
 pub(crate) fn take_tape() -> Tape {
