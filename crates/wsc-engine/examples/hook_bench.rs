@@ -78,7 +78,10 @@ fn main() {
     let rounds: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(5);
     let mapper = demo_mapper();
     let pages: Vec<Vec<u8>> = (0..DISTINCT_PAGES).map(|p| page(p * PAGE)).collect();
-    let rt = HookRuntime::new("bench", Limits::default());
+    // Secrets hidden in what hooks give back, as the engine sets it up.
+    let redactor = wsc_engine::redact::Redactor::new(["bench-secret-token-value".to_string()]);
+    let rt = HookRuntime::new("bench", Limits::default())
+        .with_redaction(std::sync::Arc::new(move |s: &str| redactor.text(s)));
     let compiled: Vec<_> = HOOKS
         .iter()
         .map(|(name, script)| {
