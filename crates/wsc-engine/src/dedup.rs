@@ -15,7 +15,7 @@ use crate::engine::Stats;
 use crate::error::EngineError;
 use crate::http::Origin;
 use crate::idset::HashSet64;
-use crate::lines::{Lines, identity_text};
+use crate::lines::{IdHasher, Lines, identity_text};
 use crate::mapping::Record;
 
 /// Individual duplicates named in warnings; later ones are only counted.
@@ -31,11 +31,12 @@ pub(crate) struct Dedup {
 }
 
 impl Dedup {
-    /// A checker for the run of the operation at `origin`.
-    pub(crate) fn new(policy: OnDuplicate, origin: Origin) -> Dedup {
+    /// A checker for the run of the operation at `origin`; `hasher` is the engine's (the
+    /// page tasks hash the identities of the lines they write with it).
+    pub(crate) fn new(policy: OnDuplicate, origin: Origin, hasher: IdHasher) -> Dedup {
         Dedup {
             seen: HashSet64::default(),
-            hasher: foldhash::quality::RandomState::default(),
+            hasher,
             policy,
             origin,
             dropped: 0,
@@ -83,7 +84,19 @@ impl Dedup {
         stats: &Stats,
     ) -> Result<(), EngineError> {
         let mut repeated = Vec::new();
-        for (i, line) in lines.iter().enumerate() {
+        if let Some(hashes) = lines.hashes() {
+            // Hashed by the page task that wrote the lines, with the same hasher.
+            for (i, &h) in hashes.iter().enumerate() {
+                if !self.seen.insert(h) {
+                    repeated.push(i);
+                }
+            }
+        }
+        for (i, line) in lines
+            .iter()
+            .enumerate()
+            .filter(|_| lines.hashes().is_none())
+        {
             let text = identity_text(line).ok_or_else(|| {
                 EngineError::Internal("a JSON Lines record without its identity".into())
             })?;

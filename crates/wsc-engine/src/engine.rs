@@ -124,6 +124,8 @@ pub(crate) struct Inner {
     pub(crate) hooks: Arc<EngineHooks>,
     /// Operations whose attribute paths were checked against a first page.
     pub(crate) checked_paths: Mutex<std::collections::HashSet<String>>,
+    /// Hashes identities for the duplicate check (page tasks and the record stream).
+    pub(crate) id_hasher: crate::lines::IdHasher,
 }
 
 impl std::fmt::Debug for Engine {
@@ -268,6 +270,7 @@ impl Engine {
                 stats: Arc::new(Stats::default()),
                 run,
                 checked_paths: Mutex::default(),
+                id_hasher: crate::lines::IdHasher::default(),
             }),
         })
     }

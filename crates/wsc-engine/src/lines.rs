@@ -8,12 +8,27 @@ use std::sync::Arc;
 use crate::mapping::Record;
 use crate::output::write_record_json;
 
+/// The hasher of identities for the duplicate check: the page tasks that write lines hash
+/// each identity as they write it, with the engine's hasher.
+pub(crate) type IdHasher = foldhash::quality::RandomState;
+
 /// Records written as JSON Lines (each line ends with `\n`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct Lines {
     bytes: Vec<u8>,
     count: usize,
+    /// The hash of each record's identity, when every line has one.
+    hashes: Vec<u64>,
 }
+
+/// Lines are equal when their text is.
+impl PartialEq for Lines {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes == other.bytes && self.count == other.count
+    }
+}
+
+impl Eq for Lines {}
 
 impl Lines {
     /// No records, with room for `bytes` bytes of text.
@@ -21,6 +36,7 @@ impl Lines {
         Lines {
             bytes: Vec::with_capacity(bytes),
             count: 0,
+            hashes: Vec::new(),
         }
     }
 
@@ -40,15 +56,34 @@ impl Lines {
         self.count += 1;
     }
 
+    /// Appends one record with the hash of its identity.
+    pub(crate) fn push_record_hashed(
+        &mut self,
+        rec: &Record,
+        names: &[Arc<str>],
+        hasher: &IdHasher,
+    ) {
+        use std::hash::BuildHasher;
+        self.push_record(rec, names);
+        self.hashes.push(hasher.hash_one(rec.identity.as_str()));
+    }
+
+    /// The hash of each line's identity, when every line has one.
+    pub(crate) fn hashes(&self) -> Option<&[u64]> {
+        (self.hashes.len() == self.count).then_some(&self.hashes)
+    }
+
     /// The buffer a writer appends one line to; call [`Lines::commit`] after the line (its
     /// `\n` included), or truncate the buffer back to where it was.
     pub(crate) fn buffer(&mut self) -> &mut Vec<u8> {
         &mut self.bytes
     }
 
-    /// Counts one more line, written through [`Lines::buffer`].
-    pub(crate) fn commit(&mut self) {
+    /// Counts one more line, written through [`Lines::buffer`], whose identity has the hash
+    /// `hash`.
+    pub(crate) fn commit(&mut self, hash: u64) {
         self.count += 1;
+        self.hashes.push(hash);
     }
 
     /// The text: every line, each ending with `\n`.
@@ -83,16 +118,22 @@ impl Lines {
     /// Keeps the lines for which `keep(index, line)` is true.
     pub(crate) fn retain(&mut self, mut keep: impl FnMut(usize, &[u8]) -> bool) {
         let mut out = Vec::with_capacity(self.bytes.len());
+        let mut hashes = Vec::new();
+        let hashed = self.hashes().is_some();
         let mut count = 0;
         for (i, line) in self.iter().enumerate() {
             if keep(i, line) {
                 out.extend_from_slice(line);
                 out.push(b'\n');
                 count += 1;
+                if hashed {
+                    hashes.push(self.hashes[i]);
+                }
             }
         }
         self.bytes = out;
         self.count = count;
+        self.hashes = hashes;
     }
 }
 

@@ -120,6 +120,7 @@ impl Engine {
         let dedup = Dedup::new(
             op.spec.on_duplicate.unwrap_or_default(),
             origin(&self.inner, &op, None, None),
+            self.inner.id_hasher.clone(),
         );
         if parts.is_empty() {
             if let Some(name) = partition {

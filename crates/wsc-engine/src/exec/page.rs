@@ -170,7 +170,7 @@ fn project_page(
 ) -> Result<Items, EngineError> {
     // The output is smaller than the page: the fields the mapping leaves out are dropped.
     let mut lines = Lines::with_capacity(text.len() * 3 / 4);
-    p.write_page(text, tape, &run.op.mapper, &mut lines)
+    p.write_page(text, tape, &run.op.mapper, &run.inner.id_hasher, &mut lines)
         .map_err(|f| match f {
             PageFailure::Map(e) => EngineError::Map {
                 origin: page.origin.clone(),

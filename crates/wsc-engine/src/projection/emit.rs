@@ -16,6 +16,7 @@ use wsc_spec::model::AttributeType;
 
 use crate::doc::tape::{ESCAPED, KEY_ESCAPED, Kind, Node, Tape};
 use crate::doc::{Number, decode_string, write_json_str};
+use crate::lines::IdHasher;
 use crate::mapping::{Scalar, convert_scalar};
 use crate::output::write_value;
 
@@ -193,6 +194,29 @@ impl Src<'_> {
             _ => return Err(Fallback),
         }
         Ok(())
+    }
+}
+
+impl Src<'_> {
+    /// The hash of the identity of a record written by the projection: of its text as the
+    /// ordinary mapping makes it (a string decoded, a number's text, `""` without a path).
+    pub(super) fn identity_hash(
+        &mut self,
+        identity: Option<&super::eval::Field>,
+        rec: u32,
+        slots: &[u32],
+        hasher: &IdHasher,
+    ) -> u64 {
+        use std::hash::BuildHasher;
+        let node = identity.and_then(|f| f.first(self.tape, self.text, rec, slots).ok().flatten());
+        match node.map(|i| *self.tape.node(i)) {
+            Some(n) if n.kind == Kind::String => {
+                let s = self.string(&n);
+                hasher.hash_one(s)
+            }
+            Some(n) => hasher.hash_one(self.span(&n)),
+            None => hasher.hash_one(""),
+        }
     }
 }
 

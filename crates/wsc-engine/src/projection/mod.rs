@@ -33,10 +33,10 @@ use serde_json::Value;
 use wsc_spec::model::AttributeType;
 
 use self::emit::{Fallback, Src};
-use self::eval::Field;
+use self::eval::{Field, Roots};
 use crate::doc::tape::{Kind, Tape};
 use crate::doc::{Doc, DocError, Hole, write_json_str};
-use crate::lines::Lines;
+use crate::lines::{IdHasher, Lines};
 use crate::mapping::{MapError, RecordMapper, Source};
 use crate::output::write_value;
 use crate::path::{CompiledPath, Step};
@@ -48,6 +48,8 @@ pub(crate) struct Projection {
     container: Box<[Box<str>]>,
     /// `{"type":"<object type>","identity":`.
     prefix: Box<[u8]>,
+    /// The first keys of the paths, looked up once per record.
+    roots: Roots,
     identity: Option<Field>,
     name: Option<Field>,
     attrs: Box<[Attr]>,
@@ -123,15 +125,16 @@ impl Projection {
             return None;
         }
         let (identity, name, members) = mapper.scalar_paths();
-        let field = |p: Option<&CompiledPath>| p.map(Field::of).map(|f| f.ok_or(())).transpose();
-        let (identity, name, members) = (field(identity), field(name), field(members));
-        let (Ok(identity), Ok(name), Ok(members)) = (identity, name, members) else {
-            return None;
+        let mut roots = Roots::default();
+        let mut field = |p: Option<&CompiledPath>| match p {
+            None => Some(None),
+            Some(p) => Field::of(p, &mut roots).map(Some),
         };
+        let (identity, name, members) = (field(identity)?, field(name)?, field(members)?);
         let mut attrs = Vec::new();
         for a in mapper.attr_plans() {
             let source = match &a.source {
-                Source::Path(p) => AttrSource::Path(Field::of(p)?),
+                Source::Path(p) => AttrSource::Path(Field::of(p, &mut roots)?),
                 Source::Value(v) => AttrSource::Const(json_text(v)),
                 Source::Template(..) => return None,
             };
@@ -159,6 +162,7 @@ impl Projection {
         Some(Projection {
             container,
             prefix: prefix.into(),
+            roots,
             identity,
             name,
             attrs: attrs.into(),
@@ -198,11 +202,13 @@ impl Projection {
         text: &str,
         tape: &Tape,
         mapper: &RecordMapper,
+        hasher: &IdHasher,
         lines: &mut Lines,
     ) -> Result<usize, PageFailure> {
         let mut ordinary = 0;
         let mut scratch = String::new();
         let mut matches = Vec::new();
+        let mut slots = Vec::new();
         for rec in tape.children(0) {
             let out = lines.buffer();
             let mark = out.len();
@@ -211,8 +217,16 @@ impl Projection {
                 tape,
                 scratch: &mut scratch,
             };
-            match self.write_record(&mut src, out, rec, &mut matches) {
-                Ok(()) => lines.commit(),
+            let written = self
+                .roots
+                .fill(tape, text, rec, &mut slots)
+                .map_err(Fallback::from)
+                .and_then(|()| self.write_record(&mut src, out, rec, &slots, &mut matches));
+            match written {
+                Ok(()) => {
+                    let hash = src.identity_hash(self.identity.as_ref(), rec, &slots, hasher);
+                    lines.commit(hash);
+                }
                 Err(Fallback) => {
                     out.truncate(mark);
                     let n = tape.node(rec);
@@ -221,7 +235,7 @@ impl Projection {
                             PageFailure::Bug(format!("a record the tape read does not parse: {e}"))
                         })?;
                     let record = mapper.map(&doc).map_err(PageFailure::Map)?;
-                    lines.push_record(&record, mapper.attribute_names());
+                    lines.push_record_hashed(&record, mapper.attribute_names(), hasher);
                     ordinary += 1;
                 }
             }
@@ -234,6 +248,7 @@ impl Projection {
         src: &mut Src<'_>,
         out: &mut Vec<u8>,
         rec: u32,
+        slots: &[u32],
         matches: &mut Vec<u32>,
     ) -> Result<(), Fallback> {
         let (tape, text) = (src.tape, src.text);
@@ -241,7 +256,7 @@ impl Projection {
         match &self.identity {
             None => out.extend_from_slice(b"\"\""),
             Some(f) => {
-                let i = f.first(tape, text, rec)?.ok_or(Fallback)?;
+                let i = f.first(tape, text, rec, slots)?.ok_or(Fallback)?;
                 let n = tape.node(i);
                 if n.kind == Kind::Null || (n.kind == Kind::String && n.start == n.end) {
                     return Err(Fallback);
@@ -253,7 +268,7 @@ impl Projection {
         match self
             .name
             .as_ref()
-            .map(|f| f.first(tape, text, rec))
+            .map(|f| f.first(tape, text, rec, slots))
             .transpose()?
             .flatten()
         {
@@ -266,13 +281,13 @@ impl Projection {
                 out.push(b',');
             }
             out.extend_from_slice(&a.key);
-            self.write_attr(src, out, rec, a, matches)?;
+            self.write_attr(src, out, rec, slots, a, matches)?;
         }
         out.push(b'}');
         if let Some(f) = &self.members {
             out.extend_from_slice(b",\"members\":[");
             matches.clear();
-            f.all(tape, text, rec, matches)?;
+            f.all(tape, text, rec, slots, matches)?;
             let mut first = true;
             for i in flat(tape, matches) {
                 if tape.node(i).kind == Kind::Null {
@@ -295,6 +310,7 @@ impl Projection {
         src: &mut Src<'_>,
         out: &mut Vec<u8>,
         rec: u32,
+        slots: &[u32],
         a: &Attr,
         matches: &mut Vec<u32>,
     ) -> Result<(), Fallback> {
@@ -308,7 +324,7 @@ impl Projection {
         };
         if a.multi {
             matches.clear();
-            f.all(tape, text, rec, matches)?;
+            f.all(tape, text, rec, slots, matches)?;
             let mark = out.len();
             out.push(b'[');
             let mut written = 0;
@@ -327,7 +343,7 @@ impl Projection {
                 return Ok(());
             }
             out.truncate(mark);
-        } else if let Some(i) = f.first(tape, text, rec)?
+        } else if let Some(i) = f.first(tape, text, rec, slots)?
             && tape.node(i).kind != Kind::Null
         {
             return src.write_typed(out, i, a.ty, &a.name);

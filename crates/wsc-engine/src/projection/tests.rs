@@ -46,11 +46,13 @@ fn projected_counted(
     let (_, text) = p.parse(body.as_bytes(), &mut tape).unwrap();
     let text = text?;
     let mut lines = Lines::default();
-    Some(match p.write_page(text, &tape, m, &mut lines) {
-        Ok(n) => Ok((lines, n)),
-        Err(PageFailure::Map(e)) => Err(e),
-        Err(PageFailure::Bug(b)) => panic!("{b}"),
-    })
+    Some(
+        match p.write_page(text, &tape, m, &IdHasher::default(), &mut lines) {
+            Ok(n) => Ok((lines, n)),
+            Err(PageFailure::Map(e)) => Err(e),
+            Err(PageFailure::Bug(b)) => panic!("{b}"),
+        },
+    )
 }
 
 fn projected(p: &Projection, m: &RecordMapper, body: &str) -> Option<Result<Lines, MapError>> {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::{PageFailure, Projection};
 use crate::doc::tape::Tape;
 use crate::doc::{Doc, DocError};
-use crate::lines::Lines;
+use crate::lines::{IdHasher, Lines};
 use crate::mapping::{MapError, RecordMapper};
 
 /// Writes the records of response pages as JSON Lines the way
@@ -18,6 +18,7 @@ pub struct PageWriter {
     projection: Projection,
     mapper: Arc<RecordMapper>,
     tape: Tape,
+    hasher: IdHasher,
 }
 
 /// Why a page could not be written.
@@ -43,6 +44,7 @@ impl PageWriter {
             projection: Projection::compile(&mapper, &[], false)?,
             mapper,
             tape: Tape::default(),
+            hasher: IdHasher::default(),
         })
     }
 
@@ -52,7 +54,7 @@ impl PageWriter {
         match text {
             Some(text) => {
                 self.projection
-                    .write_page(text, &self.tape, &self.mapper, lines)
+                    .write_page(text, &self.tape, &self.mapper, &self.hasher, lines)
                     .map_err(|f| match f {
                         PageFailure::Map(e) => PageError::Map(e),
                         PageFailure::Bug(b) => PageError::Internal(b),
