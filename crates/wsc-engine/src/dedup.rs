@@ -92,24 +92,23 @@ impl Dedup {
                 }
             }
         }
-        for (i, line) in lines
-            .iter()
-            .enumerate()
-            .filter(|_| lines.hashes().is_none())
-        {
-            let text = identity_text(line).ok_or_else(|| {
-                EngineError::Internal("a JSON Lines record without its identity".into())
-            })?;
-            let content = &text[1..text.len() - 1];
-            let hash = if content.contains(&b'\\') {
-                self.hasher.hash_one(decode(text).as_str())
-            } else {
-                let id = std::str::from_utf8(content)
-                    .map_err(|e| EngineError::Internal(format!("a JSON Lines identity: {e}")))?;
-                self.hasher.hash_one(id)
-            };
-            if !self.seen.insert(hash) {
-                repeated.push(i);
+        if lines.hashes().is_none() {
+            for (i, line) in lines.iter().enumerate() {
+                let text = identity_text(line).ok_or_else(|| {
+                    EngineError::Internal("a JSON Lines record without its identity".into())
+                })?;
+                let content = &text[1..text.len() - 1];
+                let hash = if content.contains(&b'\\') {
+                    self.hasher.hash_one(decode(text).as_str())
+                } else {
+                    let id = std::str::from_utf8(content).map_err(|e| {
+                        EngineError::Internal(format!("a JSON Lines identity: {e}"))
+                    })?;
+                    self.hasher.hash_one(id)
+                };
+                if !self.seen.insert(hash) {
+                    repeated.push(i);
+                }
             }
         }
         if repeated.is_empty() {
