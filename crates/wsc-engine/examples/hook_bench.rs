@@ -52,7 +52,7 @@ fn run_page(
     let mut records: Vec<Record> = mapper.map_page(&doc).map(|r| r.expect("map")).collect();
     let names = mapper.attribute_names();
     if let Some((rt, h)) = hook {
-        let mut json: Vec<Value> = records.iter().map(|r| r.to_json(names)).collect();
+        let mut json: Vec<Value> = records.into_iter().map(|r| r.into_json(names)).collect();
         rt.after(
             h,
             &ResponseView::default(),
@@ -61,8 +61,8 @@ fn run_page(
         )
         .expect("hook");
         records = json
-            .iter()
-            .map(|v| Record::from_json(v, mapper.object_type(), names).expect("record"))
+            .into_iter()
+            .map(|v| Record::from_json_owned(v, mapper.object_type(), names).expect("record"))
             .collect();
     }
     for r in &records {
