@@ -192,6 +192,8 @@ pub async fn run(url: &str, token: &str, limit: usize, out: Option<&Path>) -> Re
         token_requests: 0,
         peak_rss_kib: measure::peak_rss_kib(),
         cpu_secs: measure::cpu_secs(),
+        rss_anon_kib: measure::status_kib("RssAnon"),
+        rss_file_kib: measure::status_kib("RssFile"),
     })
 }
 

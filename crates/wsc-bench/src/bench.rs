@@ -321,13 +321,15 @@ fn throughput(
                 );
             }
             eprintln!(
-                "  [{} users, rep {rep}/{}] {:<28} {:>10.0} records/s  {:>7.2} s  peak RSS {:>6.1} MiB  CPU client {:.2} s, server {:.2} s  {} requests, {} in flight at most",
+                "  [{} users, rep {rep}/{}] {:<28} {:>10.0} records/s  {:>7.2} s  peak RSS {:>6.1} MiB (at the end: {:.1} anon + {:.1} file)  CPU client {:.2} s, server {:.2} s  {} requests, {} in flight at most",
                 thousands(users as u64),
                 args.reps,
                 case.client.label(),
                 run.report.rate(),
                 run.report.secs,
                 run.report.peak_rss_kib as f64 / 1024.0,
+                run.report.rss_anon_kib as f64 / 1024.0,
+                run.report.rss_file_kib as f64 / 1024.0,
                 run.report.cpu_secs,
                 run.server.cpu_secs,
                 run.server.data_requests,
@@ -427,11 +429,14 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         "load average at the start: {} (anything well above 0 means other processes share the cores)",
         load_average()
     );
-    if cfg!(debug_assertions) {
+    if cfg!(debug_assertions) && !args.verify {
         println!("WARNING: this is a debug build; run with `cargo run --release -p wsc-bench`");
     }
     println!();
     verify(&rt, &args, c)?;
+    if args.verify {
+        return Ok(());
+    }
 
     let clients = [
         Client::Baseline,

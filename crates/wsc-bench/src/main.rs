@@ -114,6 +114,11 @@ pub struct BenchArgs {
     /// Skips the latency-bound case.
     #[arg(long)]
     pub no_latency: bool,
+    /// Only checks that the baseline and both engine pagings write byte-identical output (a
+    /// directory of two and a half pages), then exits: no timing. `cargo test -p wsc-bench`
+    /// runs this.
+    #[arg(long)]
+    pub verify: bool,
 }
 
 /// Which client a child process runs.

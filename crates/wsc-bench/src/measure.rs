@@ -28,6 +28,12 @@ pub struct ClientReport {
     pub peak_rss_kib: u64,
     /// CPU time (user + system, all threads) the client process used, seconds.
     pub cpu_secs: f64,
+    /// At the end of the run: resident memory that is the process's own (heap, stacks), KiB.
+    #[serde(default)]
+    pub rss_anon_kib: u64,
+    /// At the end of the run: resident pages of mapped files (the executable, libraries), KiB.
+    #[serde(default)]
+    pub rss_file_kib: u64,
 }
 
 impl ClientReport {
@@ -76,11 +82,16 @@ pub fn output(out: Option<&Path>) -> io::Result<(Counting<File>, Arc<AtomicU64>)
 /// The peak resident set size of this process so far (`VmHWM` of `/proc/self/status`), in KiB;
 /// 0 where there is no such file.
 pub fn peak_rss_kib() -> u64 {
+    status_kib("VmHWM")
+}
+
+/// A `kB` line of `/proc/self/status` (`VmHWM`, `RssAnon`, ...), in KiB; 0 where there is none.
+pub fn status_kib(key: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .find_map(|l| l.strip_prefix(key).and_then(|r| r.strip_prefix(':')))
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         })
         .unwrap_or(0)

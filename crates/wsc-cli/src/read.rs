@@ -4,7 +4,7 @@ use std::io::Write;
 use std::time::Instant;
 
 use wsc_engine::output::{self, Format};
-use wsc_engine::{Engine, EngineError};
+use wsc_engine::{Chunk, Engine, EngineError};
 
 use crate::cli::{AggregateArgs, ConnectorArgs, GetArgs, OutputFormat};
 use crate::common::{Failed, Session, engine_error, engine_error_kept, fail, object_type, runtime};
@@ -52,14 +52,27 @@ pub(crate) async fn aggregate_into(
 ) -> Result<u64, EngineError> {
     let key = Engine::aggregation_key(object);
     let names = engine.attribute_names(&key)?;
-    let mut stream = engine.aggregate(object, partition).await?;
+    // A JSON Lines (or compact JSON) output takes records the engine wrote straight from the
+    // pages.
+    let mut stream = if sink.takes_lines() {
+        engine.aggregate_lines(object, partition).await?
+    } else {
+        engine.aggregate(object, partition).await?
+    };
     let mut n = 0u64;
-    while let Some(batch) = stream.next_batch().await {
-        let batch = batch?;
-        for r in &batch {
-            sink.write(r, &names).map_err(|e| output_error(&e))?;
+    while let Some(chunk) = stream.next_chunk().await {
+        let chunk = chunk?;
+        match &chunk {
+            Chunk::Records(batch) => {
+                for r in batch {
+                    sink.write(r, &names).map_err(|e| output_error(&e))?;
+                }
+            }
+            Chunk::Lines(lines) => sink
+                .write_lines(lines.as_bytes())
+                .map_err(|e| output_error(&e))?,
         }
-        n += batch.len() as u64;
+        n += chunk.len() as u64;
     }
     stream.finish().await?;
     Ok(n)

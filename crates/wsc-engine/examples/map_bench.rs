@@ -1,7 +1,9 @@
 //! Micro-benchmark of the data plane: parse + map + write JSON Lines for pages of 250 users
 //! shaped like the synthetic API's, with the `account_aggregation` mapping of
 //! `connectors/demo.yaml`, compared in the same run with a typed, borrowed serde baseline that
-//! produces byte-identical output. One thread, no network: this isolates what the engine adds.
+//! produces byte-identical output: the engine's compiled projection (`PageWriter`, what
+//! `wsc aggregate` runs) and its ordinary path (`Doc` + `RecordMapper` + sink, what runs with an
+//! `after` hook). One thread, no network: this isolates what the engine adds.
 //!
 //! ```text
 //! cargo run --release -p wsc-engine --example map_bench [-- <pages per round> <rounds>]
@@ -11,80 +13,19 @@
 use std::borrow::Cow;
 use std::hint::black_box;
 use std::io::Write;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
+use wsc_engine::Lines;
 use wsc_engine::doc::Doc;
-use wsc_engine::mapping::{RecordMapper, RecordTemplate, TemplateCompiler};
+use wsc_engine::mapping::RecordMapper;
 use wsc_engine::output::{JsonLines, Sink};
+use wsc_engine::projection::PageWriter;
 
-const PAGE: usize = 250;
-const DISTINCT_PAGES: usize = 8;
-
-const GIVEN: &[&str] = &[
-    "Ada", "Alan", "Grace", "Linus", "Barbara", "Donald", "Edsger", "Hedy",
-];
-const FAMILY: &[&str] = &[
-    "Lovelace", "Turing", "Hopper", "Torvalds", "Liskov", "Knuth", "Lamarr",
-];
-const DEPTS: &[&str] = &[
-    "Engineering",
-    "Sales",
-    "Finance",
-    "Legal",
-    "Support",
-    "Marketing",
-];
-const TITLES: &[&str] = &["Engineer", "Manager", "Analyst", "Director", "Specialist"];
-
-/// One page as the synthetic API writes it (`/users/offset`).
-fn page(first: usize) -> Vec<u8> {
-    let mut b = String::with_capacity(PAGE * 520);
-    b.push_str("{\"total\":1000000,\"items\":[");
-    for i in first..first + PAGE {
-        if i > first {
-            b.push(',');
-        }
-        let (g, f) = (GIVEN[i % GIVEN.len()], FAMILY[(i / 7) % FAMILY.len()]);
-        let user = format!("{}.{}{}", g.to_lowercase(), f.to_lowercase(), i);
-        let groups: Vec<String> = (0..(i % 5))
-            .map(|k| format!("\"g{:05}\"", (i * 31 + k * 17) % 5000))
-            .collect();
-        b.push_str(&format!(
-            concat!(
-                "{{\"id\":\"u{:07}\",\"userName\":\"{}\",\"displayName\":\"{} {}\",",
-                "\"name\":{{\"givenName\":\"{}\",\"familyName\":\"{}\"}},",
-                "\"emails\":[{{\"value\":\"{}@example.com\",\"primary\":true}}],",
-                "\"active\":{},\"department\":\"{}\",\"title\":\"{}\",\"employeeNumber\":{},",
-                "\"created\":\"2019-03-04T05:06:07Z\",\"lastModified\":\"2023-11-14T22:13:20Z\",",
-                "\"groups\":[{}]}}"
-            ),
-            i,
-            user,
-            g,
-            f,
-            g,
-            f,
-            user,
-            i % 11 != 0,
-            DEPTS[i % DEPTS.len()],
-            TITLES[i % TITLES.len()],
-            100_000 + i,
-            groups.join(",")
-        ));
-    }
-    b.push_str("]}");
-    b.into_bytes()
-}
-
-struct NoTemplates;
-impl TemplateCompiler for NoTemplates {
-    fn compile(&self, _: &str) -> Result<Box<dyn RecordTemplate>, String> {
-        Err("templates are not used by this benchmark".into())
-    }
-}
+#[path = "common/pages.rs"]
+mod pages;
+use pages::{DISTINCT_PAGES, PAGE, demo_mapper, page};
 
 /// A writer that counts bytes (so the output cannot be optimised away).
 #[derive(Default)]
@@ -235,6 +176,19 @@ fn engine(mapper: &RecordMapper, pages: &[Vec<u8>], n: usize, out: &mut Count) -
     records
 }
 
+fn projection(writer: &mut PageWriter, pages: &[Vec<u8>], n: usize, out: &mut Count) -> usize {
+    let mut records = 0;
+    for k in 0..n {
+        let mut lines = Lines::default();
+        writer
+            .write_page(&pages[k % pages.len()], &mut lines)
+            .expect("projection");
+        records += lines.len();
+        out.write_all(lines.as_bytes()).expect("write");
+    }
+    records
+}
+
 fn rate(records: usize, d: Duration) -> f64 {
     records as f64 / d.as_secs_f64()
 }
@@ -244,17 +198,7 @@ fn main() {
     let per_round: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(400);
     let rounds: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(7);
 
-    let demo = std::env::var_os("WSC_DEMO_YAML").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../connectors/demo.yaml"),
-        Into::into,
-    );
-    let loaded = wsc_spec::load_file(&demo).expect("connectors/demo.yaml loads");
-    let op = loaded
-        .connector
-        .operations
-        .account_aggregation
-        .expect("demo.yaml has account_aggregation");
-    let mapper = RecordMapper::new("account", &op, &NoTemplates).expect("mapper");
+    let mapper = demo_mapper();
 
     let pages: Vec<Vec<u8>> = (0..DISTINCT_PAGES).map(|p| page(p * PAGE)).collect();
     let bytes: usize = pages.iter().map(Vec::len).sum::<usize>() / pages.len();
@@ -275,54 +219,69 @@ fn main() {
         String::from_utf8_lossy(&bt),
         "engine and baseline outputs differ"
     );
+    let mut writer = PageWriter::new(std::sync::Arc::new(demo_mapper()))
+        .expect("the demo mapping compiles to a projection");
+    let mut pl = Lines::default();
+    writer.write_page(&pages[0], &mut pl).expect("projection");
+    assert_eq!(
+        String::from_utf8_lossy(pl.as_bytes()),
+        String::from_utf8_lossy(&bt),
+        "projection and baseline outputs differ"
+    );
     println!(
         "page: {PAGE} users, {bytes} bytes; {} attributes; {per_round} pages x {rounds} rounds per path; outputs identical ({} bytes/page)",
         mapper.attribute_names().len(),
         bt.len()
     );
 
-    // Rounds of `per_round` pages per path; inside a round the two paths alternate in chunks
-    // of CHUNK pages so both see the same machine load (the box is shared).
+    // Rounds of `per_round` pages per path; inside a round the paths alternate in chunks of
+    // CHUNK pages so all see the same machine load (the box is shared).
     const CHUNK: usize = 10;
     let mut rounds_e = Vec::new();
+    let mut rounds_p = Vec::new();
     let mut rounds_b = Vec::new();
     let mut sink_e = Count::default();
+    let mut sink_p = Count::default();
     let mut sink_b = Count::default();
     let mut recs = 0;
     for _ in 0..rounds {
-        let (mut de, mut db) = (Duration::ZERO, Duration::ZERO);
+        let (mut de, mut dp, mut db) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
         recs = 0;
         for _ in 0..per_round.div_ceil(CHUNK) {
             let t = Instant::now();
             black_box(baseline(&pages, CHUNK, &mut sink_b));
             db += t.elapsed();
             let t = Instant::now();
-            recs += black_box(engine(&mapper, &pages, CHUNK, &mut sink_e));
+            recs += black_box(projection(&mut writer, &pages, CHUNK, &mut sink_p));
+            dp += t.elapsed();
+            let t = Instant::now();
+            black_box(engine(&mapper, &pages, CHUNK, &mut sink_e));
             de += t.elapsed();
         }
         rounds_e.push(de);
+        rounds_p.push(dp);
         rounds_b.push(db);
     }
     rounds_e.sort();
+    rounds_p.sort();
     rounds_b.sort();
-    let (te, tb): (Duration, Duration) = (rounds_e.iter().sum(), rounds_b.iter().sum());
-    let show = |label: &str, v: &[Duration], total: Duration| {
+    let total = |v: &[Duration]| v.iter().sum::<Duration>();
+    let show = |label: &str, v: &[Duration]| {
         println!(
-            "{label}: best {:>8.0} rec/s, median {:>8.0} rec/s, overall {:>8.0} rec/s",
+            "{label}: best {:>8.0} rec/s, median {:>8.0} rec/s, overall {:>8.0} rec/s; ratio to the baseline: best {:.2}, median {:.2}",
             rate(recs, v[0]),
             rate(recs, v[v.len() / 2]),
-            rate(recs * v.len(), total)
+            rate(recs * v.len(), total(v)),
+            rounds_b[0].as_secs_f64() / v[0].as_secs_f64(),
+            rounds_b[v.len() / 2].as_secs_f64() / v[v.len() / 2].as_secs_f64(),
         );
     };
-    show("baseline (typed borrowed serde)", &rounds_b, tb);
-    show("engine   (Doc + RecordMapper)  ", &rounds_e, te);
+    show("baseline (typed borrowed serde)  ", &rounds_b);
+    show("engine, projection (PageWriter)  ", &rounds_p);
+    show("engine, ordinary (Doc + mapper)  ", &rounds_e);
     println!(
-        "ratio engine/baseline: best {:.2}, median {:.2}, overall {:.2}   (bytes written: {} / {})",
-        rounds_b[0].as_secs_f64() / rounds_e[0].as_secs_f64(),
-        rounds_b[rounds_b.len() / 2].as_secs_f64() / rounds_e[rounds_e.len() / 2].as_secs_f64(),
-        tb.as_secs_f64() / te.as_secs_f64(),
-        sink_e.0,
-        sink_b.0
+        "(bytes written: baseline {}, projection {}, ordinary {})",
+        sink_b.0, sink_p.0, sink_e.0
     );
 
     // Where the time goes (best of `rounds`, per page of 250 records).
@@ -367,13 +326,22 @@ fn main() {
         }
         black_box(&out);
     });
+    let mut lines = Lines::default();
+    let projected = best(&mut || {
+        lines = Lines::default();
+        writer
+            .write_page(black_box(p0), &mut lines)
+            .expect("projection");
+        black_box(&lines);
+    });
     let us = |d: Duration| d.as_secs_f64() * 1e6;
     println!(
-        "per page: parse typed {:.0} us | parse serde_json::Value {:.0} us | parse Doc {:.0} us | map {:.0} us | write JSONL {:.0} us",
+        "per page: parse typed {:.0} us | parse serde_json::Value {:.0} us | parse Doc {:.0} us | map {:.0} us | write JSONL {:.0} us | projection (parse into the tape and write) {:.0} us",
         us(parse_typed),
         us(parse_value),
         us(parse_doc),
         us(map_only),
-        us(write_only)
+        us(write_only),
+        us(projected)
     );
 }

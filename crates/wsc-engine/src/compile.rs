@@ -10,10 +10,12 @@ use wsc_spec::{JsonPath, StatusPattern};
 
 use crate::error::EngineError;
 use crate::exec::rules::ErrorRule;
+use crate::exec::rules::RuleTest;
 pub(crate) use crate::exec::rules::compile_rules;
 use crate::http::{Body, PreparedRequest};
 use crate::mapping::{RecordMapper, RecordTemplate, TemplateCompiler};
 pub(crate) use crate::path::CompiledPath;
+use crate::projection::Projection;
 use crate::settings::settable;
 pub use crate::template::tree::TemplateTree;
 use crate::template::{Escape, Template, TemplateError, Templates};
@@ -390,6 +392,9 @@ pub struct CompiledOperation {
     pub records_container: Option<CompiledPath>,
     /// Partitions run at once (`partitions.concurrency`).
     pub partition_concurrency: usize,
+    /// The mapping compiled for writing JSON Lines straight from pages (see
+    /// [`crate::projection`]); `None` where it could not be exact.
+    pub(crate) projection: Option<Arc<Projection>>,
     /// The spec.
     pub spec: Operation,
 }
@@ -532,16 +537,43 @@ impl CompiledOperation {
             Floor::One,
             4,
         )? as usize;
+        let projection = projection(&mapper, &steps[primary]).map(Arc::new);
         Ok(CompiledOperation {
             key: key.to_string(),
             steps,
             primary,
             partition_concurrency,
+            projection,
             records_container: records_container(mapper.records_path(), optional_records),
             mapper: Arc::new(mapper),
             spec: op.clone(),
         })
     }
+}
+
+/// The projection of an operation's mapping for the pages of its primary `step`: what else
+/// reads those pages (paging values, saved values, error rules) must read outside the records.
+fn projection(mapper: &RecordMapper, step: &CompiledStep) -> Option<Projection> {
+    let mut envelope: Vec<&CompiledPath> = Vec::new();
+    let mut whole_page = false;
+    if let Some(p) = &step.paging {
+        for v in [&p.total, &p.cursor, &p.next_url].into_iter().flatten() {
+            if let CompiledValue::Body(path) = v {
+                envelope.push(path);
+            }
+        }
+        whole_page |= p.stop_when.is_some();
+    }
+    envelope.extend(step.save.iter().map(|(_, p)| p));
+    for rule in &step.errors {
+        match &rule.test {
+            RuleTest::PathEquals(p, _) | RuleTest::PathTruthy(p) => envelope.push(p),
+            RuleTest::BodyContains(_) => {}
+            RuleTest::Expression(_) => whole_page = true,
+        }
+        envelope.extend(rule.message.as_ref());
+    }
+    Projection::compile(mapper, &envelope, whole_page)
 }
 
 #[allow(clippy::too_many_arguments)]

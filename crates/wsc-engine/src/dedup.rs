@@ -2,18 +2,20 @@
 //! while it is read repeats some records (and skips others), and partitions may overlap. A
 //! complete aggregation has each identity once.
 //!
-//! Identities are remembered as 64-bit hashes (8 bytes per record, not the identity text): two
-//! different identities share a hash with odds of about n² / 2⁶⁵, one in 37 million for a run
-//! of a million records. Such a false alarm stops a run; it never hides a record.
+//! Identities are remembered as 64-bit hashes in a compact set (6 bytes per record, not the
+//! identity text; see `idset.rs`): two different identities share a hash with odds of about
+//! n² / 2⁶⁵, one in 37 million for a run of a million records. Such a false alarm stops a run;
+//! it never hides a record.
 
-use std::collections::HashSet;
-use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
+use std::hash::BuildHasher;
 
 use wsc_spec::model::OnDuplicate;
 
 use crate::engine::Stats;
 use crate::error::EngineError;
 use crate::http::Origin;
+use crate::idset::HashSet64;
+use crate::lines::{IdHasher, Lines, identity_text};
 use crate::mapping::Record;
 
 /// Individual duplicates named in warnings; later ones are only counted.
@@ -21,7 +23,7 @@ const NAMED: u64 = 10;
 
 /// Checks the records of one run for repeated identities.
 pub(crate) struct Dedup {
-    seen: HashSet<u64, BuildHasherDefault<Prehashed>>,
+    seen: HashSet64,
     hasher: foldhash::quality::RandomState,
     policy: OnDuplicate,
     origin: Origin,
@@ -29,11 +31,12 @@ pub(crate) struct Dedup {
 }
 
 impl Dedup {
-    /// A checker for the run of the operation at `origin`.
-    pub(crate) fn new(policy: OnDuplicate, origin: Origin) -> Dedup {
+    /// A checker for the run of the operation at `origin`; `hasher` is the engine's (the
+    /// page tasks hash the identities of the lines they write with it).
+    pub(crate) fn new(policy: OnDuplicate, origin: Origin, hasher: IdHasher) -> Dedup {
         Dedup {
-            seen: HashSet::default(),
-            hasher: foldhash::quality::RandomState::default(),
+            seen: HashSet64::default(),
+            hasher,
             policy,
             origin,
             dropped: 0,
@@ -60,28 +63,90 @@ impl Dedup {
         if repeated.is_empty() {
             return Ok(());
         }
+        let repeats: Vec<(String, String)> = repeated
+            .iter()
+            .map(|&i| (batch[i].object_type.to_string(), batch[i].identity.clone()))
+            .collect();
+        self.report(&repeats, stats)?;
+        let mut i = 0;
+        batch.retain(|_| {
+            i += 1;
+            !repeated.contains(&(i - 1))
+        });
+        Ok(())
+    }
+
+    /// [`Dedup::check`] for records written as JSON Lines (none of them marked deleted: those
+    /// stay records). Identities hash as the records' would, so a run may mix both.
+    pub(crate) fn check_lines(
+        &mut self,
+        lines: &mut Lines,
+        stats: &Stats,
+    ) -> Result<(), EngineError> {
+        let mut repeated = Vec::new();
+        if let Some(hashes) = lines.hashes() {
+            // Hashed by the page task that wrote the lines, with the same hasher.
+            for (i, &h) in hashes.iter().enumerate() {
+                if !self.seen.insert(h) {
+                    repeated.push(i);
+                }
+            }
+        }
+        if lines.hashes().is_none() {
+            for (i, line) in lines.iter().enumerate() {
+                let text = identity_text(line).ok_or_else(|| {
+                    EngineError::Internal("a JSON Lines record without its identity".into())
+                })?;
+                let content = &text[1..text.len() - 1];
+                let hash = if content.contains(&b'\\') {
+                    self.hasher.hash_one(decode(text).as_str())
+                } else {
+                    let id = std::str::from_utf8(content).map_err(|e| {
+                        EngineError::Internal(format!("a JSON Lines identity: {e}"))
+                    })?;
+                    self.hasher.hash_one(id)
+                };
+                if !self.seen.insert(hash) {
+                    repeated.push(i);
+                }
+            }
+        }
+        if repeated.is_empty() {
+            return Ok(());
+        }
+        // Rare: the repeated lines are read back for the messages.
+        let repeats: Vec<(String, String)> = lines
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| repeated.contains(i))
+            .map(|(_, line)| type_and_identity(line))
+            .collect();
+        self.report(&repeats, stats)?;
+        lines.retain(|i, _| !repeated.contains(&i));
+        Ok(())
+    }
+
+    /// Reports repeated records (object type, identity): the error of `on_duplicate: error`,
+    /// or warnings and the count of `warn` (after which the caller drops them).
+    fn report(&mut self, repeats: &[(String, String)], stats: &Stats) -> Result<(), EngineError> {
         match self.policy {
             OnDuplicate::Error => {
-                let id = &batch[repeated[0]].identity;
+                let (ty, id) = &repeats[0];
                 Err(EngineError::Paging {
                     origin: self.origin.clone(),
                     message: format!(
-                        "{} `{id}` was delivered twice in one run: offset paging over a list that changes while it is read repeats records (and skips others), or partitions overlap, so this run cannot be shown complete; set `on_duplicate: warn` on the operation to keep the first copy and finish with a warning",
-                        batch[repeated[0]].object_type
+                        "{ty} `{id}` was delivered twice in one run: offset paging over a list that changes while it is read repeats records (and skips others), or partitions overlap, so this run cannot be shown complete; set `on_duplicate: warn` on the operation to keep the first copy and finish with a warning"
                     ),
                 })
             }
             OnDuplicate::Warn => {
-                for &i in repeated.iter() {
+                for (ty, id) in repeats {
                     self.dropped += 1;
                     if self.dropped <= NAMED {
-                        let r = &batch[i];
                         stats.warn(
                             &self.origin,
                             &format!(
-                                "{} `{}` was delivered twice; the first copy is kept (on_duplicate: warn){}",
-                                r.object_type,
-                                r.identity,
+                                "{ty} `{id}` was delivered twice; the first copy is kept (on_duplicate: warn){}",
                                 if self.dropped == NAMED {
                                     "; further duplicates are counted in the summary only"
                                 } else {
@@ -93,47 +158,34 @@ impl Dedup {
                 }
                 stats
                     .duplicates
-                    .fetch_add(repeated.len() as u64, std::sync::atomic::Ordering::Relaxed);
-                let mut k = 0;
-                let mut i = 0;
-                batch.retain(|_| {
-                    let keep = repeated.get(k) != Some(&i);
-                    if !keep {
-                        k += 1;
-                    }
-                    i += 1;
-                    keep
-                });
+                    .fetch_add(repeats.len() as u64, std::sync::atomic::Ordering::Relaxed);
                 Ok(())
             }
         }
     }
 }
 
+/// A JSON string's text decoded (the writers' own output: always valid).
+fn decode(text: &[u8]) -> String {
+    serde_json::from_slice(text).unwrap_or_default()
+}
+
+/// The type and identity of a JSON Lines record, for messages.
+fn type_and_identity(line: &[u8]) -> (String, String) {
+    let v: serde_json::Value = serde_json::from_slice(line).unwrap_or_default();
+    let text = |k: &str| {
+        v.get(k)
+            .and_then(|t| t.as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    (text("type"), text("identity"))
+}
+
 impl std::fmt::Debug for Dedup {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Dedup")
-            .field("seen", &self.seen.len())
             .field("policy", &self.policy)
             .finish_non_exhaustive()
-    }
-}
-
-/// A hasher for keys that are already hashes.
-#[derive(Default)]
-struct Prehashed(u64);
-
-impl Hasher for Prehashed {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        // Only `write_u64` is used; fold anything else in.
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
     }
 }

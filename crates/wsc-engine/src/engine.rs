@@ -130,6 +130,8 @@ pub(crate) struct Inner {
     pub(crate) checked_paths: Mutex<std::collections::HashSet<String>>,
     /// Responses of steps with `cache: true`, for the rest of the run.
     pub(crate) cache: crate::cache::ResponseCache,
+    /// Hashes identities for the duplicate check (page tasks and the record stream).
+    pub(crate) id_hasher: crate::lines::IdHasher,
 }
 
 impl std::fmt::Debug for Engine {
@@ -276,6 +278,7 @@ impl Engine {
                 run,
                 checked_paths: Mutex::default(),
                 cache: crate::cache::ResponseCache::default(),
+                id_hasher: crate::lines::IdHasher::default(),
             }),
         })
     }

@@ -41,7 +41,8 @@ pub struct HookSet {
 
 /// Every hook of a connector, and the state they share.
 pub struct EngineHooks {
-    runtime: HookRuntime,
+    /// `None` for a connector without hooks: a Rhai engine is not free (memory, code pages).
+    runtime: Option<HookRuntime>,
     /// By operation key, then by step index (`None`: the operation's own hooks).
     sets: HashMap<(String, Option<usize>), Arc<HookSet>>,
     state: Mutex<Map<String, Value>>,
@@ -65,6 +66,19 @@ impl EngineHooks {
         state: &Value,
         redactor: Arc<Redactor>,
     ) -> Result<EngineHooks, EngineError> {
+        let ops = &loaded.connector.operations;
+        let any = ops
+            .iter()
+            .iter()
+            .any(|(_, _, op)| op.hooks.is_some() || op.steps.iter().any(|s| s.hooks.is_some()));
+        if !any {
+            return Ok(EngineHooks {
+                runtime: None,
+                sets: HashMap::new(),
+                state: Mutex::new(state.as_object().cloned().unwrap_or_default()),
+                changes: Mutex::new(StateChanges::default()),
+            });
+        }
         let runtime = HookRuntime::new(
             loaded.connector.connector.clone(),
             limits(&loaded.connector.hook_limits),
@@ -87,11 +101,18 @@ impl EngineHooks {
             }
         }
         Ok(EngineHooks {
-            runtime,
+            runtime: Some(runtime),
             sets,
             state: Mutex::new(state.as_object().cloned().unwrap_or_default()),
             changes: Mutex::new(StateChanges::default()),
         })
+    }
+
+    /// The runtime; only a connector with hooks has hook sets to run, and a runtime.
+    fn runtime(&self) -> Result<&HookRuntime, EngineError> {
+        self.runtime
+            .as_ref()
+            .ok_or_else(|| EngineError::Internal("a hook ran without a hook runtime".into()))
     }
 
     /// Whether the connector has any hooks.
@@ -171,7 +192,7 @@ impl EngineHooks {
         let mut view = request_view(req);
         let scope = self.scope(operation, settings, ctx);
         let outcome = self
-            .runtime
+            .runtime()?
             .before(hook, &mut view, &scope)
             .map_err(EngineError::Hook)?;
         apply_request_view(req, view).map_err(|message| EngineError::HookOutput {
@@ -197,7 +218,7 @@ impl EngineHooks {
         let view = response_view(resp);
         let scope = self.scope(operation, settings, ctx);
         let out = self
-            .runtime
+            .runtime()?
             .after_with_mode(hook, &view, records, &scope, set.on_error)
             .map_err(EngineError::Hook)?;
         for s in &out.skipped {
@@ -217,7 +238,7 @@ impl EngineHooks {
     ) -> Result<Option<Value>, EngineError> {
         let scope = self.scope(operation, settings, ctx);
         let out = self
-            .runtime
+            .runtime()?
             .before_operation(hook, &scope)
             .map_err(EngineError::Hook)?;
         self.record(out.state);
@@ -235,7 +256,7 @@ impl EngineHooks {
     ) -> Result<(), EngineError> {
         let scope = self.scope(operation, settings, ctx);
         let out = self
-            .runtime
+            .runtime()?
             .after_operation(hook, result, &scope)
             .map_err(EngineError::Hook)?;
         self.record(out.state);

@@ -25,6 +25,23 @@ pub trait Sink {
     fn write(&mut self, rec: &Record, names: &[Arc<str>]) -> io::Result<()>;
     /// Completes the output (closing brackets) and flushes it.
     fn finish(self: Box<Self>) -> io::Result<()>;
+
+    /// Whether the sink takes records already written as JSON Lines
+    /// ([`Sink::write_lines`]); such a sink's records can come from
+    /// [`Engine::aggregate_lines`](crate::Engine::aggregate_lines).
+    fn takes_lines(&self) -> bool {
+        false
+    }
+
+    /// Writes records already written as JSON Lines (each line the text of
+    /// [`write_record_json`], ending with `\n`), as [`Sink::write`] would write them. Sinks
+    /// that do not take lines ([`Sink::takes_lines`]) refuse.
+    fn write_lines(&mut self, lines: &[u8]) -> io::Result<()> {
+        let _ = lines;
+        Err(io::Error::other(
+            "this output format needs records, not JSON Lines",
+        ))
+    }
 }
 
 /// The output formats.
@@ -224,6 +241,23 @@ impl<W: Write> Sink for JsonLines<W> {
     fn finish(mut self: Box<Self>) -> io::Result<()> {
         self.out.finish()
     }
+
+    fn takes_lines(&self) -> bool {
+        true
+    }
+
+    fn write_lines(&mut self, lines: &[u8]) -> io::Result<()> {
+        if self.out.buf.len() + lines.len() < FLUSH_AT {
+            self.out.buf.extend_from_slice(lines);
+            return Ok(());
+        }
+        // A large chunk goes to the writer as it is, after what is buffered.
+        if !self.out.buf.is_empty() {
+            self.out.w.write_all(&self.out.buf)?;
+            self.out.buf.clear();
+        }
+        self.out.w.write_all(lines)
+    }
 }
 
 /// A JSON array of records (`[]` for an empty run), compact or indented.
@@ -260,16 +294,24 @@ impl<W: Write> JsonArray<W> {
     }
 }
 
+impl<W: Write> JsonArray<W> {
+    fn open_item(&mut self) {
+        self.out
+            .buf
+            .extend_from_slice(match (self.count, self.pretty) {
+                (0, true) => b"[\n  ",
+                (0, false) => b"[",
+                (_, true) => b",\n  ",
+                (_, false) => b",",
+            });
+        self.count += 1;
+    }
+}
+
 impl<W: Write> Sink for JsonArray<W> {
     fn write(&mut self, rec: &Record, names: &[Arc<str>]) -> io::Result<()> {
+        self.open_item();
         let buf = &mut self.out.buf;
-        buf.extend_from_slice(match (self.count, self.pretty) {
-            (0, true) => b"[\n  ",
-            (0, false) => b"[",
-            (_, true) => b",\n  ",
-            (_, false) => b",",
-        });
-        self.count += 1;
         if self.pretty {
             let fmt = serde_json::ser::PrettyFormatter::with_indent(b"  ");
             let mut tmp = Vec::new();
@@ -292,6 +334,28 @@ impl<W: Write> Sink for JsonArray<W> {
 
     fn finish(mut self: Box<Self>) -> io::Result<()> {
         self.close()
+    }
+
+    fn takes_lines(&self) -> bool {
+        !self.pretty
+    }
+
+    fn write_lines(&mut self, lines: &[u8]) -> io::Result<()> {
+        if self.pretty {
+            return Err(io::Error::other(
+                "indented JSON needs records, not JSON Lines",
+            ));
+        }
+        let body = lines.strip_suffix(b"\n").unwrap_or(lines);
+        if body.is_empty() {
+            return Ok(());
+        }
+        for line in body.split(|&b| b == b'\n') {
+            self.open_item();
+            self.out.buf.extend_from_slice(line);
+            self.out.maybe_flush()?;
+        }
+        Ok(())
     }
 }
 

@@ -29,7 +29,7 @@ pub struct PathError {
 
 /// One step of a simple path.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Step {
+pub(crate) enum Step {
     /// Member of an object.
     Key(Box<str>),
     /// Element of an array; negative counts from the end.
@@ -204,6 +204,15 @@ impl CompiledPath {
     /// slice, union or descendant).
     pub fn is_singular(&self) -> bool {
         matches!(self.plan, Plan::Simple { singular: true, .. })
+    }
+
+    /// The steps of a path evaluated by direct field access, and whether it is singular;
+    /// `None` for paths the general engine evaluates.
+    pub(crate) fn steps(&self) -> Option<(&[Step], bool)> {
+        match &self.plan {
+            Plan::Simple { steps, singular } => Some((steps, *singular)),
+            Plan::General(_) => None,
+        }
     }
 
     /// Whether the path is `$` itself.

@@ -13,17 +13,28 @@ use crate::dedup::Dedup;
 use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::exec::operation::run_operation;
-use crate::exec::origin;
+use crate::exec::{Emit, origin};
 use crate::mapping::Record;
 use crate::stream::{Batch, RecordStream, join};
 
 impl Engine {
-    /// Runs an operation once with `ctx`, as a stream of its records.
+    /// Runs an operation once with `ctx`, as a stream of its records (`emit` false: requests
+    /// and checks only).
     pub(crate) fn run_once(
         &self,
         key: &str,
         ctx: Map<String, Value>,
         emit: bool,
+    ) -> Result<RecordStream, EngineError> {
+        let emit = if emit { Emit::Records } else { Emit::Nothing };
+        self.run_once_as(key, ctx, emit)
+    }
+
+    fn run_once_as(
+        &self,
+        key: &str,
+        ctx: Map<String, Value>,
+        emit: Emit,
     ) -> Result<RecordStream, EngineError> {
         let op = self.op(key)?;
         let inner = self.inner.clone();
@@ -141,12 +152,37 @@ impl Engine {
         object: &str,
         partition: Option<&str>,
     ) -> Result<RecordStream, EngineError> {
+        self.aggregate_as(object, partition, Emit::Records).await
+    }
+
+    /// [`Engine::aggregate`] for a JSON Lines output: read the stream with
+    /// [`RecordStream::next_chunk`], which gives records already written as JSON Lines
+    /// ([`crate::Chunk::Lines`], exactly the text [`crate::output::write_record_json`] writes
+    /// for them) where the mapping allows it, and records otherwise (records marked deleted,
+    /// `for_each` steps). Where the operation's mapping compiles to a projection, the lines are
+    /// written straight from the response pages, without building records (see
+    /// docs/performance.md). Every check of [`Engine::aggregate`] applies.
+    pub async fn aggregate_lines(
+        &self,
+        object: &str,
+        partition: Option<&str>,
+    ) -> Result<RecordStream, EngineError> {
+        self.aggregate_as(object, partition, Emit::Lines).await
+    }
+
+    async fn aggregate_as(
+        &self,
+        object: &str,
+        partition: Option<&str>,
+        emit: Emit,
+    ) -> Result<RecordStream, EngineError> {
         let key = Self::aggregation_key(object);
         let op = self.op(&key)?;
         let parts = self.partitions(object).await?;
         let dedup = Dedup::new(
             op.spec.on_duplicate.unwrap_or_default(),
             origin(&self.inner, &op, None, None),
+            self.inner.id_hasher.clone(),
         );
         if parts.is_empty() {
             if let Some(name) = partition {
@@ -156,14 +192,14 @@ impl Engine {
                 });
             }
             return Ok(self
-                .run_once(&key, self.base_ctx(None, None), true)?
+                .run_once_as(&key, self.base_ctx(None, None), emit)?
                 .with_dedup(dedup));
         }
         let selected = select_partitions(parts, partition)?;
         let concurrency = op.partition_concurrency;
         let engine = self.clone();
         Ok(RecordStream::spawn(self.clone(), 8, move |tx| {
-            run_partitions(engine, key, selected, concurrency, tx)
+            run_partitions(engine, key, selected, concurrency, emit, tx)
         })
         .with_dedup(dedup))
     }
@@ -181,6 +217,7 @@ impl Engine {
         let dedup = Dedup::new(
             op.spec.on_duplicate.unwrap_or_default(),
             origin(&self.inner, &op, None, None),
+            self.inner.id_hasher.clone(),
         );
         Ok(self
             .run_once(&key, self.base_ctx(None, partition), true)?
@@ -243,6 +280,7 @@ async fn run_partitions(
     key: String,
     partitions: Vec<Value>,
     concurrency: usize,
+    emit: Emit,
     tx: mpsc::Sender<Batch>,
 ) {
     let op = match engine.op(&key) {
@@ -262,7 +300,7 @@ async fn run_partitions(
         let op = op.clone();
         let handle = tokio::spawn(async move {
             let _permit = permit.await;
-            run_operation(inner, op, ctx, ptx, true).await;
+            run_operation(inner, op, ctx, ptx, emit).await;
             Ok::<(), EngineError>(())
         });
         queue.push_back((prx, handle));

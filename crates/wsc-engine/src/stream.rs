@@ -17,10 +17,36 @@ use tokio::task::{JoinError, JoinHandle};
 use crate::dedup::Dedup;
 use crate::engine::{Engine, Summary};
 use crate::error::EngineError;
+use crate::lines::Lines;
 use crate::mapping::Record;
 
-/// One message of a run: a batch of records in order, or the error that ended it.
-pub(crate) type Batch = Result<Vec<Record>, EngineError>;
+/// One message of a run: a chunk of records in order, or the error that ended it.
+pub(crate) type Batch = Result<Chunk, EngineError>;
+
+/// Records of a run, in order: as values, or already written as JSON Lines (from
+/// [`Engine::aggregate_lines`](crate::Engine::aggregate_lines)).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Chunk {
+    /// Mapped records.
+    Records(Vec<Record>),
+    /// Mapped records, written as JSON Lines.
+    Lines(Lines),
+}
+
+impl Chunk {
+    /// How many records.
+    pub fn len(&self) -> usize {
+        match self {
+            Chunk::Records(r) => r.len(),
+            Chunk::Lines(l) => l.len(),
+        }
+    }
+
+    /// Whether it holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
 
 /// The ordered records of a run, read batch by batch.
 #[derive(Debug)]
@@ -66,8 +92,28 @@ impl RecordStream {
     }
 
     /// The next batch of records, in order; `Some(Err)` once when the run fails; `None` after
-    /// the last batch of a successful run (and after an error).
+    /// the last batch of a successful run (and after an error). A stream of
+    /// [`Engine::aggregate_lines`](crate::Engine::aggregate_lines) is read with
+    /// [`RecordStream::next_chunk`] instead.
     pub async fn next_batch(&mut self) -> Option<Result<Vec<Record>, EngineError>> {
+        match self.next_chunk().await? {
+            Ok(Chunk::Records(r)) => Some(Ok(r)),
+            Ok(Chunk::Lines(_)) => {
+                let e = EngineError::Internal(
+                    "a stream of JSON Lines was read as records (read it with next_chunk)".into(),
+                );
+                self.ended = true;
+                self.error = Some(e.clone());
+                self.stop();
+                Some(Err(e))
+            }
+            Err(e) => Some(Err(e)),
+        }
+    }
+
+    /// The next chunk of records, in order: records, or records written as JSON Lines; as
+    /// [`RecordStream::next_batch`] otherwise.
+    pub async fn next_chunk(&mut self) -> Option<Result<Chunk, EngineError>> {
         if self.ended {
             return None;
         }
@@ -76,16 +122,21 @@ impl RecordStream {
             return Some(Err(e.clone()));
         }
         match self.rx.recv().await {
-            Some(Ok(mut batch)) => {
-                if let Some(d) = &mut self.dedup
-                    && let Err(e) = d.check(&mut batch, &self.engine.inner.stats)
-                {
-                    self.ended = true;
-                    self.error = Some(e.clone());
-                    self.stop();
-                    return Some(Err(e));
+            Some(Ok(mut chunk)) => {
+                if let Some(d) = &mut self.dedup {
+                    let stats = &self.engine.inner.stats;
+                    let checked = match &mut chunk {
+                        Chunk::Records(batch) => d.check(batch, stats),
+                        Chunk::Lines(lines) => d.check_lines(lines, stats),
+                    };
+                    if let Err(e) = checked {
+                        self.ended = true;
+                        self.error = Some(e.clone());
+                        self.stop();
+                        return Some(Err(e));
+                    }
                 }
-                Some(Ok(batch))
+                Some(Ok(chunk))
             }
             Some(Err(e)) => {
                 self.ended = true;
@@ -124,8 +175,8 @@ impl RecordStream {
     /// not read yet are read and dropped first (call it after `next_batch` returned `None`
     /// to see every record).
     pub async fn finish(mut self) -> Result<Summary, EngineError> {
-        while let Some(batch) = self.next_batch().await {
-            batch?;
+        while let Some(chunk) = self.next_chunk().await {
+            chunk?;
         }
         match self.error.take() {
             Some(e) => Err(e),
@@ -225,7 +276,9 @@ mod tests {
     #[tokio::test]
     async fn a_panicking_task_is_internal_not_the_end_of_the_records() {
         let mut s = RecordStream::spawn(engine(), 4, |tx| async move {
-            tx.send(Ok(vec![record("a")])).await.unwrap();
+            tx.send(Ok(Chunk::Records(vec![record("a")])))
+                .await
+                .unwrap();
             panic!("boom in a page task");
         });
         let first = s.next_batch().await.expect("a batch").expect("records");
@@ -257,12 +310,14 @@ mod tests {
     #[tokio::test]
     async fn the_first_error_ends_the_stream_and_finish_returns_it() {
         let mut s = RecordStream::spawn(engine(), 4, |tx| async move {
-            tx.send(Ok(vec![record("a")])).await.unwrap();
+            tx.send(Ok(Chunk::Records(vec![record("a")])))
+                .await
+                .unwrap();
             tx.send(Err(EngineError::Plan("broken".into())))
                 .await
                 .unwrap();
             // Anything after the error is never delivered.
-            let _ = tx.send(Ok(vec![record("b")])).await;
+            let _ = tx.send(Ok(Chunk::Records(vec![record("b")]))).await;
         });
         assert!(s.next_batch().await.unwrap().is_ok());
         assert!(matches!(
@@ -276,7 +331,9 @@ mod tests {
     #[tokio::test]
     async fn finish_of_a_complete_run_is_the_summary() {
         let s = RecordStream::spawn(engine(), 4, |tx| async move {
-            tx.send(Ok(vec![record("a"), record("b")])).await.unwrap();
+            tx.send(Ok(Chunk::Records(vec![record("a"), record("b")])))
+                .await
+                .unwrap();
         });
         let (records, summary) = s.collect().await.unwrap();
         assert_eq!(records.len(), 2);
@@ -291,7 +348,11 @@ mod tests {
             let mut s = RecordStream::spawn(engine(), 1, move |tx| async move {
                 let _flag = flag;
                 for i in 0.. {
-                    if tx.send(Ok(vec![record(&i.to_string())])).await.is_err() {
+                    if tx
+                        .send(Ok(Chunk::Records(vec![record(&i.to_string())])))
+                        .await
+                        .is_err()
+                    {
                         return;
                     }
                 }

@@ -20,21 +20,50 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// # fn main() {}
 /// ```
 ///
-/// The cost is one thread-local addition per allocation and per free.
+/// The cost is a thread-local update per allocation and per free.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct HookAllocator;
 
+/// What the allocator counts for one thread.
+struct Counts {
+    /// Bytes allocated minus bytes freed on this thread (memory allocated on another thread
+    /// and freed here makes it go down: only differences are used).
+    held: Cell<i64>,
+    /// Allocations (and reallocations) made by this thread.
+    allocations: Cell<u64>,
+}
+
 thread_local! {
-    // Bytes allocated minus bytes freed on this thread (memory allocated on another thread
-    // and freed here makes it go down: only differences are used).
-    static HELD: Cell<i64> = const { Cell::new(0) };
+    static COUNTS: Counts = const {
+        Counts {
+            held: Cell::new(0),
+            allocations: Cell::new(0),
+        }
+    };
 }
 
 static INSTALLED: AtomicBool = AtomicBool::new(false);
 
+/// Counts an allocation of `n` bytes (or a reallocation growing by `n`).
 #[inline]
 fn add(n: i64) {
-    let _ = HELD.try_with(|h| h.set(h.get().wrapping_add(n)));
+    let _ = COUNTS.try_with(|c| {
+        c.held.set(c.held.get().wrapping_add(n));
+        c.allocations.set(c.allocations.get().wrapping_add(1));
+    });
+}
+
+/// Counts a free of `n` bytes.
+#[inline]
+fn sub(n: i64) {
+    let _ = COUNTS.try_with(|c| c.held.set(c.held.get().wrapping_sub(n)));
+}
+
+/// Heap allocations this thread has made so far (reallocations included), as counted by
+/// [`HookAllocator`]; 0 when it is not the global allocator. For tests that bound the
+/// allocations of a code path: run it on one thread and compare the count before and after.
+pub fn thread_allocations() -> u64 {
+    COUNTS.try_with(|c| c.allocations.get()).unwrap_or(0)
 }
 
 // SAFETY: every call is forwarded to `System` unchanged; the counting has no effect on the
@@ -64,7 +93,7 @@ unsafe impl GlobalAlloc for HookAllocator {
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // SAFETY: as above.
         unsafe { System.dealloc(ptr, layout) };
-        add(-(layout.size() as i64));
+        sub(layout.size() as i64);
     }
 
     #[inline]
@@ -80,7 +109,7 @@ unsafe impl GlobalAlloc for HookAllocator {
 
 /// Bytes held by this thread, as counted by [`HookAllocator`] (0 when it is not installed).
 pub(crate) fn held() -> i64 {
-    HELD.try_with(Cell::get).unwrap_or(0)
+    COUNTS.try_with(|c| c.held.get()).unwrap_or(0)
 }
 
 /// Whether [`HookAllocator`] is the global allocator (checked once, by allocating).

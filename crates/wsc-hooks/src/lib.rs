@@ -67,7 +67,7 @@ mod origin;
 mod runtime;
 mod stdlib;
 
-pub use alloc::HookAllocator;
+pub use alloc::{HookAllocator, thread_allocations};
 pub use context::Redact;
 pub use error::{CompileError, CompileErrorKind, HookError, HookErrorKind, HookLocation};
 pub use limits::{Limits, MAX_DEPTH_CAP, MAX_DURATION_CAP};

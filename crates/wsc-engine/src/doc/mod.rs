@@ -22,11 +22,13 @@ mod error;
 mod number;
 mod parse;
 mod serde_impls;
+pub(crate) mod tape;
 mod write;
 
 pub use error::{DocError, DocErrorKind};
 use number::numbers_equal;
 pub use number::{Number, NumberKind};
+pub(crate) use parse::{Hole, decode_string};
 pub use write::{write_json_str, write_json_str_content};
 
 #[cfg(test)]

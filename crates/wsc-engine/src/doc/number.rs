@@ -32,6 +32,12 @@ impl<'a> Number<'a> {
         (scan_number(text.as_bytes(), 0) == Ok(text.len())).then_some(Number(text))
     }
 
+    /// The number of `text`, which must be valid JSON number syntax (as the parser checked it).
+    pub(crate) fn borrowed(text: &'a str) -> Number<'a> {
+        debug_assert_eq!(scan_number(text.as_bytes(), 0), Ok(text.len()));
+        Number(Cow::Borrowed(text))
+    }
+
     /// The number's JSON text, exactly as parsed.
     pub fn as_str(&self) -> &str {
         &self.0

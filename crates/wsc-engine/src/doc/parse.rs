@@ -22,14 +22,56 @@ impl<'a> Doc<'a> {
 
     /// Parses a whole body given as text.
     pub fn parse_str(text: &'a str) -> Result<Doc<'a>, DocError> {
-        let mut p = Parser {
+        Parser::new(text, None).run()
+    }
+
+    /// Parses a whole body like [`Doc::parse`], except that the array at the object key path
+    /// `keys` (from the root; empty: the root itself) is offered to `hole`, which reads it its
+    /// own way; an array the hole takes stands in the document as an empty array. An array the
+    /// hole declines (see [`Hole::fill`]) is parsed as usual.
+    pub(crate) fn parse_with_hole(
+        bytes: &'a [u8],
+        keys: &[Box<str>],
+        hole: &mut dyn Hole<'a>,
+    ) -> Result<Doc<'a>, DocError> {
+        let text = match std::str::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                let off = e.valid_up_to();
+                return Err(make_error(bytes, DocErrorKind::InvalidUtf8, off));
+            }
+        };
+        Parser::new(text, Some((keys, hole))).run()
+    }
+}
+
+/// Reads the array a parse with a hole leaves out of its document
+/// ([`Doc::parse_with_hole`]).
+pub(crate) trait Hole<'a> {
+    /// `text[pos]` is the `[` of an array at the hole's key path, nested `depth` levels deep
+    /// (arrays and objects around it). Returns the offset just after the array, or `None` to
+    /// decline it: the array is then parsed into the document as usual (which reports its
+    /// syntax errors exactly as [`Doc::parse`] does).
+    fn fill(&mut self, text: &'a str, pos: usize, depth: usize) -> Option<usize>;
+}
+
+impl<'a, 'h> Parser<'a, 'h> {
+    fn new(text: &'a str, hole: Option<(&'h [Box<str>], &'h mut dyn Hole<'a>)>) -> Self {
+        Parser {
             src: text,
             bytes: text.as_bytes(),
             pos: 0,
             depth: 0,
             arr_stack: Vec::new(),
             obj_stack: Vec::new(),
-        };
+            on_path: hole.as_ref().map(|_| 0),
+            hole,
+        }
+    }
+
+    fn run(mut self) -> Result<Doc<'a>, DocError> {
+        let text = self.src;
+        let p = &mut self;
         if p.bytes.starts_with(b"\xEF\xBB\xBF") {
             p.pos = 3;
         }
@@ -47,6 +89,38 @@ impl<'a> Doc<'a> {
         })();
         result.map_err(|(kind, off)| make_error(text.as_bytes(), kind, off))
     }
+
+    /// Offers the array at `self.pos` to the hole when it is at the hole's key path.
+    #[inline]
+    fn try_hole(&mut self) -> Option<Doc<'a>> {
+        let (keys, hole) = self.hole.as_mut()?;
+        if self.on_path != Some(keys.len()) {
+            return None;
+        }
+        let end = hole.fill(self.src, self.pos, self.depth)?;
+        self.pos = end;
+        Some(Doc::Array(Vec::new()))
+    }
+
+    /// Before a member value: whether it lies on the hole's key path.
+    #[inline]
+    fn member_on_path(&mut self, parent: Option<usize>, key: &str) {
+        if let Some((keys, _)) = &self.hole {
+            self.on_path = match parent {
+                Some(i) if keys.get(i).is_some_and(|k| k.as_ref() == key) => Some(i + 1),
+                _ => None,
+            };
+        }
+    }
+}
+
+/// Decodes and checks the JSON string whose content starts at `start` in `text` (just after
+/// its opening quote), exactly as the parser does, appending the text to `out`; returns the
+/// offset just after the closing quote. `None` where the parser would report an error.
+pub(crate) fn decode_string(text: &str, start: usize, out: &mut String) -> Option<usize> {
+    let mut p = Parser::new(text, None);
+    p.string_escaped_into(start, start, out).ok()?;
+    Some(p.pos)
 }
 
 /// Bytes that end the fast scan of a string: `"`, `\` and control characters.
@@ -95,13 +169,18 @@ pub(super) fn skip_string_content(b: &[u8], mut i: usize) -> usize {
     i
 }
 
-struct Parser<'a> {
+struct Parser<'a, 'h> {
     src: &'a str,
     bytes: &'a [u8],
     pos: usize,
     depth: usize,
     arr_stack: Vec<Doc<'a>>,
     obj_stack: Vec<(Cow<'a, str>, Doc<'a>)>,
+    /// The key path of a parse with a hole, and the hole.
+    hole: Option<(&'h [Box<str>], &'h mut dyn Hole<'a>)>,
+    /// With a hole: how many keys of its path lead to the value about to be parsed (`None`:
+    /// the value is off the path).
+    on_path: Option<usize>,
 }
 
 fn make_error(bytes: &[u8], kind: DocErrorKind, offset: usize) -> DocError {
@@ -122,7 +201,7 @@ fn make_error(bytes: &[u8], kind: DocErrorKind, offset: usize) -> DocError {
     }
 }
 
-impl<'a> Parser<'a> {
+impl<'a> Parser<'a, '_> {
     #[inline]
     fn skip_ws(&mut self) {
         while let Some(&b) = self.bytes.get(self.pos) {
@@ -165,7 +244,10 @@ impl<'a> Parser<'a> {
             None => Err((DocErrorKind::Eof, self.pos)),
             Some(b'"') => Ok(Doc::String(self.string()?)),
             Some(b'{') => self.object(),
-            Some(b'[') => self.array(),
+            Some(b'[') => match self.try_hole() {
+                Some(d) => Ok(d),
+                None => self.array(),
+            },
             Some(b't') => self.literal(b"true", Doc::Bool(true)),
             Some(b'f') => self.literal(b"false", Doc::Bool(false)),
             Some(b'n') => self.literal(b"null", Doc::Null),
@@ -222,6 +304,9 @@ impl<'a> Parser<'a> {
         }
         let start = self.arr_stack.len();
         loop {
+            if self.hole.is_some() {
+                self.on_path = None;
+            }
             let v = self.value()?;
             self.arr_stack.push(v);
             self.skip_ws();
@@ -251,6 +336,7 @@ impl<'a> Parser<'a> {
             return Ok(Doc::Object(Vec::new()));
         }
         let start = self.obj_stack.len();
+        let mine = self.on_path;
         loop {
             if self.peek() != Some(b'"') {
                 return Err(self.unexpected("a string key"));
@@ -262,6 +348,7 @@ impl<'a> Parser<'a> {
             }
             self.pos += 1;
             self.skip_ws();
+            self.member_on_path(mine, &key);
             let v = self.value()?;
             self.obj_stack.push((key, v));
             self.skip_ws();
@@ -301,8 +388,15 @@ impl<'a> Parser<'a> {
     }
 
     /// The slow path of [`Parser::string`]: `i` is at the first backslash.
-    fn string_escaped(&mut self, start: usize, mut i: usize) -> PResult<String> {
+    fn string_escaped(&mut self, start: usize, i: usize) -> PResult<String> {
         let mut out = String::with_capacity(i - start + 16);
+        self.string_escaped_into(start, i, &mut out)?;
+        Ok(out)
+    }
+
+    /// Decodes the string whose content starts at `start` into `out`, from `i` on (`i` at or
+    /// before the first backslash); leaves `self.pos` after the closing quote.
+    fn string_escaped_into(&mut self, start: usize, mut i: usize, out: &mut String) -> PResult<()> {
         let mut run = start;
         loop {
             i = skip_string_content(self.bytes, i);
@@ -317,7 +411,7 @@ impl<'a> Parser<'a> {
             match b {
                 b'"' => {
                     self.pos = i + 1;
-                    return Ok(out);
+                    return Ok(());
                 }
                 b'\\' => {
                     let esc_at = i;

@@ -21,6 +21,7 @@ use serde_json::{Map, Value};
 use crate::compile::{CompiledOperation, CompiledStep};
 use crate::engine::Inner;
 use crate::http::Origin;
+use crate::lines::Lines;
 use crate::mapping::Record;
 
 /// Everything a run of one step needs: the engine, the operation, which step, and the
@@ -64,11 +65,14 @@ pub(crate) fn origin(
     }
 }
 
-/// What a page produces: records mapped by the operation's mapping, or the step's raw JSON
-/// records (for `for_each` steps, merges and setup steps, which map later or not at all).
+/// What a page produces: records mapped by the operation's mapping (as records, or written
+/// as JSON Lines), or the step's raw JSON records (for `for_each` steps, merges and setup
+/// steps, which map later or not at all).
 pub(crate) enum Items {
     /// Mapped records.
     Records(Vec<Record>),
+    /// Mapped records, written as JSON Lines.
+    Lines(Lines),
     /// Raw records.
     Raw(Vec<Value>),
 }
@@ -78,6 +82,7 @@ impl Items {
     pub(crate) fn empty(mode: Mode) -> Items {
         match mode {
             Mode::Map => Items::Records(Vec::new()),
+            Mode::Lines => Items::Lines(Lines::default()),
             Mode::Raw => Items::Raw(Vec::new()),
         }
     }
@@ -86,6 +91,7 @@ impl Items {
     pub(crate) fn len(&self) -> usize {
         match self {
             Items::Records(r) => r.len(),
+            Items::Lines(l) => l.len(),
             Items::Raw(r) => r.len(),
         }
     }
@@ -96,6 +102,20 @@ impl Items {
 pub(crate) enum Mode {
     /// Map with the operation's mapping.
     Map,
+    /// Map with the operation's mapping and write JSON Lines (through the compiled projection
+    /// where the operation has one).
+    Lines,
     /// Keep the step's raw records.
     Raw,
+}
+
+/// What a run of an operation hands on.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Emit {
+    /// Nothing: requests and checks only (test_connection).
+    Nothing,
+    /// Mapped records.
+    Records,
+    /// Mapped records written as JSON Lines where the mapping allows it (records otherwise).
+    Lines,
 }

@@ -11,23 +11,23 @@ use tokio::sync::mpsc;
 use super::multistep::{collect_step, run_for_each};
 use super::paging::drive;
 use super::paths::check_paths;
-use super::{Items, Mode, StepRun, origin};
+use super::{Emit, Items, Mode, StepRun, origin};
 use crate::compile::CompiledOperation;
 use crate::doc::Doc;
 use crate::engine::Inner;
 use crate::error::EngineError;
-use crate::stream::{Batch, join};
+use crate::stream::{Batch, Chunk, join};
 use wsc_spec::template::Context;
 
 /// Runs an operation to its end, sending mapped record batches in order on `tx`; an error
-/// is sent as the last message. `emit` false runs the requests and checks without mapping
+/// is sent as the last message. [`Emit::Nothing`] runs the requests and checks without mapping
 /// (test_connection).
 pub(crate) async fn run_operation(
     inner: Arc<Inner>,
     op: Arc<CompiledOperation>,
     ctx: Arc<Map<String, Value>>,
     tx: mpsc::Sender<Batch>,
-    emit: bool,
+    emit: Emit,
 ) {
     if let Err(e) = run_hooked(inner, op, ctx, &tx, emit).await {
         let _ = tx.send(Err(e)).await;
@@ -40,7 +40,7 @@ async fn run_hooked(
     op: Arc<CompiledOperation>,
     mut ctx: Arc<Map<String, Value>>,
     tx: &mpsc::Sender<Batch>,
-    emit: bool,
+    emit: Emit,
 ) -> Result<(), EngineError> {
     let Some(set) = inner.hooks.for_operation(&op.key) else {
         return run_steps(
@@ -85,7 +85,7 @@ async fn run_hooked(
 }
 
 /// Setup steps, then the primary step's pages with `for_each` merges, mapped and sent.
-async fn run_steps(run: StepRun, tx: &mpsc::Sender<Batch>, emit: bool) -> Result<(), EngineError> {
+async fn run_steps(run: StepRun, tx: &mpsc::Sender<Batch>, emit: Emit) -> Result<(), EngineError> {
     let StepRun { inner, op, ctx, .. } = run;
     // Setup steps (before the primary, not for_each): run once, keep what they save.
     let mut ctx = (*ctx).clone();
@@ -121,19 +121,21 @@ async fn run_steps(run: StepRun, tx: &mpsc::Sender<Batch>, emit: bool) -> Result
     let for_each: Vec<usize> = (0..op.steps.len())
         .filter(|i| op.steps[*i].for_each == Some(op.primary))
         .collect();
-    let mode = if for_each.is_empty() && emit {
-        Mode::Map
-    } else {
-        Mode::Raw
+    // Records marked deleted are not JSON Lines (the lines do not say so): they stay records.
+    let mode = match emit {
+        Emit::Lines if for_each.is_empty() && !op.mapper.reads_deleted() => Mode::Lines,
+        Emit::Records | Emit::Lines if for_each.is_empty() => Mode::Map,
+        _ => Mode::Raw,
     };
     let (ptx, mut prx) = mpsc::channel::<Result<Items, EngineError>>(4);
     let driver = tokio::spawn(drive(primary.clone(), mode, ptx, None));
     let mut first = true;
     while let Some(page) = prx.recv().await {
         let records = match page? {
-            Items::Records(r) => r,
+            Items::Records(r) => Chunk::Records(r),
+            Items::Lines(l) => Chunk::Lines(l),
             Items::Raw(raw) => {
-                if !emit {
+                if emit == Emit::Nothing {
                     continue;
                 }
                 let mut raw = raw;
@@ -155,7 +157,8 @@ async fn run_steps(run: StepRun, tx: &mpsc::Sender<Batch>, emit: bool) -> Result
                                 message: inner.http.redactor().text(&e.to_string()),
                             })
                     })
-                    .collect::<Result<Vec<_>, _>>()?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(Chunk::Records)?
             }
         };
         inner

@@ -12,11 +12,14 @@ use wsc_spec::model::PagingKind;
 use super::head::{Head, PageState, last_key, link_next, read_text, read_total};
 use super::{Items, Mode, StepRun, rules};
 use crate::doc::Doc;
+use crate::doc::tape::Tape;
 use crate::error::EngineError;
 use crate::hooks::HookSet;
 use crate::http::{HttpError, Origin, PreparedRequest, Response, Verdict};
+use crate::lines::Lines;
 use crate::mapping::Record;
 use crate::path::{CompiledPath, Selection};
+use crate::projection::{PageFailure, Projection, give_back, take_tape};
 use wsc_spec::template::Context;
 
 /// A page's request, ready to send.
@@ -43,13 +46,27 @@ pub(crate) async fn fetch_page(
     // Attempts of this page so far: status retries (in `send_counted`) and body retries
     // (below) share `max_attempts`, and both draw on the run's retry budget.
     let mut attempt = 0;
+    // The compiled projection writes this page's records straight from its bytes: not for the
+    // first page (whose records the path check reads), nor under an `after` hook (which needs
+    // records as values).
+    let projection = run
+        .op
+        .projection
+        .as_ref()
+        .filter(|_| mode == Mode::Lines && page.index > 0 && !run.inner.run.wire.dry_run)
+        .filter(|_| page.hooks.as_ref().is_none_or(|h| h.after.is_none()));
+    let mut tape = projection.map(|_| take_tape());
     loop {
         let Some(resp) = send(&run, &page, &mut attempt).await? else {
             // A 404 the step allows: no records.
             let _ = head_tx.send(Head::default());
             return Ok(Items::empty(mode));
         };
-        let doc = match parse(&resp.body) {
+        let parsed = match (projection, tape.as_mut()) {
+            (Some(p), Some(t)) if !blank(&resp.body) => p.parse(&resp.body, t),
+            _ => parse(&resp.body).map(|d| (d, None)),
+        };
+        let (doc, text) = match parsed {
             Ok(d) => d,
             Err(e) => {
                 if attempt < max_attempts {
@@ -99,17 +116,24 @@ pub(crate) async fn fetch_page(
                 message: hit.message,
             });
         }
+        // The records: on the tape (`text` is the page), or selected from the document.
+        let tape_records = match (text, &tape) {
+            (Some(_), Some(t)) => Some(Projection::count(t)),
+            _ => None,
+        };
         let records: Vec<&Doc<'_>> = match mode {
-            Mode::Map => run.op.mapper.select_records(&doc),
+            _ if tape_records.is_some() => Vec::new(),
+            Mode::Map | Mode::Lines => run.op.mapper.select_records(&doc),
             Mode::Raw => select_all(&step.records, &doc),
         };
-        let head = read_head(&run, &page, &resp, &doc, records.len())?;
+        let count = tape_records.unwrap_or(records.len());
+        let head = read_head(&run, &page, &resp, &doc, count)?;
         let container = match mode {
-            Mode::Map => run.op.records_container.as_ref(),
+            Mode::Map | Mode::Lines => run.op.records_container.as_ref(),
             Mode::Raw => step.records_container.as_ref(),
         };
         // A dry run's responses are empty stand-ins: there is no page to check.
-        if records.is_empty()
+        if count == 0
             && !run.inner.run.wire.dry_run
             && head.total != Some(0)
             && let Some(c) = container
@@ -118,15 +142,43 @@ pub(crate) async fn fetch_page(
             return Err(missing_records(&page, &doc, c, mode, &run));
         }
         let _ = head_tx.send(head);
-        if page.index == 0 && mode == Mode::Map {
+        if page.index == 0 && mode != Mode::Raw {
             super::paths::check_paths(&run.inner, &run.op, &records);
         }
         // Let the driver request the next page before this one is mapped, so fetching page
         // n+1 overlaps mapping page n (without this the driver waits in the same worker's slot
         // until the mapping is done).
         tokio::task::yield_now().await;
-        return map_page(&run, &page, &resp, records, mode);
+        let items = match (projection, text, &tape) {
+            (Some(p), Some(text), Some(t)) => project_page(&run, &page, p, text, t),
+            _ => map_page(&run, &page, &resp, records, mode),
+        };
+        if let Some(t) = tape.take() {
+            give_back(t);
+        }
+        return items;
     }
+}
+
+/// Writes the records on the tape as JSON Lines through the compiled projection.
+fn project_page(
+    run: &StepRun,
+    page: &Prepared,
+    p: &Projection,
+    text: &str,
+    tape: &Tape,
+) -> Result<Items, EngineError> {
+    // The output is smaller than the page: the fields the mapping leaves out are dropped.
+    let mut lines = Lines::with_capacity(text.len() * 3 / 4);
+    p.write_page(text, tape, &run.op.mapper, &run.inner.id_hasher, &mut lines)
+        .map_err(|f| match f {
+            PageFailure::Map(e) => EngineError::Map {
+                origin: page.origin.clone(),
+                message: run.inner.http.redactor().text(&e.to_string()),
+            },
+            PageFailure::Bug(m) => EngineError::Internal(m),
+        })?;
+    Ok(Items::Lines(lines))
 }
 
 /// A page without the key its records are read from: never read as "no records".
@@ -138,7 +190,7 @@ fn missing_records(
     run: &StepRun,
 ) -> EngineError {
     let records = match mode {
-        Mode::Map => run.op.mapper.records_path().as_str().to_string(),
+        Mode::Map | Mode::Lines => run.op.mapper.records_path().as_str().to_string(),
         Mode::Raw => run.step().records.as_str().to_string(),
     };
     let wanted = last_key(container.as_str());
@@ -237,9 +289,14 @@ async fn send(
     }
 }
 
+/// Whether a body is empty or all whitespace (read as `null`).
+fn blank(body: &[u8]) -> bool {
+    body.iter().all(u8::is_ascii_whitespace)
+}
+
 /// Parses a body; an empty (or all-whitespace) body is `null`.
 fn parse(body: &[u8]) -> Result<Doc<'_>, crate::doc::DocError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
+    if blank(body) {
         Ok(Doc::Null)
     } else {
         Doc::parse(body)
@@ -334,7 +391,7 @@ fn map_page(
         .as_ref()
         .and_then(|h| h.after.as_ref().map(|a| (h.clone(), a.clone())));
     match mode {
-        Mode::Map => {
+        Mode::Map | Mode::Lines => {
             let mut out = Vec::with_capacity(records.len());
             for r in records {
                 out.push(op.mapper.map(r).map_err(|e| EngineError::Map {
@@ -345,7 +402,7 @@ fn map_page(
             if let Some((set, hook)) = after {
                 let names = op.mapper.attribute_names().clone();
                 let ty = op.mapper.object_type().clone();
-                let mut json: Vec<Value> = out.iter().map(|r| r.to_json(&names)).collect();
+                let mut json: Vec<Value> = out.into_iter().map(|r| r.into_json(&names)).collect();
                 inner.hooks.after(
                     &set,
                     &hook,
@@ -356,14 +413,22 @@ fn map_page(
                     &mut json,
                 )?;
                 out = json
-                    .iter()
+                    .into_iter()
                     .map(|v| {
-                        Record::from_json(v, &ty, &names).map_err(|m| EngineError::HookOutput {
-                            hook: hook.name().to_string(),
-                            message: format!("a record the hook left is not valid: {m}"),
+                        Record::from_json_owned(v, &ty, &names).map_err(|m| {
+                            EngineError::HookOutput {
+                                hook: hook.name().to_string(),
+                                message: format!("a record the hook left is not valid: {m}"),
+                            }
                         })
                     })
                     .collect::<Result<_, _>>()?;
+            }
+            if mode == Mode::Lines {
+                return Ok(Items::Lines(Lines::from_records(
+                    &out,
+                    op.mapper.attribute_names(),
+                )));
             }
             Ok(Items::Records(out))
         }

@@ -241,11 +241,13 @@ async fn drive_window(
                 }
                 let items = items?;
                 tracing::info!(target: "wsc::page", records = items.len(), "page {}", page + 1);
+                // The page's own count, before an `after` hook dropped any of its records.
+                let count = head.as_ref().map_or(items.len(), |h| h.count);
                 if let Ok(head) = head {
                     tally.page(&head);
                 }
                 page += 1;
-                check_short_page(run, p, short, page, items.len())?;
+                check_short_page(run, p, short, page, count)?;
                 send(tx, items).await?;
             }
             None => return Ok(()),

@@ -10,21 +10,30 @@ use super::{MAX_ERROR_DATA, MAX_VALUE_DATA, MapError, Record, RecordTemplate, Te
 use crate::doc::{Doc, truncate_chars};
 use crate::path::{CompiledPath, Selection};
 
-enum Source {
+/// Where an attribute's value comes from.
+pub(crate) enum Source {
+    /// A JSONPath into the record.
     Path(CompiledPath),
+    /// A template rendered with the record (and its source text).
     Template(Box<dyn RecordTemplate>, String),
     /// A constant, already converted.
     Value(Value),
 }
 
-struct AttrPlan {
-    name: Arc<str>,
-    source: Source,
-    ty: AttributeType,
-    multi: bool,
+/// One attribute of the mapping, compiled.
+pub(crate) struct AttrPlan {
+    /// Its name.
+    pub(crate) name: Arc<str>,
+    /// Where its value comes from.
+    pub(crate) source: Source,
+    /// The type values are converted to.
+    pub(crate) ty: AttributeType,
+    /// Multi-valued: every match, as a list.
+    pub(crate) multi: bool,
     /// Already converted (a list for `multi`).
-    default: Option<Value>,
-    required: bool,
+    pub(crate) default: Option<Value>,
+    /// A missing value is an error.
+    pub(crate) required: bool,
 }
 
 /// Maps response records of one operation to [`Record`]s.
@@ -140,6 +149,31 @@ impl RecordMapper {
             }
         }
         out
+    }
+
+    /// The compiled attributes (for the compiled projection).
+    pub(crate) fn attr_plans(&self) -> &[AttrPlan] {
+        &self.attrs
+    }
+
+    /// The identity, name and members paths (for the compiled projection).
+    pub(crate) fn scalar_paths(
+        &self,
+    ) -> (
+        Option<&CompiledPath>,
+        Option<&CompiledPath>,
+        Option<&CompiledPath>,
+    ) {
+        (
+            self.identity.as_ref(),
+            self.name.as_ref(),
+            self.members.as_ref(),
+        )
+    }
+
+    /// Whether records are read for `delta.deleted`.
+    pub(crate) fn reads_deleted(&self) -> bool {
+        self.deleted.is_some()
     }
 
     /// Whether records carry `members`.

@@ -28,7 +28,9 @@ mod unmatched;
 
 pub use error::MapError;
 pub use mapper::RecordMapper;
+pub(crate) use mapper::Source;
 pub use record::Record;
+pub(crate) use types::{Scalar, convert_scalar};
 pub use unmatched::{Unmatched, unmatched};
 
 use serde_json::Value;

@@ -655,3 +655,32 @@ fn mapper_and_records_are_thread_safe() {
     send_sync::<Doc<'static>>();
     send_sync::<CompiledPath>();
 }
+
+#[test]
+fn owned_json_conversions_match_the_copying_ones() {
+    use std::sync::Arc;
+    let names: Vec<Arc<str>> = vec!["a".into(), "b".into()];
+    let ty: Arc<str> = "account".into();
+    let r = Record {
+        object_type: ty.clone(),
+        identity: "u1".into(),
+        name: Some("n".into()),
+        attributes: vec![json!({"x": [1, "y"]}), Value::Null],
+        members: Some(vec!["m1".into()]),
+        deleted: false,
+    };
+    assert_eq!(r.clone().into_json(&names), r.to_json(&names));
+    for v in [
+        r.to_json(&names),
+        json!({"identity": 7, "name": true, "attributes": {"b": 1}, "type": "role", "deleted": true}),
+        json!({"identity": "x", "attributes": {"zz": 1}}),
+        json!({"name": "no identity"}),
+        json!([1]),
+    ] {
+        assert_eq!(
+            Record::from_json_owned(v.clone(), &ty, &names),
+            Record::from_json(&v, &ty, &names),
+            "{v}"
+        );
+    }
+}

@@ -27,11 +27,15 @@ fn conversion_error(attr: &str, ty: AttributeType, value: String, reason: &str) 
     }
 }
 
-/// A borrowed view of a scalar, shared by the `Doc` and `Value` conversions.
-enum Scalar<'v> {
+/// A borrowed view of a scalar, shared by the `Doc`, `Value` and projection conversions.
+pub(crate) enum Scalar<'v> {
+    /// A boolean.
     Bool(bool),
+    /// A number: its classification and its JSON text.
     Num(NumberKind, &'v str),
+    /// A string (decoded).
     Str(&'v str),
+    /// An array or an object.
     Composite,
 }
 
@@ -74,7 +78,8 @@ pub(super) fn convert_value(attr: &str, ty: AttributeType, v: Value) -> Result<V
     convert_scalar(attr, ty, scalar, || v.to_string())
 }
 
-fn convert_scalar(
+/// Converts a scalar to `ty` (not `json`); `shown` renders the value for an error.
+pub(crate) fn convert_scalar(
     attr: &str,
     ty: AttributeType,
     v: Scalar<'_>,

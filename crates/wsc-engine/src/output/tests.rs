@@ -205,3 +205,32 @@ fn into_inner_returns_the_writer() {
     c.write(&r, &n).unwrap();
     assert_eq!(c.into_inner().unwrap().len(), 61);
 }
+
+#[test]
+fn lines_written_as_they_are_give_the_same_output_as_records() {
+    let recs = [account(), group(), account()];
+    for format in [Format::JsonLines, Format::Json] {
+        let w = Shared::default();
+        let mut s = sink(format, w.clone());
+        assert!(s.takes_lines());
+        // One record, then two as lines, then an empty chunk and a large one.
+        s.write(&recs[0].0, &recs[0].1).unwrap();
+        let mut lines = crate::Lines::from_records(&[recs[1].0.clone()], &recs[1].1);
+        s.write_lines(lines.as_bytes()).unwrap();
+        lines = crate::Lines::from_records(&[recs[2].0.clone()], &recs[2].1);
+        s.write_lines(lines.as_bytes()).unwrap();
+        s.write_lines(b"").unwrap();
+        let many: Vec<Record> = (0..500).map(|_| recs[0].0.clone()).collect();
+        s.write_lines(crate::Lines::from_records(&many, &recs[0].1).as_bytes())
+            .unwrap();
+        s.finish().unwrap();
+        let mut all: Vec<(Record, Vec<Arc<str>>)> = recs.to_vec();
+        all.extend((0..500).map(|_| account()));
+        assert_eq!(w.text(), output(format, &all), "{format:?}");
+    }
+    for format in [Format::JsonPretty, Format::Csv] {
+        let mut s = sink(format, Shared::default());
+        assert!(!s.takes_lines());
+        assert!(s.write_lines(b"{}\n").is_err(), "{format:?}");
+    }
+}

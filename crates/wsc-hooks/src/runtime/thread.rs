@@ -74,10 +74,36 @@ impl HookRuntime {
 
     /// Replaces secret values in every string of records a hook gave back.
     pub(super) fn redact_values(&self, values: &mut [Value]) {
-        if self.redact.is_some() {
-            for v in values {
-                self.redact_value(v);
+        let Some(redact) = &self.redact else {
+            return;
+        };
+        // Usually no record holds a secret: one pass over all their text (each string and key
+        // followed by a NUL, so no match spans two of them) says so with one call, instead of
+        // one call per string.
+        let mut all = String::new();
+        let mut stack: Vec<&Value> = values.iter().collect();
+        while let Some(v) = stack.pop() {
+            match v {
+                Value::String(s) => {
+                    all.push_str(s);
+                    all.push('\0');
+                }
+                Value::Array(a) => stack.extend(a.iter()),
+                Value::Object(o) => {
+                    for (k, v) in o {
+                        all.push_str(k);
+                        all.push('\0');
+                        stack.push(v);
+                    }
+                }
+                _ => {}
             }
+        }
+        if redact(&all) == all {
+            return;
+        }
+        for v in values {
+            self.redact_value(v);
         }
     }
 
