@@ -505,7 +505,8 @@ pub fn run(args: &BenchArgs) -> Result<()> {
 
     let mut targets = Vec::new();
     let base = big[0].median_rate();
-    for (i, want) in [(1usize, 0.8), (2, 1.2)] {
+    // The targets of issue 13 (docs/performance.md).
+    for (i, want) in [(1usize, 1.1), (2, 1.3)] {
         let ratio = big[i].median_rate() / base;
         targets.push(Target {
             what: format!("{} >= {want}x the baseline", big[i].client.label()),
@@ -517,12 +518,12 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         let rss = big[i].max_rss_mib();
         targets.push(Target {
             what: format!(
-                "{} peak RSS <= 64 MiB at {} records",
+                "{} peak RSS <= 12 MiB at {} records",
                 big[i].client.label(),
                 thousands(big[i].users as u64)
             ),
             measured: format!("{rss:.1} MiB"),
-            met: rss <= 64.0,
+            met: rss <= 12.0,
         });
         let (rb, rl) = (median(&big[i].rss_mib()), median(&little[i].rss_mib()));
         let growth = rb / rl - 1.0;
