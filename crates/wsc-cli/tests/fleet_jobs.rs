@@ -152,17 +152,42 @@ fn submit(file: &Path, url: &str, base: &str, extra: &[&str]) -> i64 {
         .expect("a run id on stdout")
 }
 
+/// A worker process, killed when dropped (a failing test leaves none behind).
+struct Worker(Child);
+
+impl std::ops::Deref for Worker {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Worker {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Starts a worker named `name`, its stderr into `dir/name.log`.
-fn worker(dir: &Path, url: &str, name: &str, extra: &[&str]) -> Child {
+fn worker(dir: &Path, url: &str, name: &str, extra: &[&str]) -> Worker {
     let log = std::fs::File::create(dir.join(format!("{name}.log"))).unwrap();
-    fleet()
-        .args(["worker", "--state", url, "--name", name])
-        .args(["--lease", "2s", "--poll", "100ms"])
-        .args(extra)
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(log))
-        .spawn()
-        .unwrap()
+    Worker(
+        fleet()
+            .args(["worker", "--state", url, "--name", name])
+            .args(["--lease", "2s", "--poll", "100ms"])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .unwrap(),
+    )
 }
 
 fn log(dir: &Path, name: &str) -> String {
@@ -432,7 +457,7 @@ fn fleet_runs_land_every_record_exactly_once() {
     assert_eq!(code(&csv_delta), 2, "{}", show(&csv_delta));
 
     // Idle workers stop on SIGTERM with exit 0; nothing secret in their logs.
-    for (name, w) in [("w2", &mut w2), ("w3", &mut w3)] {
+    for (name, w) in [("w2", &mut *w2), ("w3", &mut *w3)] {
         std::process::Command::new("kill")
             .args(["-TERM", &w.id().to_string()])
             .status()

@@ -1,7 +1,6 @@
 //! Read operations: test the connection, list partitions, aggregate an object type (all
 //! partitions, or one), and read one object.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
@@ -290,22 +289,35 @@ async fn run_partitions(
             return;
         }
     };
+    // Permits are taken in partition order by one spawner, never by the partition tasks
+    // themselves: a later partition holding a permit while it waits for the reader (its
+    // channel full) would otherwise starve the partition the reader is waiting for (a
+    // deadlock, every time with `concurrency: 1` and 16 partitions).
     let sem = Arc::new(Semaphore::new(concurrency));
-    let mut queue = VecDeque::new();
-    for p in partitions {
-        let (ptx, prx) = mpsc::channel(2);
-        let ctx = Arc::new(engine.base_ctx(None, Some(p)));
-        let permit = sem.clone().acquire_owned();
-        let inner = engine.inner.clone();
-        let op = op.clone();
-        let handle = tokio::spawn(async move {
-            let _permit = permit.await;
-            run_operation(inner, op, ctx, ptx, emit).await;
-            Ok::<(), EngineError>(())
-        });
-        queue.push_back((prx, handle));
-    }
-    while let Some((mut prx, handle)) = queue.pop_front() {
+    let (qtx, mut qrx) = mpsc::unbounded_channel();
+    let spawner = {
+        let engine = engine.clone();
+        tokio::spawn(async move {
+            for p in partitions {
+                let Ok(permit) = sem.clone().acquire_owned().await else {
+                    return;
+                };
+                let (ptx, prx) = mpsc::channel(2);
+                let ctx = Arc::new(engine.base_ctx(None, Some(p)));
+                let inner = engine.inner.clone();
+                let op = op.clone();
+                let handle = tokio::spawn(async move {
+                    let _permit = permit;
+                    run_operation(inner, op, ctx, ptx, emit).await;
+                    Ok::<(), EngineError>(())
+                });
+                if qtx.send((prx, handle)).is_err() {
+                    return;
+                }
+            }
+        })
+    };
+    while let Some((mut prx, handle)) = qrx.recv().await {
         let mut stop = false;
         while let Some(batch) = prx.recv().await {
             let failed = batch.is_err();
@@ -322,7 +334,9 @@ async fn run_partitions(
             stop = true;
         }
         if stop {
-            for (_, h) in queue {
+            spawner.abort();
+            qrx.close();
+            while let Ok((_, h)) = qrx.try_recv() {
                 h.abort();
             }
             return;

@@ -268,3 +268,46 @@ async fn partitions_from_a_list_setting_joined_with_a_static_list() {
     assert!(err.contains("`u0000018` was delivered twice"), "{err}");
     api.shutdown().await;
 }
+
+/// Many partitions with `concurrency: 1`: the partition the reader waits for must get the
+/// permit first. A later one holding it while its channel is full deadlocked (every time with
+/// 16 partitions). The timeout only turns a deadlock into a failure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_partitions_one_at_a_time_do_not_deadlock() {
+    let cfg = config(160);
+    let api = start(cfg.clone()).await;
+    let parts: String = (0..16)
+        .map(|i| {
+            format!(
+                "        - {{ name: p{i:02}, from: {}, to: {} }}\n",
+                i * 10,
+                (i + 1) * 10
+            )
+        })
+        .collect();
+    let yaml = format!(
+        r#"{HEADER}{FAST_HTTP}operations:
+  account_aggregation:
+    partitions:
+      concurrency: 1
+      list:
+{parts}    request:
+      path: /users/offset
+      query: {{ offset: "{{{{page.offset}}}}", limit: "{{{{page.limit}}}}", from: "{{{{partition.from}}}}", to: "{{{{partition.to}}}}" }}
+    paging: {{ kind: offset, limit: 2, total: "$.total" }}
+    records: "$.items[*]"
+    identity: "$.id"
+"#
+    );
+    let eng = engine(&yaml, &api.base_url());
+    let records = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        aggregate(&eng, "account", None),
+    )
+    .await
+    .expect("the partitioned aggregation finished (no deadlock)")
+    .unwrap();
+    let ids: Vec<String> = records.iter().map(|r| r.identity.clone()).collect();
+    assert_eq!(ids, (0..160).map(user_id).collect::<Vec<_>>());
+    api.shutdown().await;
+}
