@@ -144,11 +144,24 @@ fn join_helper(p: &[PathAndJson<'_>]) -> Result<Value, String> {
     }))
 }
 
-fn timestamp_helper(_: &[PathAndJson<'_>]) -> Result<Value, String> {
+/// `now_unix` and its older name `timestamp`: the current time in Unix seconds.
+fn now_unix_helper(_: &[PathAndJson<'_>]) -> Result<Value, String> {
     Ok(std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
+        .into())
+}
+
+/// `url_encode` and its older name `urlencode`.
+fn url_encode_helper(p: &[PathAndJson<'_>]) -> Result<Value, String> {
+    Ok(utf8_percent_encode(&text(p, 0), SEGMENT).to_string().into())
+}
+
+/// `base64_encode` and its older name `base64`.
+fn base64_encode_helper(p: &[PathAndJson<'_>]) -> Result<Value, String> {
+    Ok(base64::engine::general_purpose::STANDARD
+        .encode(text(p, 0))
         .into())
 }
 
@@ -219,13 +232,6 @@ fn split_helper(p: &[PathAndJson<'_>]) -> Result<Value, String> {
     ))
 }
 
-fn now_unix() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 /// wsc's helpers (the names are `wsc_spec::template::HELPERS`).
 const NATIVE: &[Native] = &[
     Native {
@@ -238,7 +244,7 @@ const NATIVE: &[Native] = &[
         name: "url_encode",
         arity: (1, 1),
         missing_ok: false,
-        f: |p| Ok(utf8_percent_encode(&text(p, 0), SEGMENT).to_string().into()),
+        f: url_encode_helper,
     },
     Native {
         name: "url_decode",
@@ -255,11 +261,7 @@ const NATIVE: &[Native] = &[
         name: "base64_encode",
         arity: (1, 1),
         missing_ok: false,
-        f: |p| {
-            Ok(base64::engine::general_purpose::STANDARD
-                .encode(text(p, 0))
-                .into())
-        },
+        f: base64_encode_helper,
     },
     Native {
         name: "base64_decode",
@@ -336,7 +338,7 @@ const NATIVE: &[Native] = &[
         name: "now_unix",
         arity: (0, 0),
         missing_ok: false,
-        f: |_| Ok(now_unix().into()),
+        f: now_unix_helper,
     },
     Native {
         name: "upper",
@@ -360,7 +362,7 @@ const NATIVE: &[Native] = &[
         name: "urlencode",
         arity: (1, 1),
         missing_ok: false,
-        f: |p| Ok(utf8_percent_encode(&text(p, 0), SEGMENT).to_string().into()),
+        f: url_encode_helper,
     },
     Native {
         name: "json",
@@ -372,11 +374,7 @@ const NATIVE: &[Native] = &[
         name: "base64",
         arity: (1, 1),
         missing_ok: false,
-        f: |p| {
-            Ok(base64::engine::general_purpose::STANDARD
-                .encode(text(p, 0))
-                .into())
-        },
+        f: base64_encode_helper,
     },
     Native {
         name: "replace",
@@ -400,7 +398,7 @@ const NATIVE: &[Native] = &[
         name: "timestamp",
         arity: (0, 0),
         missing_ok: false,
-        f: timestamp_helper,
+        f: now_unix_helper,
     },
     Native {
         name: "default",
