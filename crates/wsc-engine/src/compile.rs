@@ -245,6 +245,10 @@ pub struct CompiledPaging {
     pub max_pages: Option<u64>,
     /// What a delivered count that differs from the total does.
     pub on_total_mismatch: wsc_spec::model::TotalMismatch,
+    /// Offset and page-number listings continue past empty pages.
+    pub past_empty_pages: bool,
+    /// Empty pages in a row allowed while the API says there is more.
+    pub max_empty_pages: u64,
 }
 
 /// Compiles the JSONPath at `location`.
@@ -337,6 +341,14 @@ impl CompiledPaging {
                 .map(|m| settable(&at("max_pages"), m, settings, Floor::One))
                 .transpose()?,
             on_total_mismatch: p.on_total_mismatch.unwrap_or_default(),
+            past_empty_pages: p.past_empty_pages.unwrap_or(false),
+            max_empty_pages: count(
+                &at("max_empty_pages"),
+                &p.max_empty_pages,
+                settings,
+                Floor::One,
+                10,
+            )?,
         })
     }
 }

@@ -69,6 +69,8 @@ async fn drive_pages(
     let mut seen: HashSet<String> = HashSet::new();
     let mut short: Option<ShortPage> = None;
     let mut tally = Tally::default();
+    // Empty pages in a row, for the loop guard (`max_empty_pages`).
+    let mut empty_run: u64 = 0;
     loop {
         let head = match head_rx.await {
             Ok(h) => h,
@@ -100,6 +102,7 @@ async fn drive_pages(
         };
         check_short_page(run, p, &mut short, state.index + 1, head.count)?;
         tally.page(&head);
+        empty_run = if head.count == 0 { empty_run + 1 } else { 0 };
         if state.index == 0 && matches!(p.kind, PagingKind::Offset | PagingKind::Page) {
             check_capped_first_page(run, p, &head)?;
             if let Some(total) = head.total
@@ -119,7 +122,11 @@ async fn drive_pages(
         }
         // Sequential: decide the next page from this one's head, start it, then hand over
         // this page's records.
-        let next = next_state(run, p, &state, &head, &mut seen)?;
+        let ends = Ends {
+            short_seen: short.is_some(),
+            empty_run,
+        };
+        let next = next_state(run, p, &state, &head, &mut seen, ends)?;
         let upcoming = next.clone().map(|st| spawn_page(run, st, mode));
         send(tx, join(handle).await?).await?;
         match upcoming {
@@ -298,6 +305,10 @@ fn check_short_page(
     if !matches!(p.kind, PagingKind::Offset | PagingKind::Page) || !p.stop_on_short_page {
         return Ok(());
     }
+    if count == 0 && p.past_empty_pages {
+        // Empty pages are part of such listings; only short pages with records count.
+        return Ok(());
+    }
     if count > 0
         && let Some(s) = *short
     {
@@ -321,6 +332,15 @@ async fn send(tx: &PageSender, items: Items) -> Result<(), EngineError> {
         .map_err(|_| EngineError::Output("the consumer stopped".into()))
 }
 
+/// What the pages before tell about the end of a listing.
+#[derive(Debug, Clone, Copy)]
+struct Ends {
+    /// A page with records but fewer than `limit` was seen (offset and page listings).
+    short_seen: bool,
+    /// Empty pages in a row, this one included.
+    empty_run: u64,
+}
+
 /// The page after `state`, or `None` when the listing ends here.
 fn next_state(
     run: &StepRun,
@@ -328,6 +348,28 @@ fn next_state(
     state: &PageState,
     head: &Head,
     seen: &mut HashSet<String>,
+    ends: Ends,
+) -> Result<Option<PageState>, EngineError> {
+    let next = next_page(run, p, state, head, seen, ends)?;
+    if next.is_some() && head.count == 0 && ends.empty_run > p.max_empty_pages {
+        return Err(EngineError::Paging {
+            origin: run.origin(Some(state.index + 1)),
+            message: format!(
+                "{} empty pages in a row and the API still says there is more; stopping instead of paging forever. If this API really returns that many empty pages, raise `paging.max_empty_pages` (now {})",
+                ends.empty_run, p.max_empty_pages
+            ),
+        });
+    }
+    Ok(next)
+}
+
+fn next_page(
+    run: &StepRun,
+    p: &CompiledPaging,
+    state: &PageState,
+    head: &Head,
+    seen: &mut HashSet<String>,
+    ends: Ends,
 ) -> Result<Option<PageState>, EngineError> {
     let mut next = PageState {
         index: state.index + 1,
@@ -339,10 +381,15 @@ fn next_state(
     if head.stop || p.max_pages.is_some_and(|m| next.index >= m) {
         return Ok(None);
     }
-    // An empty page ends offset and page-number listings. A cursor, next URL or Link header
-    // on an empty page says there is more (APIs that return an empty page while they catch
+    // An empty page ends offset and page-number listings, unless `past_empty_pages` says
+    // such pages are normal (then the total, `stop_when` or `max_pages` ends them; an empty
+    // page after a short one still confirms the end). A cursor, next URL or Link header on
+    // an empty page says there is more (APIs that return an empty page while they catch
     // up): only their absence ends those listings, and `stop_when` can end them earlier.
-    if head.count == 0 && matches!(p.kind, PagingKind::Offset | PagingKind::Page) {
+    if head.count == 0
+        && matches!(p.kind, PagingKind::Offset | PagingKind::Page)
+        && (!p.past_empty_pages || ends.short_seen)
+    {
         return Ok(None);
     }
     let page_origin = || run.origin(Some(state.index + 1));
@@ -354,7 +401,11 @@ fn next_state(
             let more_by_total = head
                 .total
                 .is_some_and(|t| next.index.saturating_mul(p.limit) < t);
-            if p.stop_on_short_page && (head.count as u64) < p.limit && !more_by_total {
+            if head.count > 0
+                && p.stop_on_short_page
+                && (head.count as u64) < p.limit
+                && !more_by_total
+            {
                 // Without a total, a short page is the end only if the API never caps its
                 // page size below `limit`; one more request confirms it (a confirming page
                 // with records fails in `check_short_page`).

@@ -74,6 +74,18 @@ pub struct Paging {
     /// Stop when this template renders `true` (sees `response`, `page`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_when: Option<Template>,
+    /// `offset` and `page` listings: an empty page does not end the listing, for APIs that
+    /// return empty pages while more records follow (records filtered after paging, an index
+    /// catching up). The listing then ends by `total`, `stop_when` or `max_pages`, one of which
+    /// must be declared; `max_empty_pages` guards against an API that never ends. (A cursor,
+    /// next URL or Link header on an empty page always continues the listing.) Default `false`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub past_empty_pages: Option<bool>,
+    /// The loop guard: how many empty pages in a row a listing may fetch while the API still
+    /// says there is more (a cursor, a next URL, or `past_empty_pages`). One more fails the run
+    /// instead of paging forever. Default 10.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_empty_pages: Option<Count>,
     /// Pages fetched at once when the total is known. Default 4.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub concurrency: Option<Count>,

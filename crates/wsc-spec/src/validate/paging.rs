@@ -46,6 +46,21 @@ impl Validator<'_> {
         if !matches!(kind, PagingKind::NextUrl) {
             not_for(self, p.next_url.is_some(), "next_url", "`kind: next_url`");
         }
+        if p.past_empty_pages == Some(true) {
+            if !matches!(kind, PagingKind::Offset | PagingKind::Page) {
+                self.error(
+                    &join_key(path, "past_empty_pages"),
+                    format!("`past_empty_pages` does not apply to paging kind `{kname}`"),
+                    Some("a cursor, next URL or Link header on an empty page already continues the listing; `past_empty_pages` is for `kind: offset` and `kind: page`".into()),
+                );
+            } else if p.total.is_none() && p.stop_when.is_none() && p.max_pages.is_none() {
+                self.error(
+                    &join_key(path, "past_empty_pages"),
+                    "`past_empty_pages: true` but nothing says where the listing ends: an empty page no longer does",
+                    Some("declare `total` (where the API reports the record count), `stop_when` (e.g. `stop_when: \"{{response.done}}\"`) or `max_pages`".into()),
+                );
+            }
+        }
         if !matches!(kind, PagingKind::Offset | PagingKind::Page) {
             not_for(
                 self,
@@ -65,6 +80,7 @@ impl Validator<'_> {
             ("start", &p.start, Floor::Zero),
             ("concurrency", &p.concurrency, Floor::One),
             ("max_pages", &p.max_pages, Floor::One),
+            ("max_empty_pages", &p.max_empty_pages, Floor::One),
         ] {
             if let Some(v) = v {
                 self.settable(&join_key(path, key), v, floor);
