@@ -416,8 +416,11 @@ struct AttrTemplate {
 }
 
 impl RecordTemplate for AttrTemplate {
-    fn render(&self, record: &Value) -> Result<Value, String> {
-        let ctx = serde_json::json!({ "record": record });
+    fn render(&self, record: &Value, partition: Option<&Value>) -> Result<Value, String> {
+        let ctx = match partition {
+            Some(p) => serde_json::json!({ "record": record, "partition": p }),
+            None => serde_json::json!({ "record": record }),
+        };
         self.templates
             .render_value(&self.template, &ctx)
             .map_err(|e| e.message)

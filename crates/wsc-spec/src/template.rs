@@ -35,7 +35,8 @@ pub enum Context {
     Now,
     /// `last_run`: the previous complete run, in aggregations (empty on a first run).
     LastRun,
-    /// `partition`: the partition at hand, in aggregations that have `partitions`.
+    /// `partition`: the partition at hand, in the requests, steps and attribute templates of
+    /// aggregations that have `partitions`.
     Partition,
     /// `change`: one attribute change (`change.attribute`, `change.value`), in the item
     /// templates of a write operation's `changes`.

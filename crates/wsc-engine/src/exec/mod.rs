@@ -13,6 +13,7 @@ pub(crate) mod page;
 pub(crate) mod paging;
 pub(crate) mod paths;
 pub(crate) mod rules;
+pub(crate) mod setup;
 
 use std::sync::Arc;
 

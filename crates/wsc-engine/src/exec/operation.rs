@@ -11,12 +11,14 @@ use tokio::sync::mpsc;
 use super::multistep::{collect_step, run_for_each};
 use super::paging::drive;
 use super::paths::check_paths;
+use super::setup::{SetupOutcome, has_setups, keep_records, run_setups};
 use super::{Emit, Items, Mode, StepRun, origin};
 use crate::compile::CompiledOperation;
 use crate::doc::Doc;
 use crate::engine::Inner;
 use crate::error::EngineError;
 use crate::stream::{Batch, Chunk, join};
+use wsc_spec::model::SetupRun;
 use wsc_spec::template::Context;
 
 /// Runs an operation to its end, sending mapped record batches in order on `tx`; an error
@@ -86,6 +88,22 @@ async fn run_hooked(
 
 /// Setup steps, then the primary step's pages with `for_each` merges, mapped and sent.
 async fn run_steps(run: StepRun, tx: &mpsc::Sender<Batch>, emit: Emit) -> Result<(), EngineError> {
+    // `setup` requests of the partition: one that skips it leaves its records out.
+    if has_setups(&run, SetupRun::PerPartition) {
+        let name = run
+            .ctx
+            .get(Context::Partition.as_str())
+            .and_then(|p| p.get("name"))
+            .map(|n| n.as_str().map_or_else(|| n.to_string(), str::to_string))
+            .unwrap_or_default();
+        let what = format!("partition `{name}`");
+        if let SetupOutcome::Skip =
+            run_setups(&run, SetupRun::PerPartition, &run.ctx, &what).await?
+        {
+            return Ok(());
+        }
+    }
+    let per_record = has_setups(&run, SetupRun::PerRecord);
     let StepRun { inner, op, ctx, .. } = run;
     // Setup steps (before the primary, not for_each): run once, keep what they save.
     let mut ctx = (*ctx).clone();
@@ -122,9 +140,12 @@ async fn run_steps(run: StepRun, tx: &mpsc::Sender<Batch>, emit: Emit) -> Result
         .filter(|i| op.steps[*i].for_each == Some(op.primary))
         .collect();
     // Records marked deleted are not JSON Lines (the lines do not say so): they stay records.
+    // Records that `per_record` setup requests judge are raw until they are kept.
     let mode = match emit {
-        Emit::Lines if for_each.is_empty() && !op.mapper.reads_deleted() => Mode::Lines,
-        Emit::Records | Emit::Lines if for_each.is_empty() => Mode::Map,
+        Emit::Lines if for_each.is_empty() && !per_record && !op.mapper.reads_deleted() => {
+            Mode::Lines
+        }
+        Emit::Records | Emit::Lines if for_each.is_empty() && !per_record => Mode::Map,
         _ => Mode::Raw,
     };
     let (ptx, mut prx) = mpsc::channel::<Result<Items, EngineError>>(4);
@@ -139,6 +160,9 @@ async fn run_steps(run: StepRun, tx: &mpsc::Sender<Batch>, emit: Emit) -> Result
                     continue;
                 }
                 let mut raw = raw;
+                if per_record {
+                    raw = keep_records(&primary, raw).await?;
+                }
                 for &si in &for_each {
                     raw = run_for_each(&primary, si, raw).await?;
                 }
@@ -148,10 +172,11 @@ async fn run_steps(run: StepRun, tx: &mpsc::Sender<Batch>, emit: Emit) -> Result
                     check_paths(&inner, &op, &docs.iter().collect::<Vec<_>>());
                 }
                 let origin = origin(&inner, &op, None, None);
+                let partition = primary.ctx.get(Context::Partition.as_str());
                 raw.iter()
                     .map(|v| {
                         op.mapper
-                            .map(&Doc::from_value(v))
+                            .map_in(&Doc::from_value(v), partition)
                             .map_err(|e| EngineError::Map {
                                 origin: origin.clone(),
                                 message: inner.http.redactor().text(&e.to_string()),

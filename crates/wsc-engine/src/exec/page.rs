@@ -386,6 +386,7 @@ fn map_page(
     let op = &run.op;
     let empty = Map::new();
     let ctx_map = page.ctx.as_object().unwrap_or(&empty);
+    let partition = ctx_map.get(Context::Partition.as_str());
     let after = page
         .hooks
         .as_ref()
@@ -394,10 +395,14 @@ fn map_page(
         Mode::Map | Mode::Lines => {
             let mut out = Vec::with_capacity(records.len());
             for r in records {
-                out.push(op.mapper.map(r).map_err(|e| EngineError::Map {
-                    origin: page.origin.clone(),
-                    message: inner.http.redactor().text(&e.to_string()),
-                })?);
+                out.push(
+                    op.mapper
+                        .map_in(r, partition)
+                        .map_err(|e| EngineError::Map {
+                            origin: page.origin.clone(),
+                            message: inner.http.redactor().text(&e.to_string()),
+                        })?,
+                );
             }
             if let Some((set, hook)) = after {
                 let names = op.mapper.attribute_names().clone();

@@ -209,6 +209,12 @@ impl RecordMapper {
 
     /// Maps one record.
     pub fn map(&self, record: &Doc<'_>) -> Result<Record, MapError> {
+        self.map_in(record, None)
+    }
+
+    /// Maps one record of a partition: attribute templates read the partition's fields as
+    /// `partition` (`{{partition.name}}`).
+    pub fn map_in(&self, record: &Doc<'_>, partition: Option<&Value>) -> Result<Record, MapError> {
         let identity = match &self.identity {
             None => String::new(),
             Some(p) => match p.first(record) {
@@ -232,7 +238,7 @@ impl RecordMapper {
         }
         let mut attributes = Vec::with_capacity(self.attrs.len());
         for a in &self.attrs {
-            attributes.push(self.attribute(a, record, record_value.as_ref())?);
+            attributes.push(self.attribute(a, record, record_value.as_ref(), partition)?);
         }
         let members = match &self.members {
             None => None,
@@ -266,6 +272,7 @@ impl RecordMapper {
         a: &AttrPlan,
         record: &Doc<'_>,
         record_value: Option<&Value>,
+        partition: Option<&Value>,
     ) -> Result<Value, MapError> {
         // Fast path: a plain path attribute (`email: "$.emails[0].value"`).
         if let (Source::Path(p), false, AttributeType::Json) = (&a.source, a.multi, a.ty) {
@@ -286,7 +293,7 @@ impl RecordMapper {
                     })?;
                 }
                 Source::Template(t, _) => {
-                    let v = render(a, t.as_ref(), record, record_value)?;
+                    let v = render(a, t.as_ref(), record, record_value, partition)?;
                     push_flat_value(&a.name, a.ty, v, &mut out)?;
                 }
                 Source::Value(v) => return Ok(v.clone()),
@@ -305,7 +312,7 @@ impl RecordMapper {
                 _ => None,
             },
             Source::Template(t, _) => {
-                let v = render(a, t.as_ref(), record, record_value)?;
+                let v = render(a, t.as_ref(), record, record_value, partition)?;
                 if v.is_null() {
                     None
                 } else {
@@ -347,6 +354,7 @@ fn render(
     t: &dyn RecordTemplate,
     record: &Doc<'_>,
     record_value: Option<&Value>,
+    partition: Option<&Value>,
 ) -> Result<Value, MapError> {
     let owned;
     let rv = match record_value {
@@ -356,10 +364,11 @@ fn render(
             &owned
         }
     };
-    t.render(rv).map_err(|message| MapError::Template {
-        attribute: a.name.to_string(),
-        message: truncate_chars(&message, 2 * MAX_ERROR_DATA),
-    })
+    t.render(rv, partition)
+        .map_err(|message| MapError::Template {
+            attribute: a.name.to_string(),
+            message: truncate_chars(&message, 2 * MAX_ERROR_DATA),
+        })
 }
 
 /// Appends `v` (flattening one level of array, dropping nulls) converted to `ty`.

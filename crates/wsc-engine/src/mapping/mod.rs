@@ -50,8 +50,9 @@ pub trait TemplateCompiler {
 /// A compiled attribute template.
 pub trait RecordTemplate: Send + Sync {
     /// Renders the template for one record. `record` is the record itself (a JSON object);
-    /// the implementation exposes it to the template as `record`.
-    fn render(&self, record: &Value) -> Result<Value, String>;
+    /// the implementation exposes it to the template as `record`, and `partition` (the
+    /// partition the record was read in, in partitioned aggregations) as `partition`.
+    fn render(&self, record: &Value, partition: Option<&Value>) -> Result<Value, String>;
 }
 
 #[cfg(test)]

@@ -101,6 +101,7 @@ impl Validator<'_> {
             );
         }
         self.steps(path, op, base);
+        self.setup(path, kind, op, base);
         if !matches!(
             kind,
             OperationKind::AccountAggregation
@@ -292,8 +293,11 @@ impl Validator<'_> {
     }
 
     pub(super) fn attributes(&mut self, path: &str, op: &Operation) {
+        // Attribute templates render with the record and, in a partitioned aggregation, the
+        // partition the record was read in.
         let rctx = Ctx {
             record: true,
+            partition: op.partitions.is_some(),
             ..Ctx::default()
         };
         for (name, a) in &op.attributes {
