@@ -1,6 +1,7 @@
-//! One run of an operation: its `before_operation` / `after_operation` hooks, setup steps
-//! (run once, before the primary step; what they `save` joins the context and the connector
-//! state), the primary step's pages, `for_each` steps merged into its records, and mapping.
+//! One run of an operation: its `before_operation` / `after_operation` hooks, `setup`
+//! requests (per partition, per record: `setup.rs`), setup steps (run once, before the
+//! primary step; what they `save` joins the context and the connector state), the primary
+//! step's pages, `for_each` steps merged into its records, and mapping.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;

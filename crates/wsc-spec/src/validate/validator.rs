@@ -39,7 +39,7 @@ impl Ctx {
             ),
             Context::Record => (
                 self.record,
-                "`record` is set only in `for_each` steps, attribute templates and partition requests",
+                "`record` is set only in `for_each` steps, attribute templates, partition requests and `per_record` setup requests",
             ),
             Context::Parent => (
                 self.parent,
