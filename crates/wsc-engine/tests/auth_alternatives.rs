@@ -229,29 +229,18 @@ async fn auth_errors_name_the_alternative() {
     oauth.shutdown().await;
 }
 
-/// The engine of `settings` with tokens in `store`, its token key and its instance key. Built
-/// on a thread with the stack of a main thread: under this test's future, loading a connector
-/// in a debug build needs more than a test thread's 2 MiB.
+/// The engine of `settings` with tokens in `store`, its token key and its instance key.
 fn with_store(
     yaml: &str,
     settings: &[(&str, &str)],
     store: &Arc<dyn wsc_store::Store>,
 ) -> (Box<Engine>, wsc_store::InstanceKey, wsc_store::InstanceKey) {
-    std::thread::scope(|s| {
-        std::thread::Builder::new()
-            .stack_size(8 << 20)
-            .spawn_scoped(s, || {
-                let (loaded, r) = resolved(yaml, settings).unwrap();
-                let auth = wsc_engine::authenticator(&loaded, &r, Some(store.clone())).unwrap();
-                let e = Engine::new(&loaded, &r, auth, RunContext::default()).unwrap();
-                let token_key = wsc_engine::auth::token_key(&loaded, &r).unwrap();
-                let plain = wsc_engine::auth::instance_key(&loaded, &r);
-                (Box::new(e), token_key, plain)
-            })
-            .unwrap()
-            .join()
-            .unwrap()
-    })
+    let (loaded, r) = resolved(yaml, settings).unwrap();
+    let auth = wsc_engine::authenticator(&loaded, &r, Some(store.clone())).unwrap();
+    let e = Engine::new(&loaded, &r, auth, RunContext::default()).unwrap();
+    let token_key = wsc_engine::auth::token_key(&loaded, &r).unwrap();
+    let plain = wsc_engine::auth::instance_key(&loaded, &r);
+    (Box::new(e), token_key, plain)
 }
 
 /// Each alternative keeps its tokens under a key of its own: a token of one is never the

@@ -44,11 +44,14 @@ pub enum Context {
     /// `headers`: the response's headers (names in lower case), in error-rule expressions
     /// and `stop_when`.
     Headers,
+    /// `window`: the time window at hand (`start`, `end`, `start_unix`, `end_unix`, `index`),
+    /// in the requests of aggregations that have `windows`.
+    Window,
 }
 
 impl Context {
     /// Every context, in the order messages list them.
-    pub const ALL: [Context; 14] = [
+    pub const ALL: [Context; 15] = [
         Context::Settings,
         Context::Page,
         Context::Plan,
@@ -63,6 +66,7 @@ impl Context {
         Context::Partition,
         Context::Change,
         Context::Headers,
+        Context::Window,
     ];
 
     /// The name templates read it by, e.g. `last_run`.
@@ -82,6 +86,7 @@ impl Context {
             Context::Partition => "partition",
             Context::Change => "change",
             Context::Headers => "headers",
+            Context::Window => "window",
         }
     }
 
@@ -405,6 +410,7 @@ mod tests {
                 "partition",
                 "change",
                 "headers",
+                "window",
             ]
         );
         for c in Context::ALL {

@@ -14,6 +14,7 @@ pub(crate) mod paging;
 pub(crate) mod paths;
 pub(crate) mod rules;
 pub(crate) mod setup;
+pub(crate) mod windows;
 
 use std::sync::Arc;
 

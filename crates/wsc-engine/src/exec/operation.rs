@@ -1,7 +1,8 @@
 //! One run of an operation: its `before_operation` / `after_operation` hooks, `setup`
 //! requests (per partition, per record: `setup.rs`), setup steps (run once, before the
 //! primary step; what they `save` joins the context and the connector state), the primary
-//! step's pages, `for_each` steps merged into its records, and mapping.
+//! step's pages, `for_each` steps merged into its records, and mapping; with `windows`, all
+//! of it once per time window (`windows.rs`).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -13,6 +14,7 @@ use super::multistep::{collect_step, run_for_each};
 use super::paging::drive;
 use super::paths::check_paths;
 use super::setup::{SetupOutcome, has_setups, keep_records, run_setups};
+use super::windows::{complete, plan};
 use super::{Emit, Items, Mode, StepRun, origin};
 use crate::compile::CompiledOperation;
 use crate::doc::Doc;
@@ -46,7 +48,7 @@ async fn run_hooked(
     emit: Emit,
 ) -> Result<(), EngineError> {
     let Some(set) = inner.hooks.for_operation(&op.key) else {
-        return run_steps(
+        return run_windowed(
             StepRun {
                 inner,
                 op,
@@ -74,7 +76,7 @@ async fn run_hooked(
         si: 0,
         ctx: ctx.clone(),
     };
-    run_steps(run, tx, emit).await?;
+    run_windowed(run, tx, emit).await?;
     if let Some(h) = &set.after_operation {
         let mut result = json!({
             "operation": op.key,
@@ -83,6 +85,35 @@ async fn run_hooked(
         inner
             .hooks
             .after_operation(h, &op.key, &inner.settings, &ctx, &mut result)?;
+    }
+    Ok(())
+}
+
+/// [`run_steps`] once per time window of the operation's `windows`, in order (each with
+/// `window` in its context), then keeps the last window's end for the next run; or once
+/// without `windows`. A run that fails or whose reader stops keeps nothing.
+async fn run_windowed(
+    run: StepRun,
+    tx: &mpsc::Sender<Batch>,
+    emit: Emit,
+) -> Result<(), EngineError> {
+    let Some(windows) = plan(&run.inner, &run.op, &run.ctx)? else {
+        return run_steps(run, tx, emit).await;
+    };
+    for w in &windows {
+        let mut c = (*run.ctx).clone();
+        c.insert(Context::Window.into(), w.to_value());
+        let one = StepRun {
+            ctx: Arc::new(c),
+            ..run.clone()
+        };
+        run_steps(one, tx, emit).await?;
+        if tx.is_closed() {
+            return Ok(());
+        }
+    }
+    if let Some(last) = windows.last() {
+        complete(&run.inner, &run.op, last);
     }
     Ok(())
 }

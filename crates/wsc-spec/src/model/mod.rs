@@ -22,6 +22,7 @@ mod paging;
 mod settable;
 mod settings;
 mod setup;
+mod windows;
 
 pub use self::auth::{
     ApiKeyAuth, Auth, AuthAlternatives, BasicAuth, BearerAuth, ClientAuth, Credential, CustomAuth,
@@ -43,6 +44,7 @@ pub use self::paging::{PageValue, Paging, PagingKind, TotalMismatch};
 pub use self::settable::{Count, Floor, Rate, Settable, SettingOr, settings_reference};
 pub use self::settings::{Setting, SettingType};
 pub use self::setup::{Setup, SetupRule, SetupRun};
+pub use self::windows::Windows;
 pub use crate::values::{ByteSize, Duration, JsonPath, StatusPattern, Template};
 
 /// A whole connector file.

@@ -68,6 +68,7 @@ impl Validator<'_> {
             auth: false,
             last_run: kind.is_aggregation(),
             partition: op.partitions.is_some(),
+            window: op.windows.is_some(),
             ..Ctx::default()
         };
         match (&op.request, op.steps.is_empty()) {
@@ -102,6 +103,7 @@ impl Validator<'_> {
         }
         self.steps(path, op, base);
         self.setup(path, kind, op, base);
+        self.windows(path, kind, op);
         if !matches!(
             kind,
             OperationKind::AccountAggregation

@@ -1,10 +1,10 @@
 //! `setup`: side-effect requests of an aggregation, run per partition or per record, and
-//! their answer rules.
+//! their answer rules; `windows`: an aggregation read as successive time windows.
 
 use crate::locate::join_key;
 use crate::model::{Operation, OperationKind, SetupRule, SetupRun};
 
-use super::validator::{Ctx, Validator, is_identifier};
+use super::validator::{Ctx, Secrecy, Validator, is_identifier};
 
 impl Validator<'_> {
     pub(super) fn setup(&mut self, path: &str, kind: OperationKind, op: &Operation, base: Ctx) {
@@ -75,6 +75,40 @@ impl Validator<'_> {
                         .into(),
                 ),
             );
+        }
+    }
+}
+
+impl Validator<'_> {
+    /// `windows`: aggregations only, not with `partitions`, a window longer than zero, `start`
+    /// and `end` templates of what is known before the run.
+    pub(super) fn windows(&mut self, path: &str, kind: OperationKind, op: &Operation) {
+        let Some(w) = &op.windows else { return };
+        let wp = join_key(path, "windows");
+        if !kind.is_aggregation() {
+            self.error(&wp, "`windows` applies to aggregations only", None);
+        }
+        if op.partitions.is_some() {
+            self.error(
+                &wp,
+                "an aggregation has either `windows` or `partitions`, not both",
+                Some("read time windows one after another with `windows`, or split the listing with `partitions`".into()),
+            );
+        }
+        if w.size.get().is_zero() {
+            self.error(
+                &join_key(&wp, "size"),
+                "a window of no length would never move forward",
+                Some("e.g. `size: 7d`".into()),
+            );
+        }
+        let ctx = Ctx {
+            last_run: true,
+            ..Ctx::default()
+        };
+        self.template(&join_key(&wp, "start"), &w.start, ctx, Secrecy::Plain);
+        if let Some(e) = &w.end {
+            self.template(&join_key(&wp, "end"), e, ctx, Secrecy::Plain);
         }
     }
 }

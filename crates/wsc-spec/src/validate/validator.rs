@@ -23,6 +23,7 @@ pub(super) struct Ctx {
     pub(super) partition: bool,
     pub(super) change: bool,
     pub(super) headers: bool,
+    pub(super) window: bool,
 }
 
 impl Ctx {
@@ -68,6 +69,10 @@ impl Ctx {
             Context::Headers => (
                 self.headers,
                 "`headers` (the response's headers) is set only in error-rule expressions and `stop_when`",
+            ),
+            Context::Window => (
+                self.window,
+                "`window` is set only in the requests and steps of an aggregation that has `windows`",
             ),
             Context::Change => (
                 self.change,
