@@ -35,6 +35,8 @@ auth: {{ type: bearer, token: "{{{{settings.token}}}}" }}
     paging: {{ kind: offset, limit: 3, total: "$.total" }}
     records: "$.items[*]"
     identity: "$.id"
+    attributes:
+      window: {{ template: "{{{{window.index}}}}", type: int }}
 "#
     )
 }
@@ -87,6 +89,16 @@ async fn windows_are_read_in_order_and_the_next_run_starts_at_the_saved_end() {
     let records = aggregate(&e, "account", None).await.unwrap();
     assert_eq!(ids(&records), (0..12).map(user_id).collect::<Vec<_>>());
     assert_identities_unique(&records);
+    // Each record carries the window it was read in.
+    let by_window: Vec<i64> = records
+        .iter()
+        .map(|r| {
+            attr(&e, "account_aggregation", r, "window")
+                .as_i64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(by_window, [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2]);
     // Each window paged to its end: 4 users by 3 is 2 pages.
     assert_eq!(api.stats().pages.offset, 6);
     let end = saved_end(&e).expect("the end of the last window is kept");

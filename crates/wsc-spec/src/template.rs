@@ -45,7 +45,7 @@ pub enum Context {
     /// and `stop_when`.
     Headers,
     /// `window`: the time window at hand (`start`, `end`, `start_unix`, `end_unix`, `index`),
-    /// in the requests of aggregations that have `windows`.
+    /// in the requests, steps and attribute templates of aggregations that have `windows`.
     Window,
 }
 

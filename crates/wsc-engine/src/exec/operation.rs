@@ -204,11 +204,10 @@ async fn run_steps(run: StepRun, tx: &mpsc::Sender<Batch>, emit: Emit) -> Result
                     check_paths(&inner, &op, &docs.iter().collect::<Vec<_>>());
                 }
                 let origin = origin(&inner, &op, None, None);
-                let partition = primary.ctx.get(Context::Partition.as_str());
                 raw.iter()
                     .map(|v| {
                         op.mapper
-                            .map_in(&Doc::from_value(v), partition)
+                            .map_in(&Doc::from_value(v), Some(&primary.ctx))
                             .map_err(|e| EngineError::Map {
                                 origin: origin.clone(),
                                 message: inner.http.redactor().text(&e.to_string()),

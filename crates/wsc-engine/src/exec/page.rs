@@ -386,7 +386,6 @@ fn map_page(
     let op = &run.op;
     let empty = Map::new();
     let ctx_map = page.ctx.as_object().unwrap_or(&empty);
-    let partition = ctx_map.get(Context::Partition.as_str());
     let after = page
         .hooks
         .as_ref()
@@ -397,7 +396,7 @@ fn map_page(
             for r in records {
                 out.push(
                     op.mapper
-                        .map_in(r, partition)
+                        .map_in(r, Some(ctx_map))
                         .map_err(|e| EngineError::Map {
                             origin: page.origin.clone(),
                             message: inner.http.redactor().text(&e.to_string()),

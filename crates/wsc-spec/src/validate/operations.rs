@@ -295,11 +295,12 @@ impl Validator<'_> {
     }
 
     pub(super) fn attributes(&mut self, path: &str, op: &Operation) {
-        // Attribute templates render with the record and, in a partitioned aggregation, the
-        // partition the record was read in.
+        // Attribute templates render with the record and the partition or window it was
+        // read in.
         let rctx = Ctx {
             record: true,
             partition: op.partitions.is_some(),
+            window: op.windows.is_some(),
             ..Ctx::default()
         };
         for (name, a) in &op.attributes {

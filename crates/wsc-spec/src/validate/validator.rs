@@ -72,7 +72,7 @@ impl Ctx {
             ),
             Context::Window => (
                 self.window,
-                "`window` is set only in the requests and steps of an aggregation that has `windows`",
+                "`window` is set only in the requests, steps and attribute templates of an aggregation that has `windows`",
             ),
             Context::Change => (
                 self.change,
