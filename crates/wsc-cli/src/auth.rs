@@ -26,13 +26,20 @@ pub fn run(cmd: &AuthCommand) -> Result<(), Failed> {
     };
     let loaded = load(&args.connector)?;
     let settings = resolve_settings(&loaded, args, &process_env)?;
-    let grant = match &loaded.connector.auth {
+    let chosen = wsc_engine::alternative::chosen_auth(&loaded.connector, &settings)
+        .map_err(|e| fail(exit::INVALID, e))?;
+    let alternative = chosen.describe();
+    let grant = match chosen.auth {
         Auth::OAuth2(o) => o.grant.name(),
         Auth::Custom(_) => "custom",
         other => {
             outln!(
-                "{}: auth type `{}` has no managed tokens; nothing is stored",
+                "{}: {}auth type `{}` has no managed tokens; nothing is stored",
                 loaded.connector.connector,
+                alternative
+                    .as_ref()
+                    .map(|a| format!("auth alternative {a}: "))
+                    .unwrap_or_default(),
                 other.kind_name()
             );
             return Ok(());
@@ -44,7 +51,8 @@ pub fn run(cmd: &AuthCommand) -> Result<(), Failed> {
             "no state store (`--state none`, or no home directory)",
         ));
     };
-    let key = wsc_engine::auth::instance_key(&loaded, &settings);
+    let key =
+        wsc_engine::auth::token_key(&loaded, &settings).map_err(|e| fail(exit::INVALID, e))?;
     let store = open_store(&path)?;
     if logout {
         let n = store
@@ -67,6 +75,9 @@ pub fn run(cmd: &AuthCommand) -> Result<(), Failed> {
     outln!("connector: {}", key.connector);
     outln!("instance:  {}", key.instance);
     outln!("store:     {}", path.display());
+    if let Some(a) = &alternative {
+        outln!("auth:      alternative {a}");
+    }
     outln!("grant:     {grant} (configured)");
     let login = format!("wsc auth login {}", args.connector.display());
     let now = wsc_auth::token::now_ms();

@@ -246,7 +246,12 @@ pub fn token_store(
     loaded: &Loaded,
     args: &ConnectorArgs,
 ) -> Result<Option<Arc<dyn Store>>, Failed> {
-    if !matches!(loaded.connector.auth, Auth::OAuth2(_) | Auth::Custom(_)) {
+    let managed = |a: &Auth| matches!(a, Auth::OAuth2(_) | Auth::Custom(_));
+    let any_managed = match &loaded.connector.auth {
+        Auth::Alternatives(a) => a.alternatives.values().any(managed),
+        other => managed(other),
+    };
+    if !any_managed {
         return Ok(None);
     }
     match store_path(args) {

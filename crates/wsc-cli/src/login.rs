@@ -68,7 +68,9 @@ pub fn run(args: &LoginArgs) -> Result<(), Failed> {
     let cargs = &args.connector;
     let loaded = load(&cargs.connector)?;
     let settings = resolve_settings(&loaded, cargs, &process_env)?;
-    let grant = match &loaded.connector.auth {
+    let chosen = wsc_engine::alternative::chosen_auth(&loaded.connector, &settings)
+        .map_err(|e| fail(exit::INVALID, e))?;
+    let grant = match chosen.auth {
         Auth::OAuth2(o) => Some(o.grant),
         Auth::Custom(_) => None,
         other => {

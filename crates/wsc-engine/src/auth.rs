@@ -116,6 +116,24 @@ pub fn instance_key(loaded: &Loaded, settings: &ResolvedSettings) -> InstanceKey
     )
 }
 
+/// The key of this instance's tokens in the state store: [`instance_key`], and with auth
+/// alternatives also the name of the alternative in use, so two alternatives never share a
+/// token.
+pub fn token_key(loaded: &Loaded, settings: &ResolvedSettings) -> Result<InstanceKey, EngineError> {
+    let chosen = crate::alternative::chosen_auth(&loaded.connector, settings)?;
+    let key = instance_key(loaded, settings);
+    Ok(match chosen.name() {
+        None => key,
+        Some(name) => InstanceKey::new(
+            &key.connector,
+            [
+                ("instance", key.instance.as_str()),
+                ("auth alternative", name),
+            ],
+        ),
+    })
+}
+
 /// The token manager of an `oauth2` or `custom` connector (`None` for the static kinds),
 /// keeping its tokens in `store` when one is given.
 pub fn token_manager(
@@ -133,7 +151,8 @@ pub fn token_manager_with(
     store: Option<Arc<dyn Store>>,
     wire: &Wire,
 ) -> Result<Option<TokenManager>, EngineError> {
-    if !matches!(loaded.connector.auth, Auth::OAuth2(_) | Auth::Custom(_)) {
+    let chosen = crate::alternative::chosen_auth(&loaded.connector, settings)?;
+    if !matches!(chosen.auth, Auth::OAuth2(_) | Auth::Custom(_)) {
         return Ok(None);
     }
     // Token requests go out with the connector's TLS settings (private CA, client
@@ -145,12 +164,10 @@ pub fn token_manager_with(
         inner,
         wire: wire.clone(),
     };
-    let binding = store.map(|store| StoreBinding {
-        store,
-        key: instance_key(loaded, settings),
-    });
+    let key = token_key(loaded, settings)?;
+    let binding = store.map(|store| StoreBinding { store, key });
     Ok(TokenManager::for_auth(
-        &loaded.connector.auth,
+        chosen.auth,
         settings.to_value(),
         Arc::new(EngineRender::default()),
         loaded.dir.clone(),
@@ -177,10 +194,27 @@ pub fn authenticator_with(
     store: Option<Arc<dyn Store>>,
     wire: &Wire,
 ) -> Result<Arc<dyn Authenticator>, EngineError> {
-    match token_manager_with(loaded, settings, store, wire)? {
-        Some(m) => Ok(Arc::new(m)),
-        None => static_authenticator(loaded, settings),
-    }
+    let inner: Arc<dyn Authenticator> = match token_manager_with(loaded, settings, store, wire)? {
+        Some(m) => Arc::new(m),
+        None => static_only(loaded, settings)?,
+    };
+    named(loaded, settings, inner)
+}
+
+/// `inner`, its errors naming the auth alternative in use (when the auth has alternatives).
+fn named(
+    loaded: &Loaded,
+    settings: &ResolvedSettings,
+    inner: Arc<dyn Authenticator>,
+) -> Result<Arc<dyn Authenticator>, EngineError> {
+    let chosen = crate::alternative::chosen_auth(&loaded.connector, settings)?;
+    Ok(match chosen.name() {
+        None => inner,
+        Some(name) => Arc::new(crate::alternative::Named {
+            inner,
+            name: name.to_string(),
+        }),
+    })
 }
 
 /// Sends token requests through a [`Wire`].
@@ -254,8 +288,21 @@ pub fn static_authenticator(
     loaded: &Loaded,
     settings: &ResolvedSettings,
 ) -> Result<Arc<dyn Authenticator>, EngineError> {
+    let chosen = crate::alternative::chosen_auth(&loaded.connector, settings)?;
+    if matches!(chosen.auth, Auth::OAuth2(_) | Auth::Custom(_)) {
+        // Managed tokens, kept in memory; `authenticator` adds a store.
+        return authenticator(loaded, settings, None);
+    }
+    let inner = static_only(loaded, settings)?;
+    named(loaded, settings, inner)
+}
+
+/// The static kinds (none, basic, API key, bearer), without naming the alternative.
+fn static_only(
+    loaded: &Loaded,
+    settings: &ResolvedSettings,
+) -> Result<Arc<dyn Authenticator>, EngineError> {
     use wsc_auth::{Secret, StaticAuth};
-    use wsc_spec::model::Auth;
     let mut t = Templates::new();
     let ctx = serde_json::json!({
         "settings": settings.to_value(),
@@ -266,7 +313,8 @@ pub fn static_authenticator(
         let c = t.compile(loc, tpl.as_str(), Escape::None)?;
         Ok(t.render(&c, &ctx)?)
     };
-    let a: StaticAuth = match &loaded.connector.auth {
+    let chosen = crate::alternative::chosen_auth(&loaded.connector, settings)?;
+    let a: StaticAuth = match chosen.auth {
         Auth::None => StaticAuth::None,
         Auth::Basic(b) => StaticAuth::Basic {
             username: render("auth.username", &b.username)?,
@@ -284,9 +332,11 @@ pub fn static_authenticator(
             b.token_placement.name.clone(),
             b.token_placement.effective_prefix().to_string(),
         ),
-        Auth::OAuth2(_) | Auth::Custom(_) => {
-            // Managed tokens, kept in memory; `authenticator` adds a store.
-            return authenticator(loaded, settings, None);
+        Auth::OAuth2(_) | Auth::Custom(_) | Auth::Alternatives(_) => {
+            return Err(EngineError::Config(format!(
+                "auth type `{}` has no static credentials",
+                chosen.auth.kind_name()
+            )));
         }
     };
     Ok(Arc::new(a))

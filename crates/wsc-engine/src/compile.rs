@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 use wsc_spec::model::{
     Count, Floor, Method, Operation, PageValue, Paging, PagingKind, RequestSpec, Step,
 };
@@ -428,8 +428,18 @@ struct AttrTemplate {
 }
 
 impl RecordTemplate for AttrTemplate {
-    fn render(&self, record: &Value) -> Result<Value, String> {
-        let ctx = serde_json::json!({ "record": record });
+    fn render(&self, record: &Value, run: Option<&Map<String, Value>>) -> Result<Value, String> {
+        let mut ctx = Map::new();
+        ctx.insert("record".into(), record.clone());
+        for c in [
+            wsc_spec::template::Context::Partition,
+            wsc_spec::template::Context::Window,
+        ] {
+            if let Some(v) = run.and_then(|r| r.get(c.as_str())) {
+                ctx.insert(c.into(), v.clone());
+            }
+        }
+        let ctx = Value::Object(ctx);
         self.templates
             .render_value(&self.template, &ctx)
             .map_err(|e| e.message)

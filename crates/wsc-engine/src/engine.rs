@@ -123,6 +123,8 @@ pub(crate) struct Inner {
     pub(crate) ops: HashMap<String, Arc<CompiledOperation>>,
     /// The compiled `changes` item templates of write operations, by operation key.
     pub(crate) changes: HashMap<String, Arc<crate::compile_changes::CompiledChanges>>,
+    /// The compiled `setup` requests of aggregations, by operation key.
+    pub(crate) setups: HashMap<String, Arc<[crate::compile_setup::CompiledSetup]>>,
     pub(crate) stats: Arc<Stats>,
     pub(crate) run: RunContext,
     pub(crate) hooks: Arc<EngineHooks>,
@@ -176,7 +178,7 @@ impl Engine {
         })?;
         let mut hosts = HostPolicy::new(c.allowed_hosts.iter().cloned());
         hosts.allow_url(&base_url);
-        let token_url = match &c.auth {
+        let token_url = match crate::alternative::chosen_auth(c, settings)?.auth {
             Auth::OAuth2(o) => Some(o.token_url.clone()),
             Auth::Custom(cu) => Some(cu.request.url.clone()),
             _ => None,
@@ -236,6 +238,7 @@ impl Engine {
             ops.insert(key.into_string(), Arc::new(compiled));
         }
         let changes = crate::compile_changes::compile_all(&mut t, c)?;
+        let setups = crate::compile_setup::compile_all(&mut t, c, &default_headers)?;
         let tls = read_tls(&loaded.dir, c, &mut t, &setup_ctx)?;
         let mut secrets: Vec<String> = settings.secrets().to_vec();
         secrets.extend(auth.secrets());
@@ -270,6 +273,7 @@ impl Engine {
                 name: c.connector.clone(),
                 templates: t,
                 changes,
+                setups,
                 base_url,
                 settings: settings_value,
                 http,

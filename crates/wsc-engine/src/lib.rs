@@ -15,11 +15,13 @@
 //! `redact.rs`, `wire.rs` and `message.rs` (recording, replay and dry runs).
 //! docs/architecture.md has the whole map.
 
+pub mod alternative;
 pub mod auth;
 pub mod authenticate;
 mod cache;
 pub(crate) mod compile;
 mod compile_changes;
+mod compile_setup;
 mod dedup;
 pub mod delta;
 pub mod doc;

@@ -177,6 +177,9 @@ pub fn resolve_from(
             }
         }
     }
+    // Settings only auth alternatives read are required only by the alternative in use,
+    // which is chosen once the settings are known (`crate::alternative`).
+    let alternative_only = wsc_spec::auth_settings::alternative_only_settings(connector);
     let mut out = ResolvedSettings::default();
     for (name, s) in &connector.settings {
         let implicit = format!("WSC_{}", name.to_ascii_uppercase());
@@ -190,7 +193,7 @@ pub fn resolve_from(
             .or_else(|| env(&implicit).map(|t| (Source::Env(implicit.clone()), Value::String(t))))
             .or_else(|| s.default.clone().map(|d| (Source::Default, d)));
         let Some((source, raw)) = given else {
-            if s.required.unwrap_or(true) {
+            if s.required.unwrap_or(true) && !alternative_only.contains(name) {
                 errors.push(SettingsError::Missing {
                     name: name.clone(),
                     description: s.description.clone(),

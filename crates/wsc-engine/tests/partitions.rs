@@ -311,3 +311,55 @@ async fn many_partitions_one_at_a_time_do_not_deadlock() {
     assert_eq!(ids, (0..160).map(user_id).collect::<Vec<_>>());
     api.shutdown().await;
 }
+
+/// Attribute templates of a partitioned aggregation read `partition`: every record carries
+/// the partition it was read in, field by field or whole; concurrent partitions do not mix.
+#[tokio::test]
+async fn attribute_templates_read_the_partition() {
+    let cfg = config(12).with_latency(Duration::from_millis(2));
+    let api = start(cfg.clone()).await;
+    let yaml = format!(
+        "{}    attributes:\n      part: {{ template: \"{{{{partition.name}}}}\" }}\n      size: {{ template: \"{{{{partition.size}}}}\", type: int }}\n      whole: {{ template: \"{{{{partition}}}}\", type: json }}\n      tag: {{ template: \"{{{{partition.coll}}}}/{{{{record.id}}}}\" }}\n",
+        connector()
+    );
+    let engine = engine(&yaml, &api.base_url());
+    let records = aggregate(&engine, "account", None).await.unwrap();
+    assert_eq!(pairs(&records), expected(&cfg, true, true));
+    for r in &records {
+        let people = r.identity.starts_with('u');
+        let (name, coll, size) = if people {
+            ("people", "users", 7)
+        } else {
+            ("teams", "groups", 5)
+        };
+        assert_eq!(
+            attr(&engine, "account_aggregation", r, "part"),
+            &json!(name),
+            "{r:?}"
+        );
+        assert_eq!(
+            attr(&engine, "account_aggregation", r, "size"),
+            &json!(size),
+            "{r:?}"
+        );
+        assert_eq!(
+            attr(&engine, "account_aggregation", r, "whole"),
+            &json!({ "name": name, "coll": coll, "size": size }),
+            "{r:?}"
+        );
+        assert_eq!(
+            attr(&engine, "account_aggregation", r, "tag"),
+            &json!(format!("{coll}/{}", r.identity)),
+            "{r:?}"
+        );
+    }
+    // One partition alone carries its own.
+    let teams = aggregate(&engine, "account", Some("teams")).await.unwrap();
+    assert!(!teams.is_empty());
+    assert!(
+        teams
+            .iter()
+            .all(|r| attr(&engine, "account_aggregation", r, "part") == &json!("teams"))
+    );
+    api.shutdown().await;
+}

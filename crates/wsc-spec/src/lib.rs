@@ -6,6 +6,7 @@
 //! template analysis ([`template`]) and the JSON Schema of the format ([`schema`]). It does no
 //! network I/O and has no async code.
 
+pub mod auth_settings;
 pub mod diagnostic;
 pub mod limits;
 pub mod load;

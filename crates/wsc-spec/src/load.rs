@@ -62,9 +62,33 @@ pub fn load_file(path: &Path) -> Result<Loaded, LoadError> {
     load_bytes(&bytes, &path.display().to_string(), &dir)
 }
 
+/// Stack of the thread a connector is read on (see [`load_bytes`]).
+const LOAD_STACK: usize = 16 << 20;
+
 /// Parses and validates connector text. `file` names it in messages; `dir` is where relative
 /// hook and key files are looked up.
+///
+/// The reading runs on a thread of its own with a 16 MiB stack: the derived readers of the
+/// typed connector keep every operation on the stack several times, which in an unoptimised
+/// build comes close to 2 MiB, the whole stack of a test thread or a Tokio worker. Loading
+/// then works the same whatever thread calls it.
 pub fn load_bytes(bytes: &[u8], file: &str, dir: &Path) -> Result<Loaded, LoadError> {
+    std::thread::scope(|s| {
+        match std::thread::Builder::new()
+            .name("wsc-load".into())
+            .stack_size(LOAD_STACK)
+            .spawn_scoped(s, || read_connector(bytes, file, dir))
+        {
+            Ok(h) => h
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            // No thread to be had: read on this one.
+            Err(_) => read_connector(bytes, file, dir),
+        }
+    })
+}
+
+fn read_connector(bytes: &[u8], file: &str, dir: &Path) -> Result<Loaded, LoadError> {
     let parsed = parse_tolerant::<Connector>(bytes, file, CONNECTOR_HINT, &Limits::CONNECTOR)
         .map_err(LoadError::Invalid)?;
     let mut diagnostics = parsed.structural;

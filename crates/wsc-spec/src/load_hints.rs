@@ -28,6 +28,10 @@ pub(crate) fn auth_kind_with_key(key: &str) -> Option<&'static str> {
             "custom",
             crate::model::CustomAuth::json_schema(&mut generator),
         ),
+        (
+            "alternatives",
+            crate::model::AuthAlternatives::json_schema(&mut generator),
+        ),
     ];
     kinds.into_iter().find_map(|(name, schema)| {
         schema

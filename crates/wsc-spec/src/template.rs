@@ -35,7 +35,8 @@ pub enum Context {
     Now,
     /// `last_run`: the previous complete run, in aggregations (empty on a first run).
     LastRun,
-    /// `partition`: the partition at hand, in aggregations that have `partitions`.
+    /// `partition`: the partition at hand, in the requests, steps and attribute templates of
+    /// aggregations that have `partitions`.
     Partition,
     /// `change`: one attribute change (`change.attribute`, `change.value`), in the item
     /// templates of a write operation's `changes`.
@@ -43,11 +44,14 @@ pub enum Context {
     /// `headers`: the response's headers (names in lower case), in error-rule expressions
     /// and `stop_when`.
     Headers,
+    /// `window`: the time window at hand (`start`, `end`, `start_unix`, `end_unix`, `index`),
+    /// in the requests, steps and attribute templates of aggregations that have `windows`.
+    Window,
 }
 
 impl Context {
     /// Every context, in the order messages list them.
-    pub const ALL: [Context; 14] = [
+    pub const ALL: [Context; 15] = [
         Context::Settings,
         Context::Page,
         Context::Plan,
@@ -62,6 +66,7 @@ impl Context {
         Context::Partition,
         Context::Change,
         Context::Headers,
+        Context::Window,
     ];
 
     /// The name templates read it by, e.g. `last_run`.
@@ -81,6 +86,7 @@ impl Context {
             Context::Partition => "partition",
             Context::Change => "change",
             Context::Headers => "headers",
+            Context::Window => "window",
         }
     }
 
@@ -404,6 +410,7 @@ mod tests {
                 "partition",
                 "change",
                 "headers",
+                "window",
             ]
         );
         for c in Context::ALL {

@@ -13,6 +13,8 @@ pub(crate) mod page;
 pub(crate) mod paging;
 pub(crate) mod paths;
 pub(crate) mod rules;
+pub(crate) mod setup;
+pub(crate) mod windows;
 
 use std::sync::Arc;
 

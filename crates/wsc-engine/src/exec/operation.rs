@@ -1,6 +1,8 @@
-//! One run of an operation: its `before_operation` / `after_operation` hooks, setup steps
-//! (run once, before the primary step; what they `save` joins the context and the connector
-//! state), the primary step's pages, `for_each` steps merged into its records, and mapping.
+//! One run of an operation: its `before_operation` / `after_operation` hooks, `setup`
+//! requests (per partition, per record: `setup.rs`), setup steps (run once, before the
+//! primary step; what they `save` joins the context and the connector state), the primary
+//! step's pages, `for_each` steps merged into its records, and mapping; with `windows`, all
+//! of it once per time window (`windows.rs`).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -11,12 +13,15 @@ use tokio::sync::mpsc;
 use super::multistep::{collect_step, run_for_each};
 use super::paging::drive;
 use super::paths::check_paths;
+use super::setup::{SetupOutcome, has_setups, keep_records, run_setups};
+use super::windows::{complete, plan};
 use super::{Emit, Items, Mode, StepRun, origin};
 use crate::compile::CompiledOperation;
 use crate::doc::Doc;
 use crate::engine::Inner;
 use crate::error::EngineError;
 use crate::stream::{Batch, Chunk, join};
+use wsc_spec::model::SetupRun;
 use wsc_spec::template::Context;
 
 /// Runs an operation to its end, sending mapped record batches in order on `tx`; an error
@@ -43,7 +48,7 @@ async fn run_hooked(
     emit: Emit,
 ) -> Result<(), EngineError> {
     let Some(set) = inner.hooks.for_operation(&op.key) else {
-        return run_steps(
+        return run_windowed(
             StepRun {
                 inner,
                 op,
@@ -71,7 +76,7 @@ async fn run_hooked(
         si: 0,
         ctx: ctx.clone(),
     };
-    run_steps(run, tx, emit).await?;
+    run_windowed(run, tx, emit).await?;
     if let Some(h) = &set.after_operation {
         let mut result = json!({
             "operation": op.key,
@@ -84,8 +89,53 @@ async fn run_hooked(
     Ok(())
 }
 
+/// [`run_steps`] once per time window of the operation's `windows`, in order (each with
+/// `window` in its context), then keeps the last window's end for the next run; or once
+/// without `windows`. A run that fails or whose reader stops keeps nothing.
+async fn run_windowed(
+    run: StepRun,
+    tx: &mpsc::Sender<Batch>,
+    emit: Emit,
+) -> Result<(), EngineError> {
+    let Some(windows) = plan(&run.inner, &run.op, &run.ctx)? else {
+        return run_steps(run, tx, emit).await;
+    };
+    for w in &windows {
+        let mut c = (*run.ctx).clone();
+        c.insert(Context::Window.into(), w.to_value());
+        let one = StepRun {
+            ctx: Arc::new(c),
+            ..run.clone()
+        };
+        run_steps(one, tx, emit).await?;
+        if tx.is_closed() {
+            return Ok(());
+        }
+    }
+    if let Some(last) = windows.last() {
+        complete(&run.inner, &run.op, last);
+    }
+    Ok(())
+}
+
 /// Setup steps, then the primary step's pages with `for_each` merges, mapped and sent.
 async fn run_steps(run: StepRun, tx: &mpsc::Sender<Batch>, emit: Emit) -> Result<(), EngineError> {
+    // `setup` requests of the partition: one that skips it leaves its records out.
+    if has_setups(&run, SetupRun::PerPartition) {
+        let name = run
+            .ctx
+            .get(Context::Partition.as_str())
+            .and_then(|p| p.get("name"))
+            .map(|n| n.as_str().map_or_else(|| n.to_string(), str::to_string))
+            .unwrap_or_default();
+        let what = format!("partition `{name}`");
+        if let SetupOutcome::Skip =
+            run_setups(&run, SetupRun::PerPartition, &run.ctx, &what).await?
+        {
+            return Ok(());
+        }
+    }
+    let per_record = has_setups(&run, SetupRun::PerRecord);
     let StepRun { inner, op, ctx, .. } = run;
     // Setup steps (before the primary, not for_each): run once, keep what they save.
     let mut ctx = (*ctx).clone();
@@ -122,9 +172,12 @@ async fn run_steps(run: StepRun, tx: &mpsc::Sender<Batch>, emit: Emit) -> Result
         .filter(|i| op.steps[*i].for_each == Some(op.primary))
         .collect();
     // Records marked deleted are not JSON Lines (the lines do not say so): they stay records.
+    // Records that `per_record` setup requests judge are raw until they are kept.
     let mode = match emit {
-        Emit::Lines if for_each.is_empty() && !op.mapper.reads_deleted() => Mode::Lines,
-        Emit::Records | Emit::Lines if for_each.is_empty() => Mode::Map,
+        Emit::Lines if for_each.is_empty() && !per_record && !op.mapper.reads_deleted() => {
+            Mode::Lines
+        }
+        Emit::Records | Emit::Lines if for_each.is_empty() && !per_record => Mode::Map,
         _ => Mode::Raw,
     };
     let (ptx, mut prx) = mpsc::channel::<Result<Items, EngineError>>(4);
@@ -139,6 +192,9 @@ async fn run_steps(run: StepRun, tx: &mpsc::Sender<Batch>, emit: Emit) -> Result
                     continue;
                 }
                 let mut raw = raw;
+                if per_record {
+                    raw = keep_records(&primary, raw).await?;
+                }
                 for &si in &for_each {
                     raw = run_for_each(&primary, si, raw).await?;
                 }
@@ -151,7 +207,7 @@ async fn run_steps(run: StepRun, tx: &mpsc::Sender<Batch>, emit: Emit) -> Result
                 raw.iter()
                     .map(|v| {
                         op.mapper
-                            .map(&Doc::from_value(v))
+                            .map_in(&Doc::from_value(v), Some(&primary.ctx))
                             .map_err(|e| EngineError::Map {
                                 origin: origin.clone(),
                                 message: inner.http.redactor().text(&e.to_string()),

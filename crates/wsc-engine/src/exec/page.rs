@@ -394,10 +394,14 @@ fn map_page(
         Mode::Map | Mode::Lines => {
             let mut out = Vec::with_capacity(records.len());
             for r in records {
-                out.push(op.mapper.map(r).map_err(|e| EngineError::Map {
-                    origin: page.origin.clone(),
-                    message: inner.http.redactor().text(&e.to_string()),
-                })?);
+                out.push(
+                    op.mapper
+                        .map_in(r, Some(ctx_map))
+                        .map_err(|e| EngineError::Map {
+                            origin: page.origin.clone(),
+                            message: inner.http.redactor().text(&e.to_string()),
+                        })?,
+                );
             }
             if let Some((set, hook)) = after {
                 let names = op.mapper.attribute_names().clone();

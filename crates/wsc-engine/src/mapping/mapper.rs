@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 use wsc_spec::model::{Attribute, AttributeDef, AttributeType, Operation};
 
 use super::types::{convert_doc, convert_value};
@@ -209,6 +209,16 @@ impl RecordMapper {
 
     /// Maps one record.
     pub fn map(&self, record: &Doc<'_>) -> Result<Record, MapError> {
+        self.map_in(record, None)
+    }
+
+    /// Maps one record read in `run`, the run's template context: attribute templates also
+    /// read its `partition` and `window` (`{{partition.name}}`).
+    pub fn map_in(
+        &self,
+        record: &Doc<'_>,
+        run: Option<&Map<String, Value>>,
+    ) -> Result<Record, MapError> {
         let identity = match &self.identity {
             None => String::new(),
             Some(p) => match p.first(record) {
@@ -232,7 +242,7 @@ impl RecordMapper {
         }
         let mut attributes = Vec::with_capacity(self.attrs.len());
         for a in &self.attrs {
-            attributes.push(self.attribute(a, record, record_value.as_ref())?);
+            attributes.push(self.attribute(a, record, record_value.as_ref(), run)?);
         }
         let members = match &self.members {
             None => None,
@@ -266,6 +276,7 @@ impl RecordMapper {
         a: &AttrPlan,
         record: &Doc<'_>,
         record_value: Option<&Value>,
+        run: Option<&Map<String, Value>>,
     ) -> Result<Value, MapError> {
         // Fast path: a plain path attribute (`email: "$.emails[0].value"`).
         if let (Source::Path(p), false, AttributeType::Json) = (&a.source, a.multi, a.ty) {
@@ -286,7 +297,7 @@ impl RecordMapper {
                     })?;
                 }
                 Source::Template(t, _) => {
-                    let v = render(a, t.as_ref(), record, record_value)?;
+                    let v = render(a, t.as_ref(), record, record_value, run)?;
                     push_flat_value(&a.name, a.ty, v, &mut out)?;
                 }
                 Source::Value(v) => return Ok(v.clone()),
@@ -305,7 +316,7 @@ impl RecordMapper {
                 _ => None,
             },
             Source::Template(t, _) => {
-                let v = render(a, t.as_ref(), record, record_value)?;
+                let v = render(a, t.as_ref(), record, record_value, run)?;
                 if v.is_null() {
                     None
                 } else {
@@ -347,6 +358,7 @@ fn render(
     t: &dyn RecordTemplate,
     record: &Doc<'_>,
     record_value: Option<&Value>,
+    run: Option<&Map<String, Value>>,
 ) -> Result<Value, MapError> {
     let owned;
     let rv = match record_value {
@@ -356,7 +368,7 @@ fn render(
             &owned
         }
     };
-    t.render(rv).map_err(|message| MapError::Template {
+    t.render(rv, run).map_err(|message| MapError::Template {
         attribute: a.name.to_string(),
         message: truncate_chars(&message, 2 * MAX_ERROR_DATA),
     })

@@ -33,7 +33,7 @@ pub use record::Record;
 pub(crate) use types::{Scalar, convert_scalar};
 pub use unmatched::{Unmatched, unmatched};
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// Most characters of record data an error message shows.
 pub const MAX_ERROR_DATA: usize = 200;
@@ -50,8 +50,9 @@ pub trait TemplateCompiler {
 /// A compiled attribute template.
 pub trait RecordTemplate: Send + Sync {
     /// Renders the template for one record. `record` is the record itself (a JSON object);
-    /// the implementation exposes it to the template as `record`.
-    fn render(&self, record: &Value) -> Result<Value, String>;
+    /// the implementation exposes it to the template as `record`, and from `run` (the
+    /// template context of the run that read it) the `partition` and `window` it was read in.
+    fn render(&self, record: &Value, run: Option<&Map<String, Value>>) -> Result<Value, String>;
 }
 
 #[cfg(test)]

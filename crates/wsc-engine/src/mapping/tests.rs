@@ -11,7 +11,11 @@ struct FakeTemplates;
 struct Fake(String);
 
 impl RecordTemplate for Fake {
-    fn render(&self, record: &Value) -> Result<Value, String> {
+    fn render(
+        &self,
+        record: &Value,
+        _run: Option<&serde_json::Map<String, Value>>,
+    ) -> Result<Value, String> {
         if let Some(k) = self.0.strip_prefix("field:") {
             return Ok(record.get(k).cloned().unwrap_or(Value::Null));
         }

@@ -25,6 +25,9 @@ pub enum Auth {
     OAuth2(Box<OAuth2Auth>),
     /// A custom token flow: a request whose response is mapped to a token.
     Custom(Box<CustomAuth>),
+    /// Named alternatives, one of which authenticates a run: the one the `select` setting
+    /// names, else the first whose settings all have values.
+    Alternatives(Box<AuthAlternatives>),
 }
 
 impl Auth {
@@ -37,8 +40,24 @@ impl Auth {
             Auth::Bearer(_) => "bearer",
             Auth::OAuth2(_) => "oauth2",
             Auth::Custom(_) => "custom",
+            Auth::Alternatives(_) => "alternatives",
         }
     }
+}
+
+/// Several ways to authenticate to the same API (an API token or OAuth2 client credentials),
+/// one of which a run uses.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuthAlternatives {
+    /// A setting whose value is the name of the alternative to use. Its `enum`, when it has
+    /// one, lists exactly the alternatives' names. Without `select` (or when the setting has
+    /// no value), the first alternative whose settings all have values is used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub select: Option<String>,
+    /// The alternatives by name, in order of preference: each a complete `auth` of any
+    /// `type` but `alternatives`.
+    pub alternatives: IndexMap<String, Auth>,
 }
 
 /// HTTP Basic credentials.

@@ -21,9 +21,11 @@ mod operation;
 mod paging;
 mod settable;
 mod settings;
+mod setup;
+mod windows;
 
 pub use self::auth::{
-    ApiKeyAuth, Auth, BasicAuth, BearerAuth, ClientAuth, Credential, CustomAuth,
+    ApiKeyAuth, Auth, AuthAlternatives, BasicAuth, BearerAuth, ClientAuth, Credential, CustomAuth,
     CustomTokenRequest, Grant, JwtAlgorithm, JwtSpec, OAuth2Auth, ParamsIn, Placement,
     RefreshPolicy, ResponseFormat, TokenPlacement, TokenRequestShape, TokenResponseMapping,
 };
@@ -41,6 +43,8 @@ pub use self::operation::{
 pub use self::paging::{PageValue, Paging, PagingKind, TotalMismatch};
 pub use self::settable::{Count, Floor, Rate, Settable, SettingOr, settings_reference};
 pub use self::settings::{Setting, SettingType};
+pub use self::setup::{Setup, SetupRule, SetupRun};
+pub use self::windows::Windows;
 pub use crate::values::{ByteSize, Duration, JsonPath, StatusPattern, Template};
 
 /// A whole connector file.

@@ -203,6 +203,14 @@ pub struct Operation {
     /// Partitioned aggregation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partitions: Option<Partitions>,
+    /// Requests run for their effect before reading, per partition or per record (join a
+    /// channel before reading its members), with their own success rules.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub setup: Vec<super::setup::Setup>,
+    /// Read as successive time windows (`window.start`, `window.end` in the requests), the
+    /// last window's end kept for the next run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub windows: Option<Box<super::windows::Windows>>,
     /// Incremental (delta) aggregation: extra query parameters sent when a previous run
     /// exists (`last_run.*` in templates).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -3,16 +3,29 @@
 use crate::diagnostic::Diagnostic;
 use crate::locate::join_key;
 use crate::model::{
-    Auth, ClientAuth, Credential, CustomTokenRequest, Grant, JwtAlgorithm, JwtSpec, OAuth2Auth,
-    RefreshPolicy, Template, TokenPlacement, TokenResponseMapping,
+    Auth, AuthAlternatives, ClientAuth, Credential, CustomTokenRequest, Grant, JwtAlgorithm,
+    JwtSpec, OAuth2Auth, RefreshPolicy, Template, TokenPlacement, TokenResponseMapping,
 };
 
-use super::validator::{Ctx, Secrecy, Validator};
+use super::validator::{Ctx, Secrecy, Validator, is_identifier};
 
 impl Validator<'_> {
     pub(super) fn auth(&mut self) {
-        let ctx = Ctx::default();
         match &self.c.auth {
+            Auth::Alternatives(a) => self.alternatives(a),
+            other => self.auth_kind(other),
+        }
+    }
+
+    /// One auth kind, its keys named from `auth` (see [`Validator::in_file`]).
+    fn auth_kind(&mut self, auth: &Auth) {
+        let ctx = Ctx::default();
+        match auth {
+            Auth::Alternatives(_) => self.error(
+                "auth",
+                "an auth alternative cannot have alternatives of its own",
+                Some("list every alternative directly under `auth.alternatives`".into()),
+            ),
             Auth::None => {}
             Auth::Basic(b) => {
                 self.template("auth.username", &b.username, ctx, Secrecy::Plain);
@@ -391,6 +404,89 @@ impl Validator<'_> {
                     Some("keep `access_token_header` when the token comes in a response header, `access_token` when it is in the body".into()),
                 );
             }
+        }
+    }
+}
+
+impl Validator<'_> {
+    /// `auth: { type: alternatives }`: each alternative a complete auth of its own, `select`
+    /// a declared text setting whose `enum` and `default` name alternatives.
+    fn alternatives(&mut self, a: &AuthAlternatives) {
+        if a.alternatives.is_empty() {
+            self.error(
+                "auth.alternatives",
+                "`alternatives` lists no alternative",
+                Some("e.g. `alternatives: { api_token: { type: api_key, name: Authorization, key: \"{{settings.api_token}}\" } }`".into()),
+            );
+        }
+        for (name, alt) in &a.alternatives {
+            let base = format!("auth.alternatives.{name}");
+            if !is_identifier(name) {
+                self.error(
+                    &base,
+                    format!("invalid auth alternative name `{name}`"),
+                    Some("use a name such as `api_token` or `oauth` (letters, digits, `_`)".into()),
+                );
+            }
+            self.auth_base = Some(base);
+            self.auth_kind(alt);
+            self.auth_base = None;
+        }
+        let Some(sel) = &a.select else { return };
+        let names: Vec<&str> = a.alternatives.keys().map(String::as_str).collect();
+        let listed = names.join(", ");
+        let Some(s) = self.c.settings.get(sel) else {
+            let hint =
+                crate::diagnostic::did_you_mean(sel, self.c.settings.keys().map(String::as_str))
+                    .map(|b| format!("did you mean `{b}`?"))
+                    .unwrap_or_else(|| {
+                        format!("declare it: `settings: {{ {sel}: {{ enum: [{listed}] }} }}`")
+                    });
+            self.error(
+                "auth.select",
+                format!("`select` names setting `{sel}`, which is not declared under `settings`"),
+                Some(hint),
+            );
+            return;
+        };
+        if s.value_type() != crate::model::SettingType::String {
+            self.error(
+                "auth.select",
+                format!(
+                    "`select` names setting `{sel}` of type `{}`; it must be a text setting whose value is an alternative's name",
+                    s.value_type()
+                ),
+                Some(format!("declare it as `{sel}: {{ enum: [{listed}] }}`")),
+            );
+            return;
+        }
+        if let Some(allowed) = &s.allowed {
+            let mut given: Vec<String> = allowed
+                .iter()
+                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+                .collect();
+            given.sort();
+            let mut want: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+            want.sort();
+            if given != want {
+                self.error(
+                    &format!("settings.{sel}.enum"),
+                    format!(
+                        "setting `{sel}` selects the auth alternative, but its `enum` ({}) is not the alternatives' names ({listed})",
+                        given.join(", ")
+                    ),
+                    Some(format!("write `enum: [{listed}]`")),
+                );
+            }
+        }
+        if let Some(d) = &s.default
+            && !d.as_str().is_some_and(|d| names.contains(&d))
+        {
+            self.error(
+                &format!("settings.{sel}.default"),
+                format!("the default of setting `{sel}` ({d}) is not an auth alternative's name"),
+                Some(format!("use one of {listed}")),
+            );
         }
     }
 }

@@ -16,6 +16,7 @@ mod operations;
 mod paging;
 mod requests;
 mod settings;
+mod setup;
 mod templates;
 mod validator;
 mod writes;
@@ -29,6 +30,7 @@ pub fn validate(c: &Connector, dir: &Path, index: &LocationIndex) -> Vec<Diagnos
         dir,
         index,
         diags: Vec::new(),
+        auth_base: None,
     };
     v.connector();
     v.diags

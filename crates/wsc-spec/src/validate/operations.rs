@@ -68,6 +68,7 @@ impl Validator<'_> {
             auth: false,
             last_run: kind.is_aggregation(),
             partition: op.partitions.is_some(),
+            window: op.windows.is_some(),
             ..Ctx::default()
         };
         match (&op.request, op.steps.is_empty()) {
@@ -101,6 +102,8 @@ impl Validator<'_> {
             );
         }
         self.steps(path, op, base);
+        self.setup(path, kind, op, base);
+        self.windows(path, kind, op);
         if !matches!(
             kind,
             OperationKind::AccountAggregation
@@ -292,8 +295,12 @@ impl Validator<'_> {
     }
 
     pub(super) fn attributes(&mut self, path: &str, op: &Operation) {
+        // Attribute templates render with the record and the partition or window it was
+        // read in.
         let rctx = Ctx {
             record: true,
+            partition: op.partitions.is_some(),
+            window: op.windows.is_some(),
             ..Ctx::default()
         };
         for (name, a) in &op.attributes {

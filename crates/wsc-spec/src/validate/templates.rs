@@ -27,7 +27,7 @@ impl Validator<'_> {
                         .to_string()
                 });
                 self.push(path, d);
-                if let (Some((1, col)), Some(n)) = (e.pos, self.index.get(path))
+                if let (Some((1, col)), Some(n)) = (e.pos, self.index.get(&self.in_file(path)))
                     && let Some(last) = self.diags.last_mut()
                 {
                     last.line = n.value.line;

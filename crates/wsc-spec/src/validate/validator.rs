@@ -23,6 +23,7 @@ pub(super) struct Ctx {
     pub(super) partition: bool,
     pub(super) change: bool,
     pub(super) headers: bool,
+    pub(super) window: bool,
 }
 
 impl Ctx {
@@ -39,7 +40,7 @@ impl Ctx {
             ),
             Context::Record => (
                 self.record,
-                "`record` is set only in `for_each` steps, attribute templates and partition requests",
+                "`record` is set only in `for_each` steps, attribute templates, partition requests and `per_record` setup requests",
             ),
             Context::Parent => (
                 self.parent,
@@ -63,11 +64,15 @@ impl Ctx {
             ),
             Context::Partition => (
                 self.partition,
-                "`partition` is set only in aggregations that have `partitions`",
+                "`partition` is set only in the requests, steps and attribute templates of an aggregation that has `partitions` (not in error rules, `stop_when` or other operations)",
             ),
             Context::Headers => (
                 self.headers,
                 "`headers` (the response's headers) is set only in error-rule expressions and `stop_when`",
+            ),
+            Context::Window => (
+                self.window,
+                "`window` is set only in the requests, steps and attribute templates of an aggregation that has `windows`",
             ),
             Context::Change => (
                 self.change,
@@ -90,10 +95,26 @@ pub(super) struct Validator<'a> {
     pub(super) dir: &'a Path,
     pub(super) index: &'a LocationIndex,
     pub(super) diags: Vec<Diagnostic>,
+    /// While an auth alternative is validated: where it is (`auth.alternatives.oauth`). The
+    /// auth checks name their keys from `auth`; diagnostics are moved there.
+    pub(super) auth_base: Option<String>,
 }
 
 impl Validator<'_> {
+    /// `path` as it is in the file: paths under `auth` moved under the alternative being
+    /// validated, if any.
+    pub(super) fn in_file(&self, path: &str) -> String {
+        match &self.auth_base {
+            Some(base) if path == "auth" => base.clone(),
+            Some(base) if path.starts_with("auth.") || path.starts_with("auth[") => {
+                format!("{base}{}", &path[4..])
+            }
+            _ => path.to_string(),
+        }
+    }
+
     pub(super) fn push(&mut self, path: &str, mut d: Diagnostic) {
+        let path = &self.in_file(path);
         d.path = path.to_string();
         if let Some((pos, width)) = locate(self.index, path) {
             d.line = pos.line;
@@ -107,7 +128,7 @@ impl Validator<'_> {
     /// `path` when its text stands in the file as it is (one line, no escapes), else at the
     /// key.
     pub(super) fn push_at_char(&mut self, path: &str, d: Diagnostic, at: usize) {
-        let node = self.index.get(path).cloned();
+        let node = self.index.get(&self.in_file(path)).cloned();
         self.push(path, d);
         let Some(node) = node else { return };
         let Some(text) = &node.scalar else { return };

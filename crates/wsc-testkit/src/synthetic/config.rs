@@ -41,6 +41,9 @@ pub struct SyntheticConfig {
     /// `POST /login`: who can log in, and how long sessions last ([`AuthMode::Session`]
     /// needs it; with other modes, it is a login check for pass-through authentication).
     pub login: Option<LoginConfig>,
+    /// Indices of archived groups: `POST /api/groups/{id}/join` answers them
+    /// `{"ok": false, "error": "is_archived"}`.
+    pub archived_groups: Vec<usize>,
 }
 
 impl Default for SyntheticConfig {
@@ -56,6 +59,7 @@ impl Default for SyntheticConfig {
             max_page_size: 1000,
             default_page_size: 100,
             login: None,
+            archived_groups: Vec::new(),
         }
     }
 }
@@ -96,6 +100,12 @@ impl SyntheticConfig {
     /// Sets the fixed latency added to every data request.
     pub fn with_latency(mut self, latency: Duration) -> Self {
         self.latency = latency;
+        self
+    }
+
+    /// Marks groups (by index) as archived: joining them is refused with `is_archived`.
+    pub fn with_archived_groups(mut self, groups: impl IntoIterator<Item = usize>) -> Self {
+        self.archived_groups = groups.into_iter().collect();
         self
     }
 

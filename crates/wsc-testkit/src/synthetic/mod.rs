@@ -244,6 +244,17 @@ impl SyntheticApi {
         self.state.stats.snapshot()
     }
 
+    /// `POST /api/groups/{id}/join` so far: each group id with the number of join requests
+    /// (the first one joins; later ones are answered `already_in_channel`, as Slack's
+    /// `conversations.join` does; archived groups are never joined).
+    pub fn joins(&self) -> std::collections::BTreeMap<String, u32> {
+        self.state
+            .joins
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     /// The token endpoint URL, `base_url() + "/oauth/token"`.
     pub fn token_url(&self) -> String {
         format!("{}/oauth/token", self.state.base_url)

@@ -89,6 +89,19 @@ async fn handle(state: &State, req: Request<Incoming>) -> Result<Reply, Injected
 }
 
 async fn api(state: &State, req: &Request<Incoming>) -> Result<Reply, InjectedReset> {
+    if req.method() == Method::POST
+        && let Some(id) = req
+            .uri()
+            .path()
+            .strip_prefix("/api/groups/")
+            .and_then(|r| r.strip_suffix("/join"))
+    {
+        if let Err(reply) = auth::check(state, req) {
+            inc(&state.stats.auth_failures);
+            return Ok(reply);
+        }
+        return Ok(join(state, id));
+    }
     if req.method() != Method::GET {
         return Ok(Reply::error(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -213,6 +226,30 @@ fn route(state: &State, path: &str, query: &str) -> Reply {
         Ok(reply) => reply,
         Err(reply) => reply,
     }
+}
+
+/// `POST /api/groups/{id}/join`, answered as Slack's `conversations.join`: 200 with
+/// `{"ok": true}` the first time, `{"ok": false, "error": "already_in_channel"}` after, and
+/// `{"ok": false, "error": "is_archived"}` for an archived group (never joined).
+fn join(state: &State, id: &str) -> Reply {
+    let Some(index) = parse_group_id(id).filter(|&i| i < state.shape.groups) else {
+        return not_found(&format!("no group with id {id:?}"));
+    };
+    if state.config.archived_groups.contains(&(index as usize)) {
+        return Reply::json(
+            StatusCode::OK,
+            b"{\"ok\":false,\"error\":\"is_archived\"}".to_vec(),
+        );
+    }
+    let mut joins = state.joins.lock().unwrap_or_else(|e| e.into_inner());
+    let n = joins.entry(id.to_string()).or_insert(0);
+    *n += 1;
+    let body: &[u8] = if *n == 1 {
+        b"{\"ok\":true}"
+    } else {
+        b"{\"ok\":false,\"error\":\"already_in_channel\"}"
+    };
+    Reply::json(StatusCode::OK, body.to_vec())
 }
 
 fn not_found(message: &str) -> Reply {

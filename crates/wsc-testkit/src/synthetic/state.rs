@@ -47,6 +47,8 @@ pub(crate) struct State {
     members: OnceLock<Vec<Vec<u32>>>,
     /// Sessions from `POST /login`: session id → `/api/*` requests made with it.
     pub sessions: Mutex<HashMap<String, u64>>,
+    /// `POST /api/groups/{id}/join`: how many times each group was joined.
+    pub joins: Mutex<std::collections::BTreeMap<String, u32>>,
     /// Token answers held back ([`SyntheticApi::hold_token_answers`](super::SyntheticApi::hold_token_answers)).
     pub hold: Hold,
 }
@@ -121,6 +123,7 @@ impl State {
             members: OnceLock::new(),
             sessions: Mutex::new(HashMap::new()),
             hold: Hold::default(),
+            joins: Mutex::new(std::collections::BTreeMap::new()),
         }
     }
 
