@@ -21,6 +21,7 @@ mod operation;
 mod paging;
 mod settable;
 mod settings;
+mod xml;
 
 pub use self::auth::{
     ApiKeyAuth, Auth, BasicAuth, BearerAuth, ClientAuth, Credential, CustomAuth,
@@ -41,6 +42,7 @@ pub use self::operation::{
 pub use self::paging::{PageValue, Paging, PagingKind, TotalMismatch};
 pub use self::settable::{Count, Floor, Rate, Settable, SettingOr, settings_reference};
 pub use self::settings::{Setting, SettingType};
+pub use self::xml::{BodyFormat, Namespaces};
 pub use crate::values::{ByteSize, Duration, JsonPath, StatusPattern, Template};
 
 /// A whole connector file.
@@ -81,4 +83,9 @@ pub struct Connector {
     /// do not fit.
     #[serde(default, skip_serializing_if = "HookLimits::is_empty")]
     pub hook_limits: HookLimits,
+    /// XML namespace prefixes (`prefix: uri`) the XPaths of `format: xml` operations use, e.g.
+    /// `{ u: "urn:example:users" }` for `/u:users/u:user`. An operation's own `namespaces`
+    /// add to these (and win on the same prefix).
+    #[serde(default, skip_serializing_if = "Namespaces::is_empty")]
+    pub namespaces: Namespaces,
 }

@@ -19,6 +19,7 @@ mod settings;
 mod templates;
 mod validator;
 mod writes;
+mod xml;
 
 use self::validator::{Ctx, Secrecy, Validator};
 
@@ -29,6 +30,7 @@ pub fn validate(c: &Connector, dir: &Path, index: &LocationIndex) -> Vec<Diagnos
         dir,
         index,
         diags: Vec::new(),
+        xml_prefixes: None,
     };
     v.connector();
     v.diags

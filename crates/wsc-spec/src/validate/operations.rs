@@ -62,6 +62,12 @@ impl Validator<'_> {
     }
 
     pub(super) fn operation(&mut self, path: &str, kind: OperationKind, op: &Operation) {
+        self.xml_operation(path, op);
+        self.operation_inner(path, kind, op);
+        self.xml_prefixes = None;
+    }
+
+    fn operation_inner(&mut self, path: &str, kind: OperationKind, op: &Operation) {
         let base = Ctx {
             plan: kind.takes_plan(),
             // Credentials are placed by `auth` (header, query, ...), never by templates.

@@ -90,6 +90,9 @@ pub(super) struct Validator<'a> {
     pub(super) dir: &'a Path,
     pub(super) index: &'a LocationIndex,
     pub(super) diags: Vec<Diagnostic>,
+    /// While a `format: xml` operation is validated: the namespace prefixes its XPaths may
+    /// use (its paths are XPaths, not JSONPaths).
+    pub(super) xml_prefixes: Option<Vec<String>>,
 }
 
 impl Validator<'_> {
