@@ -10,6 +10,7 @@ use super::validator::{Ctx, Secrecy, Validator, is_identifier};
 
 impl Validator<'_> {
     pub(super) fn operations(&mut self) {
+        self.namespaces("namespaces", self.c.namespaces.map());
         let ops = &self.c.operations;
         let group_types: Vec<&str> = ops.group_aggregation.keys().map(String::as_str).collect();
         for t in ops.get_object.keys() {
