@@ -6,13 +6,13 @@
 //! compiles, so a failure here is a bug).
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::Value;
-use sxd_xpath::nodeset::Node;
+use sxd_xpath::nodeset::{Node, Nodeset};
 use sxd_xpath::{Context, Factory, XPath};
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -93,7 +93,7 @@ impl XPathExpr {
     ) -> Result<Option<Value>, String> {
         let v = match self.eval(ctx, node)? {
             sxd_xpath::Value::Nodeset(ns) => {
-                let nodes = ns.document_order();
+                let nodes = in_order(&ns, node);
                 if nodes.is_empty() {
                     return Ok(None);
                 }
@@ -121,6 +121,66 @@ fn build(src: &str) -> Result<XPath, String> {
         Ok(None) => Err(format!("invalid XPath `{src}`: it is empty")),
         Err(e) => Err(format!("invalid XPath `{src}`: {e}")),
     }
+}
+
+/// The nodes of a node-set in document order. sxd-xpath's own sort walks the whole document
+/// each time (once per record and attribute, quadratic in the page): nodes at or below the
+/// context node (what a record's paths select) are sorted by their positions under it, and
+/// only others fall back to the whole-document order.
+// Nodes hash and compare by identity (the DOM's storage behind them is what is mutable), as in
+// sxd-xpath's own document order map.
+#[allow(clippy::mutable_key_type)]
+fn in_order<'d>(ns: &Nodeset<'d>, context: Node<'d>) -> Vec<Node<'d>> {
+    if ns.size() <= 1 {
+        return ns.iter().collect();
+    }
+    // Each node with its ancestors up to (not including) the context node.
+    let mut chains: Vec<Vec<Node<'d>>> = Vec::with_capacity(ns.size());
+    for n in ns.iter() {
+        let mut chain = Vec::new();
+        let mut cur = n;
+        while cur != context {
+            chain.push(cur);
+            match cur.parent() {
+                Some(p) => cur = p,
+                None => return ns.document_order(),
+            }
+        }
+        chains.push(chain);
+    }
+    // Positions under each parent met: attributes first, then children.
+    let mut index: HashMap<Node<'d>, usize> = HashMap::new();
+    let mut scanned: HashSet<Node<'d>> = HashSet::new();
+    let mut keyed: Vec<(Vec<usize>, Node<'d>)> = chains
+        .into_iter()
+        .map(|chain| {
+            let key = chain
+                .iter()
+                .rev()
+                .map(|&c| {
+                    if let Some(p) = c.parent()
+                        && scanned.insert(p)
+                    {
+                        let mut i = 0;
+                        if let Node::Element(e) = p {
+                            for a in e.attributes() {
+                                index.insert(Node::Attribute(a), i);
+                                i += 1;
+                            }
+                        }
+                        for child in p.children() {
+                            index.insert(child, i);
+                            i += 1;
+                        }
+                    }
+                    index.get(&c).copied().unwrap_or(0)
+                })
+                .collect();
+            (key, chain.first().copied().unwrap_or(context))
+        })
+        .collect();
+    keyed.sort_by(|a, b| a.0.cmp(&b.0));
+    keyed.into_iter().map(|(_, n)| n).collect()
 }
 
 /// An XPath number as JSON: whole numbers as integers (`count()` gives `3`, not `3.0`), NaN
