@@ -302,3 +302,49 @@ async fn soap_faults_are_errors_with_their_fault_string() {
     }
     api.shutdown().await;
 }
+
+/// An XML aggregation of `/xml/users` paged by `paging` (a cursor or next-URL paging block)
+/// with `query`.
+fn xml_paged(query: &str, paging: &str) -> String {
+    format!(
+        r#"{HEADER}{FAST_HTTP}namespaces:
+  u: "urn:wsc:synthetic:users"
+operations:
+  account_aggregation:
+    format: xml
+    request: {{ path: /xml/users, query: {{ {query} }} }}
+    paging: {paging}
+    records: "/u:users/u:user"
+    identity: "@id"
+    name: "u:userName"
+"#
+    )
+}
+
+#[tokio::test]
+async fn cursor_and_next_url_paging_from_xml_values() {
+    let cfg = config(53);
+    let api = start(cfg.clone()).await;
+    let ids: Vec<String> = (0..53).map(|i| user(&cfg, i).id).collect();
+    for (query, paging) in [
+        (
+            r#"after: "{{page.cursor}}", limit: "10""#,
+            r#"{ kind: cursor, cursor: "/u:users/@cursor" }"#,
+        ),
+        (
+            r#"limit: "10""#,
+            r#"{ kind: next_url, next_url: "normalize-space(/u:users/u:next)" }"#,
+        ),
+    ] {
+        let before = api.stats().data_requests;
+        let engine = engine(&xml_paged(query, paging), &api.base_url());
+        let records = aggregate(&engine, "account", None)
+            .await
+            .unwrap_or_else(|e| panic!("{paging}: {e}"));
+        let got: Vec<&str> = records.iter().map(|r| r.identity.as_str()).collect();
+        assert_eq!(got, ids, "{paging}");
+        // Six pages of at most 10; the last has no cursor or next URL.
+        assert_eq!(api.stats().data_requests - before, 6, "{paging}");
+    }
+    api.shutdown().await;
+}

@@ -40,12 +40,24 @@ fn users(state: &State, query: &str) -> Reply {
             .unwrap_or(d)
     };
     let total = state.shape.users;
-    let offset = num("offset", 0).min(total);
+    // `after=N` (cursor and next-URL paging) starts after position N - 1, like `offset=N`.
+    let offset = num("after", num("offset", 0)).min(total);
     let limit = num("limit", 100).clamp(1, state.config.max_page_size as u64);
     let end = (offset + limit).min(total);
+    let more = if end < total {
+        format!(" cursor=\"{end}\"")
+    } else {
+        String::new()
+    };
     let mut body = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<u:users xmlns:u=\"{USERS_NS}\" total=\"{total}\" offset=\"{offset}\">"
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<u:users xmlns:u=\"{USERS_NS}\" total=\"{total}\" offset=\"{offset}\"{more}>"
     );
+    if end < total {
+        body.push_str(&format!(
+            "<u:next>{}/api/xml/users?after={end}&amp;limit={limit}</u:next>",
+            state.base_url
+        ));
+    }
     for i in offset..end {
         let u = user(&state.config, i as usize);
         body.push_str(&format!(
