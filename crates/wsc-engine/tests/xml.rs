@@ -348,3 +348,36 @@ async fn cursor_and_next_url_paging_from_xml_values() {
     }
     api.shutdown().await;
 }
+
+#[tokio::test]
+async fn get_object_reads_one_xml_record() {
+    let cfg = config(30);
+    let api = start(cfg.clone()).await;
+    let yaml = format!(
+        r#"{HEADER}{FAST_HTTP}operations:
+  get_object:
+    account:
+      format: xml
+      namespaces: {{ x: "urn:wsc:synthetic:users" }}
+      request: {{ path: /xml/users, query: {{ offset: "{{{{plan.identity}}}}", limit: "1" }} }}
+      records: "/x:users/x:user"
+      identity: "@id"
+      name: "x:userName"
+      attributes:
+        groups: {{ path: "x:groups/x:group", multi: true }}
+        inGroups: {{ path: "count(x:groups/x:group) > 0", type: bool }}
+"#
+    );
+    let engine = engine(&yaml, &api.base_url());
+    let names = engine.attribute_names("get_object.account").unwrap();
+    let r = engine.get_object("account", "17").await.expect("reads");
+    let u = user(&cfg, 17);
+    assert_eq!(r.identity, u.id);
+    assert_eq!(r.name.as_deref(), Some(u.user_name.as_str()));
+    assert_eq!(r.attribute(&names, "groups"), Some(&json!(u.groups)));
+    assert_eq!(
+        r.attribute(&names, "inGroups"),
+        Some(&json!(!u.groups.is_empty()))
+    );
+    api.shutdown().await;
+}
