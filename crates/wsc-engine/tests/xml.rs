@@ -381,3 +381,43 @@ async fn get_object_reads_one_xml_record() {
     );
     api.shutdown().await;
 }
+
+#[tokio::test]
+async fn error_rules_of_xml_operations_read_xpath() {
+    let api = start(config(1)).await;
+    let yaml = format!(
+        r#"{HEADER}{FAST_HTTP}operations:
+  account_aggregation:
+    format: xml
+    request: {{ path: /xml/error }}
+    records: "/users/user"
+    identity: "@id"
+    errors:
+      - {{ path: "/result/status", equals: "failed", message: "/result/message" }}
+"#
+    );
+    let engine = engine(&yaml, &api.base_url());
+    let e = aggregate(&engine, "account", None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("Quota exceeded for this tenant"), "{e}");
+    assert!(
+        !e.contains("found nothing"),
+        "the rule, not the missing records: {e}"
+    );
+    // Without the rule, the page has no records element: an error all the same.
+    let engine = engine_without_rule(&yaml, &api.base_url());
+    let e = aggregate(&engine, "account", None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("`records: /users/user` found nothing"), "{e}");
+    assert!(e.contains("the root element is `result`"), "{e}");
+    api.shutdown().await;
+}
+
+fn engine_without_rule(yaml: &str, base_url: &str) -> wsc_engine::Engine {
+    let cut = yaml.find("    errors:").expect("the connector has errors");
+    engine(&yaml[..cut], base_url)
+}

@@ -75,6 +75,8 @@ pub(crate) struct XmlPlan {
     page: Vec<Field>,
     /// The key of `paging.total` in `page`.
     total: Option<String>,
+    /// The operation's error rules with an XPath `path`: their key in `page` and `equals`.
+    rules: Vec<(String, Option<Value>)>,
 }
 
 /// Why an XML page could not be read.
@@ -183,6 +185,24 @@ pub(crate) fn derive(
             }
         }
     }
+    // Error rules: `path` and `message` are XPaths from the document, read into the page.
+    let mut rules = Vec::new();
+    for (i, r) in out.errors.iter_mut().enumerate() {
+        for (k, p) in [("error", &mut r.path), ("message", &mut r.message)] {
+            if let Some(src) = p.clone() {
+                let key = format!("{k}={}", src.as_str());
+                page.push(Field {
+                    expr: compile(&format!("{loc}.errors[{i}].{k}"), src.as_str())?,
+                    key: key.clone(),
+                    multi: false,
+                });
+                if k == "error" {
+                    rules.push((key.clone(), r.equals.clone()));
+                }
+                *p = Some(quote(&key));
+            }
+        }
+    }
     let plan = XmlPlan {
         namespaces: ns.into_iter().collect(),
         records: compile(&format!("{loc}.records"), &records_src)?,
@@ -193,6 +213,7 @@ pub(crate) fn derive(
         fields,
         page,
         total,
+        rules,
     };
     Ok(Some((out, plan)))
 }
@@ -262,7 +283,16 @@ impl XmlPlan {
                 Some(c) => !c.nodes(&ctx, root).map_err(eval)?.is_empty(),
                 None => false,
             };
-            if !present && !total_zero {
+            // A page an error rule matches is reported by the rule, not as missing records.
+            let rule_hit = self
+                .rules
+                .iter()
+                .any(|(k, equals)| match (page.get(k), equals) {
+                    (Some(v), Some(e)) => v == e,
+                    (Some(v), None) => !matches!(v, Value::Null | Value::Bool(false)),
+                    (None, _) => false,
+                });
+            if !present && !total_zero && !rule_hit {
                 return Err(XmlError::Missing(self.missing(&doc)));
             }
         }

@@ -31,15 +31,6 @@ impl Validator<'_> {
                 Some("read the XML listing with one `request` (with `paging`)".into()),
             );
         }
-        for (i, r) in op.errors.iter().enumerate() {
-            if r.path.is_some() || r.message.is_some() {
-                self.error(
-                    &format!("{path}.errors[{i}]"),
-                    "error rules of a `format: xml` operation cannot use `path` or `message` (JSONPaths)",
-                    Some("use `body_contains`; SOAP faults are detected on their own".into()),
-                );
-            }
-        }
         self.namespaces(&join_key(path, "namespaces"), op.namespaces.map());
         let mut all: IndexMap<String, String> = self.c.namespaces.map().clone();
         all.extend(op.namespaces.map().clone());
@@ -68,10 +59,6 @@ impl Validator<'_> {
 
     /// Checks one XPath (in place of a JSONPath in a `format: xml` operation).
     pub(super) fn xpath(&mut self, path: &str, src: &str, prefixes: &[String]) {
-        if path.contains(".errors[") {
-            // Error rules read JSON: refused as a whole by `xml_operation`.
-            return;
-        }
         if src.trim().is_empty() {
             self.push(
                 path,

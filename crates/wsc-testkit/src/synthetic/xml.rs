@@ -29,6 +29,11 @@ pub(crate) fn route(state: &State, what: &str, query: &str) -> Reply {
         "users" => users(state, query),
         "fault" => fault(query),
         "hostile" => hostile(query),
+        "error" => xml(
+            StatusCode::OK,
+            "application/xml",
+            "<result><status>failed</status><message>Quota exceeded for this tenant</message></result>".into(),
+        ),
         _ => Reply::error(StatusCode::NOT_FOUND, "not_found", "no such endpoint"),
     }
 }
