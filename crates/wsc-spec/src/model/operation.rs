@@ -250,8 +250,8 @@ pub struct Operation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changes: Option<ChangeItems>,
     /// How response bodies are read: `json` (default) or `xml`. With `xml`, `records`,
-    /// `identity`, `name`, `members`, attribute paths, `delta.deleted` and the paging values
-    /// are XPath 1.0 expressions (single-request operations). A response whose
+    /// `identity`, `name`, `members`, attribute paths, `delta.deleted`, the paging values and
+    /// the paths of `errors` are XPath 1.0 expressions (single-request operations). A response whose
     /// `Content-Type` says XML in a JSON operation, or JSON in an XML one, fails the run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<super::xml::BodyFormat>,

@@ -11,9 +11,9 @@ pub enum BodyFormat {
     /// JSON: `records`, `identity`, attribute paths and paging values are JSONPaths (default).
     #[default]
     Json,
-    /// XML: `records`, `identity`, `name`, `members`, attribute paths, `delta.deleted` and
-    /// paging values are XPath 1.0 expressions (attribute paths relative to the record node),
-    /// using the prefixes of `namespaces`.
+    /// XML: `records`, `identity`, `name`, `members`, attribute paths, `delta.deleted`,
+    /// paging values and the paths of `errors` are XPath 1.0 expressions (attribute paths
+    /// relative to the record node), using the prefixes of `namespaces`.
     Xml,
 }
 
