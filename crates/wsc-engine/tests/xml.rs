@@ -199,10 +199,16 @@ async fn json_and_xml_mixed_up_fail_clearly() {
     let api = start(config(3)).await;
     // An XML operation that gets JSON.
     let engine1 = engine(&hostile_connector("json"), &api.base_url());
+    let first = api.stats().data_requests;
     let e = aggregate(&engine1, "account", None)
         .await
         .unwrap_err()
         .to_string();
+    assert_eq!(
+        api.stats().data_requests - first,
+        1,
+        "JSON is no truncated XML: not retried"
+    );
     assert!(e.contains("not well-formed XML"), "{e}");
     assert!(
         e.contains("Content-Type is application/json: is `format: xml` right"),
@@ -420,4 +426,26 @@ async fn error_rules_of_xml_operations_read_xpath() {
 fn engine_without_rule(yaml: &str, base_url: &str) -> wsc_engine::Engine {
     let cut = yaml.find("    errors:").expect("the connector has errors");
     engine(&yaml[..cut], base_url)
+}
+
+#[tokio::test]
+async fn truncated_xml_pages_are_retried() {
+    let faults = wsc_testkit::synthetic::Faults {
+        fail_first: 2,
+        fail_first_kind: wsc_testkit::synthetic::FaultKind::Malformed,
+        ..wsc_testkit::synthetic::Faults::default()
+    };
+    let cfg = config(57);
+    let api = start(cfg.clone().with_faults(faults)).await;
+    let engine = engine(&xml_connector("/u:users/u:user", ""), &api.base_url());
+    let records = aggregate(&engine, "account", None)
+        .await
+        .expect("aggregates");
+    let names = engine.attribute_names("account_aggregation").unwrap();
+    assert_eq!(records.len(), 57);
+    for (i, r) in records.iter().enumerate() {
+        assert_eq!(r.to_json(&names), expected(&cfg, i), "user {i}");
+    }
+    assert_eq!(engine.summary().retries, 2);
+    api.shutdown().await;
 }

@@ -65,10 +65,26 @@ pub(crate) async fn fetch_page(
         // `format: xml`: the JSON page the operation's XPaths make of the XML page.
         let converted: Vec<u8>;
         let body: &[u8] = match &run.step().xml {
-            Some(x) => {
-                converted = xml_page(&run, &page, x, &resp, attempt)?;
-                &converted
-            }
+            Some(x) => match xml_page(&run, x, &resp) {
+                Ok(b) => {
+                    converted = b;
+                    &converted
+                }
+                // A body the server says is JSON is no truncated XML: not retried.
+                Err(crate::xml::XmlError::Malformed(m))
+                    if attempt < max_attempts
+                        && resp
+                            .header("content-type")
+                            .is_none_or(|t| !t.to_ascii_lowercase().contains("json")) =>
+                {
+                    backoff(&run, &page, attempt, resp.status, &|| {
+                        format!("HTTP {} with {m}", resp.status)
+                    })
+                    .await?;
+                    continue;
+                }
+                Err(e) => return Err(xml_error(&run, &page, &resp, attempt, e)),
+            },
             None => &resp.body,
         };
         let parsed = match (projection, tape.as_mut()) {
@@ -206,22 +222,31 @@ fn project_page(
     Ok(Items::Lines(lines))
 }
 
-/// The JSON page of an XML page (see [`crate::xml`]): hostile or malformed XML is refused,
-/// a SOAP fault is an error with its fault string, and a missing records element is an error.
+/// The JSON page of an XML page (see [`crate::xml`]).
 fn xml_page(
     run: &StepRun,
-    page: &Prepared,
     plan: &crate::xml::XmlPlan,
     resp: &Response,
-    attempt: u32,
-) -> Result<Vec<u8>, EngineError> {
-    use crate::xml::XmlError;
+) -> Result<Vec<u8>, crate::xml::XmlError> {
     // A dry run's responses are empty stand-ins.
     if run.inner.run.wire.dry_run && blank(&resp.body) {
         return Ok(br#"{"records":[]}"#.to_vec());
     }
+    plan.convert(&resp.body)
+}
+
+/// The error of an XML page: hostile or malformed XML is refused, a SOAP fault is an error
+/// with its fault string, and a missing records element is an error.
+fn xml_error(
+    run: &StepRun,
+    page: &Prepared,
+    resp: &Response,
+    attempt: u32,
+    e: crate::xml::XmlError,
+) -> EngineError {
+    use crate::xml::XmlError;
     let http = &run.inner.http;
-    plan.convert(&resp.body).map_err(|e| match e {
+    match e {
         XmlError::Fault(m) => EngineError::InBody {
             origin: page.origin.clone(),
             status: resp.status,
@@ -229,9 +254,9 @@ fn xml_page(
         },
         XmlError::Missing(m) => EngineError::Map {
             origin: page.origin.clone(),
-            message: m,
+            message: http.redactor().text(&m),
         },
-        XmlError::Body(reason) => {
+        XmlError::Body(reason) | XmlError::Malformed(reason) => {
             let json = resp
                 .header("content-type")
                 .filter(|t| t.to_ascii_lowercase().contains("json"))
@@ -248,7 +273,7 @@ fn xml_page(
             }
             .into()
         }
-    })
+    }
 }
 
 /// A page without the key its records are read from: never read as "no records".

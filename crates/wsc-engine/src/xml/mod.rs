@@ -82,9 +82,12 @@ pub(crate) struct XmlPlan {
 /// Why an XML page could not be read.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum XmlError {
-    /// Not XML, not UTF-8, refused by a limit.
+    /// Refused: not UTF-8, a DOCTYPE, too deep, too many nodes, an XPath that fails.
     #[error("{0}")]
     Body(String),
+    /// Not well-formed XML (a truncated body is retried like a broken JSON one).
+    #[error("{0}")]
+    Malformed(String),
     /// A SOAP fault.
     #[error("{0}")]
     Fault(String),
@@ -256,7 +259,7 @@ impl XmlPlan {
         }
         check(text)?;
         let package = sxd_document::parser::parse(text)
-            .map_err(|e| XmlError::Body(format!("the body is not well-formed XML ({e})")))?;
+            .map_err(|e| XmlError::Malformed(format!("the body is not well-formed XML ({e})")))?;
         let doc = package.as_document();
         let mut ctx = Context::new();
         for (p, uri) in &self.namespaces {
@@ -361,7 +364,7 @@ fn check(text: &str) -> Result<(), XmlError> {
             roxmltree::Error::NodesLimitReached => format!(
                 "the XML body has more than {MAX_XML_NODES} nodes, the most one page may hold"
             ),
-            e => format!("the body is not well-formed XML ({e})"),
+            e => return XmlError::Malformed(format!("the body is not well-formed XML ({e})")),
         })
     })?;
     // Nodes come in document order, each after its parent: one pass, without recursion.
