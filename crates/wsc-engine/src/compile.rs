@@ -387,6 +387,8 @@ pub struct CompiledStep {
     /// What must be present on every page for `records` to have found nothing honestly (see
     /// [`records_container`]); `None` when the records path is `$` or may be absent.
     pub records_container: Option<CompiledPath>,
+    /// `format: xml`: the XPaths that turn each XML page into the JSON page this step reads.
+    pub(crate) xml: Option<Arc<crate::xml::XmlPlan>>,
 }
 
 /// A compiled operation.
@@ -505,6 +507,7 @@ impl CompiledOperation {
                 cache: op.cache,
                 final_statuses: Vec::new(),
                 records_container: None,
+                xml: None,
             });
         }
         for (i, s) in op.steps.iter().enumerate() {
@@ -672,6 +675,7 @@ fn compile_step(
             ),
             None => None,
         },
+        xml: None,
     })
 }
 

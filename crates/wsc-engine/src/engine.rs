@@ -225,7 +225,10 @@ impl Engine {
                 _ => op,
             };
             let object_type = object_type_of(&key).to_string();
-            let compiled = CompiledOperation::compile(
+            // `format: xml`: the operation reads the JSON page its XPaths make of each page.
+            let xml = crate::xml::derive(&format!("operations.{key}"), op, &c.namespaces)?;
+            let op = xml.as_ref().map_or(op, |(o, _)| o);
+            let mut compiled = CompiledOperation::compile(
                 &mut t,
                 key.as_str(),
                 &object_type,
@@ -235,6 +238,10 @@ impl Engine {
                 &rules,
                 &settings_value,
             )?;
+            if let Some((_, plan)) = xml {
+                compiled.projection = None;
+                compiled.steps[0].xml = Some(Arc::new(plan));
+            }
             ops.insert(key.into_string(), Arc::new(compiled));
         }
         let changes = crate::compile_changes::compile_all(&mut t, c)?;

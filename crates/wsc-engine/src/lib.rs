@@ -46,6 +46,7 @@ mod stream;
 pub(crate) mod template;
 pub mod time;
 pub mod wire;
+pub(crate) mod xml;
 
 pub use auth::{authenticator, authenticator_with, static_authenticator};
 pub use engine::{Engine, RunContext, Stats, Summary};

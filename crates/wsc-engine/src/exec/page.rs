@@ -62,13 +62,54 @@ pub(crate) async fn fetch_page(
             let _ = head_tx.send(Head::default());
             return Ok(Items::empty(mode));
         };
+        // `format: xml`: the JSON page the operation's XPaths make of the XML page.
+        let converted: Vec<u8>;
+        let body: &[u8] = match &run.step().xml {
+            Some(x) => match xml_page(&run, x, &resp) {
+                Ok(b) => {
+                    converted = b;
+                    &converted
+                }
+                // A body the server says is JSON is no truncated XML: not retried.
+                Err(crate::xml::XmlError::Malformed(m))
+                    if attempt < max_attempts
+                        && resp
+                            .header("content-type")
+                            .is_none_or(|t| !t.to_ascii_lowercase().contains("json")) =>
+                {
+                    backoff(&run, &page, attempt, resp.status, &|| {
+                        format!("HTTP {} with {m}", resp.status)
+                    })
+                    .await?;
+                    continue;
+                }
+                Err(e) => return Err(xml_error(&run, &page, &resp, attempt, e)),
+            },
+            None => &resp.body,
+        };
         let parsed = match (projection, tape.as_mut()) {
-            (Some(p), Some(t)) if !blank(&resp.body) => p.parse(&resp.body, t),
-            _ => parse(&resp.body).map(|d| (d, None)),
+            (Some(p), Some(t)) if !blank(body) => p.parse(body, t),
+            _ => parse(body).map(|d| (d, None)),
         };
         let (doc, text) = match parsed {
             Ok(d) => d,
             Err(e) => {
+                let xml_type = resp
+                    .header("content-type")
+                    .filter(|t| crate::xml::is_xml_type(t));
+                if let Some(t) = xml_type {
+                    let http = &run.inner.http;
+                    return Err(HttpError::BadBody {
+                        origin: page.origin,
+                        method: page.request.method.as_str(),
+                        url: http.redactor().url(&page.request.url),
+                        status: resp.status,
+                        reason: format!("the body is XML (Content-Type: {t}), but the operation reads JSON; to read XML, set `format: xml` on the operation and select with XPath"),
+                        body_start: http.body_start(&resp.body),
+                        attempts: attempt,
+                    }
+                    .into());
+                }
                 if attempt < max_attempts {
                     backoff(&run, &page, attempt, resp.status, &|| {
                         format!(
@@ -142,7 +183,7 @@ pub(crate) async fn fetch_page(
             return Err(missing_records(&page, &doc, c, mode, &run));
         }
         let _ = head_tx.send(head);
-        if page.index == 0 && mode != Mode::Raw {
+        if page.index == 0 && mode != Mode::Raw && step.xml.is_none() {
             super::paths::check_paths(&run.inner, &run.op, &records);
         }
         // Let the driver request the next page before this one is mapped, so fetching page
@@ -179,6 +220,60 @@ fn project_page(
             PageFailure::Bug(m) => EngineError::Internal(m),
         })?;
     Ok(Items::Lines(lines))
+}
+
+/// The JSON page of an XML page (see [`crate::xml`]).
+fn xml_page(
+    run: &StepRun,
+    plan: &crate::xml::XmlPlan,
+    resp: &Response,
+) -> Result<Vec<u8>, crate::xml::XmlError> {
+    // A dry run's responses are empty stand-ins.
+    if run.inner.run.wire.dry_run && blank(&resp.body) {
+        return Ok(br#"{"records":[]}"#.to_vec());
+    }
+    plan.convert(&resp.body)
+}
+
+/// The error of an XML page: hostile or malformed XML is refused, a SOAP fault is an error
+/// with its fault string, and a missing records element is an error.
+fn xml_error(
+    run: &StepRun,
+    page: &Prepared,
+    resp: &Response,
+    attempt: u32,
+    e: crate::xml::XmlError,
+) -> EngineError {
+    use crate::xml::XmlError;
+    let http = &run.inner.http;
+    match e {
+        XmlError::Fault(m) => EngineError::InBody {
+            origin: page.origin.clone(),
+            status: resp.status,
+            message: http.redactor().text(&m),
+        },
+        XmlError::Missing(m) => EngineError::Map {
+            origin: page.origin.clone(),
+            message: http.redactor().text(&m),
+        },
+        XmlError::Body(reason) | XmlError::Malformed(reason) => {
+            let json = resp
+                .header("content-type")
+                .filter(|t| t.to_ascii_lowercase().contains("json"))
+                .map(|t| format!("; the response's Content-Type is {t}: is `format: xml` right for this operation?"))
+                .unwrap_or_default();
+            HttpError::BadBody {
+                origin: page.origin.clone(),
+                method: page.request.method.as_str(),
+                url: http.redactor().url(&page.request.url),
+                status: resp.status,
+                reason: format!("{reason}{json}"),
+                body_start: http.body_start(&resp.body),
+                attempts: attempt.max(1),
+            }
+            .into()
+        }
+    }
 }
 
 /// A page without the key its records are read from: never read as "no records".

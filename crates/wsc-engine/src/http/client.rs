@@ -501,7 +501,8 @@ impl HttpClient {
                             }
                         }
                     }
-                    let retryable = self.retry.statuses.iter().any(|p| p.matches(status));
+                    let retryable = self.retry.statuses.iter().any(|p| p.matches(status))
+                        && !crate::xml::is_sender_fault(&response.body);
                     if retryable && !last {
                         let wait = self
                             .retry
@@ -649,8 +650,12 @@ impl HttpClient {
     }
 
     /// The API's own message in a failed response's body: the first `http.error_message`
-    /// path that finds a non-empty string (or number), redacted and cut to 500 characters.
+    /// path that finds a non-empty string (or number), redacted and cut to 500 characters; a
+    /// SOAP fault's code and string first.
     fn api_message(&self, body: &[u8]) -> Option<String> {
+        if let Some(f) = crate::xml::soap_fault(body) {
+            return Some(self.redactor.text(&crate::doc::truncate_chars(&f, 500)));
+        }
         if self.error_message.is_empty() {
             return None;
         }

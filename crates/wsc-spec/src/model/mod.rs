@@ -23,6 +23,7 @@ mod settable;
 mod settings;
 mod setup;
 mod windows;
+mod xml;
 
 pub use self::auth::{
     ApiKeyAuth, Auth, AuthAlternatives, BasicAuth, BearerAuth, ClientAuth, Credential, CustomAuth,
@@ -45,6 +46,7 @@ pub use self::settable::{Count, Floor, Rate, Settable, SettingOr, settings_refer
 pub use self::settings::{Setting, SettingType};
 pub use self::setup::{Setup, SetupRule, SetupRun};
 pub use self::windows::Windows;
+pub use self::xml::{BodyFormat, Namespaces};
 pub use crate::values::{ByteSize, Duration, JsonPath, StatusPattern, Template};
 
 /// A whole connector file.
@@ -85,4 +87,9 @@ pub struct Connector {
     /// do not fit.
     #[serde(default, skip_serializing_if = "HookLimits::is_empty")]
     pub hook_limits: HookLimits,
+    /// XML namespace prefixes (`prefix: uri`) the XPaths of `format: xml` operations use, e.g.
+    /// `{ u: "urn:example:users" }` for `/u:users/u:user`. An operation's own `namespaces`
+    /// add to these (and win on the same prefix).
+    #[serde(default, skip_serializing_if = "Namespaces::is_empty")]
+    pub namespaces: Namespaces,
 }

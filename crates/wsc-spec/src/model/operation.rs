@@ -11,6 +11,7 @@ use super::key::{OperationKey, OperationKind};
 use super::mapping::{Attribute, Entitlement};
 use super::paging::Paging;
 use super::settable::Count;
+use super::xml::Namespaces;
 use crate::values::{JsonPath, StatusPattern, Template};
 
 /// Every operation a connector may define. All are optional.
@@ -256,6 +257,16 @@ pub struct Operation {
     /// operations (SCIM PATCH). Each sees `change.attribute` and `change.value`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changes: Option<ChangeItems>,
+    /// How response bodies are read: `json` (default) or `xml`. With `xml`, `records`,
+    /// `identity`, `name`, `members`, attribute paths, `delta.deleted`, the paging values and
+    /// the paths of `errors` are XPath 1.0 expressions (single-request operations). A response whose
+    /// `Content-Type` says XML in a JSON operation, or JSON in an XML one, fails the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<super::xml::BodyFormat>,
+    /// XML namespace prefixes of this operation's XPaths, added to the connector's
+    /// `namespaces`.
+    #[serde(default, skip_serializing_if = "Namespaces::is_empty")]
+    pub namespaces: Namespaces,
 }
 
 impl Operation {

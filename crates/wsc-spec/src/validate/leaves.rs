@@ -8,6 +8,11 @@ use super::validator::Validator;
 impl Validator<'_> {
     pub(super) fn jsonpath(&mut self, path: &str, jp: &JsonPath) {
         let s = jp.as_str();
+        if let Some(prefixes) = self.xml_prefixes.take() {
+            self.xpath(path, s, &prefixes);
+            self.xml_prefixes = Some(prefixes);
+            return;
+        }
         if !s.starts_with('$') {
             let mut d =
                 Diagnostic::error(format!("`{s}` is not a JSONPath: it must start with `$`"))

@@ -20,6 +20,7 @@ mod setup;
 mod templates;
 mod validator;
 mod writes;
+mod xml;
 
 use self::validator::{Ctx, Secrecy, Validator};
 
@@ -31,6 +32,7 @@ pub fn validate(c: &Connector, dir: &Path, index: &LocationIndex) -> Vec<Diagnos
         index,
         diags: Vec::new(),
         auth_base: None,
+        xml_prefixes: None,
     };
     v.connector();
     v.diags

@@ -10,6 +10,7 @@ use super::validator::{Ctx, Secrecy, Validator, is_identifier};
 
 impl Validator<'_> {
     pub(super) fn operations(&mut self) {
+        self.namespaces("namespaces", self.c.namespaces.map());
         let ops = &self.c.operations;
         let group_types: Vec<&str> = ops.group_aggregation.keys().map(String::as_str).collect();
         for t in ops.get_object.keys() {
@@ -62,6 +63,12 @@ impl Validator<'_> {
     }
 
     pub(super) fn operation(&mut self, path: &str, kind: OperationKind, op: &Operation) {
+        self.xml_operation(path, op);
+        self.operation_inner(path, kind, op);
+        self.xml_prefixes = None;
+    }
+
+    fn operation_inner(&mut self, path: &str, kind: OperationKind, op: &Operation) {
         let base = Ctx {
             plan: kind.takes_plan(),
             // Credentials are placed by `auth` (header, query, ...), never by templates.

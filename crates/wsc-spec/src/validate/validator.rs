@@ -98,6 +98,9 @@ pub(super) struct Validator<'a> {
     /// While an auth alternative is validated: where it is (`auth.alternatives.oauth`). The
     /// auth checks name their keys from `auth`; diagnostics are moved there.
     pub(super) auth_base: Option<String>,
+    /// While a `format: xml` operation is validated: the namespace prefixes its XPaths may
+    /// use (its paths are XPaths, not JSONPaths).
+    pub(super) xml_prefixes: Option<Vec<String>>,
 }
 
 impl Validator<'_> {

@@ -203,6 +203,9 @@ enum Style {
 
 fn route(state: &State, path: &str, query: &str) -> Reply {
     let rest = &path["/api/".len()..];
+    if let Some(what) = rest.strip_prefix("xml/") {
+        return super::xml::route(state, what, query);
+    }
     let mut segs = rest.split('/');
     let coll = match segs.next() {
         Some("users") => Coll::Users,

@@ -204,10 +204,12 @@ impl Reply {
         let mut resp = Response::new(Full::new(Bytes::from(self.body)));
         *resp.status_mut() = self.status;
         let headers = resp.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
+        if !self.headers.iter().any(|(n, _)| n == header::CONTENT_TYPE) {
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+        }
         for (name, value) in self.headers {
             if let Ok(value) = HeaderValue::try_from(value) {
                 headers.append(name, value);
