@@ -65,8 +65,21 @@ pub fn load_file(path: &Path) -> Result<Loaded, LoadError> {
 /// Parses and validates connector text. `file` names it in messages; `dir` is where relative
 /// hook and key files are looked up.
 pub fn load_bytes(bytes: &[u8], file: &str, dir: &Path) -> Result<Loaded, LoadError> {
-    let parsed = parse_tolerant::<Connector>(bytes, file, CONNECTOR_HINT, &Limits::CONNECTOR)
-        .map_err(LoadError::Invalid)?;
+    let parse = || parse_tolerant::<Connector>(bytes, file, CONNECTOR_HINT, &Limits::CONNECTOR);
+    // serde's derived deserializers take one frame per level of the format, and unoptimised
+    // frames are large: a connector with steps needs more than the 2 MiB of a spawned thread
+    // (a test, a worker) in a debug build. Parse on a thread with a stack of its own.
+    let parsed = std::thread::scope(|s| {
+        match std::thread::Builder::new()
+            .name("wsc-load".into())
+            .stack_size(16 << 20)
+            .spawn_scoped(s, parse)
+        {
+            Ok(h) => h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
+            Err(_) => parse(),
+        }
+    })
+    .map_err(LoadError::Invalid)?;
     let mut diagnostics = parsed.structural;
     if let Some(connector) = &parsed.value {
         // Semantic findings on what is left of a document with structural errors, except
