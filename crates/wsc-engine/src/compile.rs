@@ -91,7 +91,9 @@ impl CompiledRequest {
             .cloned()
             .collect();
         headers.extend(pairs(t, &format!("{location}.headers"), &r.headers)?);
-        let body = if let Some(b) = &r.body {
+        let body = if let Some(g) = &r.graphql {
+            CompiledBody::Json(crate::graphql::compile(t, location, g, &mut headers)?)
+        } else if let Some(b) = &r.body {
             CompiledBody::Json(TemplateTree::compile(t, &format!("{location}.body"), b)?)
         } else if !r.form.is_empty() {
             CompiledBody::Form(pairs(t, &format!("{location}.form"), &r.form)?)
@@ -110,7 +112,8 @@ impl CompiledRequest {
             CompiledBody::Empty
         };
         Ok(CompiledRequest {
-            method: r.method,
+            // A GraphQL request is POSTed (validation refuses other methods).
+            method: r.graphql.as_ref().map_or(r.method, |_| Method::Post),
             path,
             url,
             query: pairs(t, &format!("{location}.query"), &r.query)?,
@@ -233,6 +236,8 @@ pub struct CompiledPaging {
     pub cursor: Option<CompiledValue>,
     /// Where the next URL is.
     pub next_url: Option<CompiledValue>,
+    /// Where "another page follows" is (`has_more`).
+    pub has_more: Option<CompiledValue>,
     /// Stop after a short page.
     pub stop_on_short_page: bool,
     /// Confirm the end of a listing without a total by one more request.
@@ -326,6 +331,7 @@ impl CompiledPaging {
             total: opt_value(&format!("{location}.total"), &p.total)?,
             cursor: opt_value(&format!("{location}.cursor"), &p.cursor)?,
             next_url: opt_value(&format!("{location}.next_url"), &p.next_url)?,
+            has_more: opt_value(&format!("{location}.has_more"), &p.has_more)?,
             stop_on_short_page: p.stop_on_short_page.unwrap_or(offset_like),
             confirm_end: p.confirm_end.unwrap_or(true),
             stop_when: p
@@ -380,6 +386,8 @@ pub struct CompiledStep {
     pub allow_not_found: bool,
     /// Responses kept for the run (`cache: true`).
     pub cache: bool,
+    /// A GraphQL request: a response with `errors` fails (see [`crate::graphql`]).
+    pub graphql: bool,
     /// Statuses that are the answer as they are, never renewing the credentials and retrying:
     /// the `rejected` statuses of `authenticate` (a refused password must not be tried twice,
     /// which would count twice against the account's lockout).
@@ -505,6 +513,7 @@ impl CompiledOperation {
                 errors: op_rules.clone(),
                 allow_not_found: false,
                 cache: op.cache,
+                graphql: r.graphql.is_some(),
                 final_statuses: Vec::new(),
                 records_container: None,
                 xml: None,
@@ -582,7 +591,10 @@ fn projection(mapper: &RecordMapper, step: &CompiledStep) -> Option<Projection> 
     let mut envelope: Vec<&CompiledPath> = Vec::new();
     let mut whole_page = false;
     if let Some(p) = &step.paging {
-        for v in [&p.total, &p.cursor, &p.next_url].into_iter().flatten() {
+        for v in [&p.total, &p.cursor, &p.next_url, &p.has_more]
+            .into_iter()
+            .flatten()
+        {
             if let CompiledValue::Body(path) = v {
                 envelope.push(path);
             }
@@ -590,6 +602,10 @@ fn projection(mapper: &RecordMapper, step: &CompiledStep) -> Option<Projection> 
         whole_page |= p.stop_when.is_some();
     }
     envelope.extend(step.save.iter().map(|(_, p)| p));
+    let errors = crate::graphql::errors_path();
+    if step.graphql {
+        envelope.push(&errors);
+    }
     for rule in &step.errors {
         match &rule.test {
             RuleTest::PathEquals(p, _) | RuleTest::PathTruthy(p) => envelope.push(p),
@@ -667,6 +683,7 @@ fn compile_step(
         errors,
         allow_not_found: s.allow_not_found,
         cache: s.cache,
+        graphql: s.request.graphql.is_some(),
         final_statuses: Vec::new(),
         records_container: match &s.records {
             Some(p) => records_container(

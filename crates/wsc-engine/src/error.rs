@@ -44,6 +44,17 @@ pub enum EngineError {
         /// The message (redacted).
         message: String,
     },
+    /// A GraphQL response with `errors` (whatever its status, and even with partial `data`).
+    #[error("{origin}: the GraphQL API answered HTTP {status} with errors: {message}")]
+    GraphQl {
+        /// Where.
+        origin: Origin,
+        /// Status.
+        status: u16,
+        /// The errors' messages, paths and codes (redacted), and what the codes and partial
+        /// data mean.
+        message: String,
+    },
     /// The connector does not define the operation.
     #[error("connector `{connector}` does not define `operations.{key}`")]
     NoOperation {

@@ -28,6 +28,7 @@ pub mod doc;
 mod engine;
 pub mod error;
 pub(crate) mod exec;
+mod graphql;
 pub mod history;
 pub mod hooks;
 pub mod http;

@@ -5,7 +5,8 @@
 //! - [`scim2_server`]: `scim2-server` in a Python virtual environment under the target
 //!   directory, from the pinned `tests/scim/requirements.txt` (a system-wide `pip install` is
 //!   refused on Debian 12 and others: "externally managed environment");
-//! - [`oidc_provider`]: `npm ci --prefix tests/oidc`, from its lock file.
+//! - [`oidc_provider`]: `npm ci --prefix tests/oidc`, from its lock file;
+//! - [`graphql_server`]: `npm ci --prefix tests/graphql` (graphql-yoga), from its lock file.
 //!
 //! Each is installed once (a file lock keeps concurrent test processes from installing
 //! twice) and reinstalled when its lock file changes. A missing `python3`, `venv` module,
@@ -96,14 +97,46 @@ pub fn scim2_server(root: &Path, tools: &Path) -> Result<PathBuf, String> {
 /// The oidc-provider directory (`root/tests/oidc`), with `npm ci` run on first use (and
 /// again when `package-lock.json` changes). `tools` holds the lock file and the marker.
 pub fn oidc_provider(root: &Path, tools: &Path) -> Result<PathBuf, String> {
-    let dir = root.join("tests/oidc");
+    npm_project(
+        root,
+        tools,
+        "oidc",
+        "oidc-provider",
+        "the OIDC interop tests",
+    )
+}
+
+/// The GraphQL server directory (`root/tests/graphql`, graphql-yoga), with `npm ci` run on
+/// first use (and again when `package-lock.json` changes). `tools` holds the lock file.
+pub fn graphql_server(root: &Path, tools: &Path) -> Result<PathBuf, String> {
+    npm_project(
+        root,
+        tools,
+        "graphql",
+        "graphql-yoga",
+        "the GraphQL interop tests",
+    )
+}
+
+/// `root/tests/<name>` with `npm ci` run in it unless `package` is installed from the current
+/// lock file; `who` names the tests in errors.
+fn npm_project(
+    root: &Path,
+    tools: &Path,
+    name: &str,
+    package: &str,
+    who: &str,
+) -> Result<PathBuf, String> {
+    let dir = root.join("tests").join(name);
     let lockfile = dir.join("package-lock.json");
     let wanted =
         std::fs::read_to_string(&lockfile).map_err(|e| format!("{}: {e}", lockfile.display()))?;
     let marker = dir.join("node_modules/.wsc-installed.json");
-    let _guard = lock(&tools.join("oidc-npm.lock"))?;
+    let _guard = lock(&tools.join(format!("{name}-npm.lock")))?;
     let installed = dir
-        .join("node_modules/oidc-provider/package.json")
+        .join("node_modules")
+        .join(package)
+        .join("package.json")
         .is_file();
     if installed && std::fs::read_to_string(&marker).is_ok_and(|m| m == wanted) {
         return Ok(dir);
@@ -111,11 +144,7 @@ pub fn oidc_provider(root: &Path, tools: &Path) -> Result<PathBuf, String> {
     let version = Command::new("node")
         .arg("--version")
         .output()
-        .map_err(|e| {
-            format!(
-                "cannot run `node` ({e}): the OIDC interop tests need Node.js 20 or later on PATH"
-            )
-        })?;
+        .map_err(|e| format!("cannot run `node` ({e}): {who} need Node.js 20 or later on PATH"))?;
     let v = String::from_utf8_lossy(&version.stdout);
     let major: u32 = v
         .trim()
@@ -126,7 +155,7 @@ pub fn oidc_provider(root: &Path, tools: &Path) -> Result<PathBuf, String> {
         .unwrap_or(0);
     if major < 20 {
         return Err(format!(
-            "the OIDC interop tests need Node.js 20 or later; `node --version` says {}",
+            "{who} need Node.js 20 or later; `node --version` says {}",
             v.trim()
         ));
     }
@@ -134,7 +163,9 @@ pub fn oidc_provider(root: &Path, tools: &Path) -> Result<PathBuf, String> {
         Command::new("npm")
             .args(["ci", "--no-audit", "--no-fund", "--prefix"])
             .arg(&dir),
-        "`npm ci --prefix tests/oidc` (npm comes with Node.js; needs access to the npm registry)",
+        &format!(
+            "`npm ci --prefix tests/{name}` (npm comes with Node.js; needs access to the npm registry)"
+        ),
     )?;
     std::fs::write(&marker, &wanted).map_err(|e| format!("{}: {e}", marker.display()))?;
     Ok(dir)

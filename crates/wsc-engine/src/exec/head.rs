@@ -22,6 +22,8 @@ pub(crate) struct Head {
     pub(crate) next_url: Option<String>,
     /// The `rel="next"` target of the Link header.
     pub(crate) link_next: Option<String>,
+    /// Whether another page follows (`paging.has_more`), when the connector reads it.
+    pub(crate) has_more: Option<bool>,
     /// `stop_when` rendered `true`.
     pub(crate) stop: bool,
     /// The URL the page came from (next URLs are relative to it).
@@ -98,6 +100,44 @@ pub(crate) fn read_text(v: &CompiledValue, doc: &Doc<'_>, resp: &Response) -> Op
             .filter(|s| !s.is_empty())
             .map(str::to_string),
     }
+}
+
+/// Whether another page follows (`paging.has_more`): a boolean (or `"true"` / `"false"`) in
+/// the body or a header. Absent, null or anything else is an error: the end of the listing is
+/// never guessed.
+pub(crate) fn read_has_more(
+    v: &CompiledValue,
+    doc: &Doc<'_>,
+    resp: &Response,
+    origin: &Origin,
+) -> Result<bool, EngineError> {
+    let parse = |s: &str| match s.trim() {
+        t if t.eq_ignore_ascii_case("true") => Some(true),
+        t if t.eq_ignore_ascii_case("false") => Some(false),
+        _ => None,
+    };
+    let (found, shown) = match v {
+        CompiledValue::Body(p) => match p.first(doc) {
+            Some(Doc::Bool(b)) => (Some(*b), String::new()),
+            Some(Doc::String(s)) => (parse(s), format!("\"{s}\"")),
+            Some(d) => (None, d.snippet(60)),
+            None => (None, "absent".into()),
+        },
+        CompiledValue::Header(h) => match resp.headers.get(h) {
+            Some(raw) => {
+                let text = String::from_utf8_lossy(raw.as_bytes()).into_owned();
+                (parse(&text), format!("\"{text}\""))
+            }
+            None => (None, "absent".into()),
+        },
+    };
+    found.ok_or_else(|| EngineError::Paging {
+        origin: origin.clone(),
+        message: format!(
+            "`paging.has_more` {} is {shown}, not true or false: without it the page cannot tell whether another page follows, so the run stops rather than guess the end of the listing",
+            v.describe()
+        ),
+    })
 }
 
 /// The total a page reports. Absent: `None`, or an error when it `must` be there (the first

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use tokio::sync::oneshot;
 use wsc_spec::model::PagingKind;
 
-use super::head::{Head, PageState, last_key, link_next, read_text, read_total};
+use super::head::{Head, PageState, last_key, link_next, read_has_more, read_text, read_total};
 use super::{Items, Mode, StepRun, rules};
 use crate::doc::Doc;
 use crate::doc::tape::Tape;
@@ -155,6 +155,17 @@ pub(crate) async fn fetch_page(
                 origin: page.origin,
                 status: resp.status,
                 message: hit.message,
+            });
+        }
+        // GraphQL: `errors` fail the page, whatever the status and however much `data` came.
+        if step.graphql
+            && let Some(e) = crate::graphql::errors(&doc)
+        {
+            let redactor = run.inner.http.redactor();
+            return Err(EngineError::GraphQl {
+                origin: page.origin,
+                status: resp.status,
+                message: format!("{}.{}", redactor.text(&e.message), e.hint),
             });
         }
         // The records: on the tape (`text` is the page), or selected from the document.
@@ -442,6 +453,10 @@ fn read_head(
             .flatten();
         head.cursor = p.cursor.as_ref().and_then(|v| read_text(v, doc, resp));
         head.next_url = p.next_url.as_ref().and_then(|v| read_text(v, doc, resp));
+        // A dry run's responses are empty stand-ins: they say nothing of a next page.
+        if let Some(v) = p.has_more.as_ref().filter(|_| !run.inner.run.wire.dry_run) {
+            head.has_more = Some(read_has_more(v, doc, resp, &page.origin)?);
+        }
         if p.kind == PagingKind::LinkHeader {
             head.link_next = resp
                 .headers

@@ -341,6 +341,27 @@ struct Ends {
     empty_run: u64,
 }
 
+/// `has_more` says another page follows, but the page gives no way to it: the listing cannot
+/// go on, and stopping would end it short without a sign.
+fn no_next(p: &CompiledPaging, origin: crate::http::Origin, what: &str) -> EngineError {
+    let at = p
+        .cursor
+        .as_ref()
+        .or(p.next_url.as_ref())
+        .map(|v| v.describe())
+        .unwrap_or_default();
+    EngineError::Paging {
+        origin,
+        message: format!(
+            "`paging.has_more` {} says another page follows, but the page has no {what} ({at} is absent, null or empty): the rest of the listing cannot be read, so the run stops instead of ending it short",
+            p.has_more
+                .as_ref()
+                .map(|v| v.describe())
+                .unwrap_or_default()
+        ),
+    }
+}
+
 /// The page after `state`, or `None` when the listing ends here.
 fn next_state(
     run: &StepRun,
@@ -420,7 +441,13 @@ fn next_page(
             }
         }
         PagingKind::Cursor => {
+            if head.has_more == Some(false) {
+                return Ok(None);
+            }
             let Some(c) = head.cursor.clone().filter(|c| !c.is_empty()) else {
+                if head.has_more == Some(true) {
+                    return Err(no_next(p, page_origin(), "cursor"));
+                }
                 return Ok(None);
             };
             if !seen.insert(c.clone()) {
@@ -435,12 +462,18 @@ fn next_page(
             next.cursor = Some(c);
         }
         PagingKind::NextUrl | PagingKind::LinkHeader => {
+            if head.has_more == Some(false) {
+                return Ok(None);
+            }
             let raw = if p.kind == PagingKind::NextUrl {
                 head.next_url.clone()
             } else {
                 head.link_next.clone()
             };
             let Some(raw) = raw.filter(|u| !u.is_empty()) else {
+                if head.has_more == Some(true) {
+                    return Err(no_next(p, page_origin(), "next URL"));
+                }
                 return Ok(None);
             };
             let base = head

@@ -260,6 +260,10 @@ pub struct RequestSpec {
     /// A raw text body with its content type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub raw: Option<RawBody>,
+    /// A GraphQL request: the query document and its variables, POSTed as JSON (see
+    /// [GraphQL](#graphql)). Instead of `body`, `form`, `multipart` and `raw`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub graphql: Option<super::graphql::GraphQlRequest>,
 }
 
 /// A raw text body.

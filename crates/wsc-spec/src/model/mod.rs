@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 mod auth;
 mod defaults;
+mod graphql;
 mod hooks;
 mod http;
 mod key;
@@ -30,6 +31,7 @@ pub use self::auth::{
     CustomTokenRequest, Grant, JwtAlgorithm, JwtSpec, OAuth2Auth, ParamsIn, Placement,
     RefreshPolicy, ResponseFormat, TokenPlacement, TokenRequestShape, TokenResponseMapping,
 };
+pub use self::graphql::GraphQlRequest;
 pub use self::hooks::{Hook, HookErrorMode, HookLimits, Hooks};
 pub use self::http::{
     DEFAULT_MAX_BODY, ErrorRule, HeaderRetry, HttpOptions, Method, RawBody, RequestSpec,

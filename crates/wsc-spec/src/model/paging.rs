@@ -50,7 +50,9 @@ pub struct Paging {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start: Option<Count>,
     /// The total number of records: a JSONPath into the body, or `{ header: NAME }`. With
-    /// it, pages are fetched concurrently. Declared, it must be on the first page.
+    /// it, `offset` and `page` listings fetch pages concurrently; every kind but
+    /// `link_header` checks the records delivered against it. Declared, it must be on the
+    /// first page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total: Option<PageValue>,
     /// The next cursor (`cursor` kind): a JSONPath into the body, or `{ header: NAME }`.
@@ -59,6 +61,12 @@ pub struct Paging {
     /// The next URL (`next_url` kind): a JSONPath into the body, or `{ header: NAME }`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_url: Option<PageValue>,
+    /// Whether another page follows (`cursor` and `next_url` kinds): a boolean read from the
+    /// body (`"$.data.users.pageInfo.hasNextPage"`) or `{ header: NAME }`, on every page.
+    /// `false` ends the listing even when the page carries a cursor; `true` with no cursor
+    /// (or next URL) is an error, as is a page without the value: the end is never guessed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub has_more: Option<PageValue>,
     /// Stop after a page with fewer records than `limit`. Default `true` for offset and page.
     /// With a known `total`, a short page before the total does not stop the run, and a short
     /// page followed by more records is an error (the API caps its page size below `limit`).

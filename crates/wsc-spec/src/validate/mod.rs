@@ -11,6 +11,7 @@ use crate::locate::{LocationIndex, join_index, join_key};
 use crate::model::{Connector, ErrorRule, Floor};
 
 mod auth;
+mod graphql;
 mod leaves;
 mod operations;
 mod paging;

@@ -61,13 +61,23 @@ impl Validator<'_> {
                 );
             }
         }
-        if !matches!(kind, PagingKind::Offset | PagingKind::Page) {
+        if !matches!(kind, PagingKind::Cursor | PagingKind::NextUrl) {
+            not_for(
+                self,
+                p.has_more.is_some(),
+                "has_more",
+                "`kind: cursor` and `kind: next_url`",
+            );
+        }
+        if kind == PagingKind::LinkHeader {
             not_for(
                 self,
                 p.total.is_some(),
                 "total",
-                "`kind: offset` and `kind: page`",
+                "`kind: offset`, `page`, `cursor` and `next_url`",
             );
+        }
+        if !matches!(kind, PagingKind::Offset | PagingKind::Page) {
             not_for(
                 self,
                 p.start.is_some(),
@@ -90,6 +100,7 @@ impl Validator<'_> {
             ("total", &p.total),
             ("cursor", &p.cursor),
             ("next_url", &p.next_url),
+            ("has_more", &p.has_more),
         ] {
             match jp {
                 Some(PageValue::Body(jp)) => self.jsonpath(&join_key(path, k), jp),
@@ -161,6 +172,9 @@ fn request_uses_page_field(r: &RequestSpec, field: &str) -> bool {
     let mut body_strings = Vec::new();
     if let Some(b) = &r.body {
         collect_strings(b, &mut body_strings);
+    }
+    if let Some(v) = r.graphql.as_ref().and_then(|g| g.variables.as_ref()) {
+        collect_strings(v, &mut body_strings);
     }
     all.extend(body_strings.iter().map(String::as_str));
     all.into_iter().any(uses)

@@ -42,6 +42,9 @@ impl Validator<'_> {
             self.template(&format!("{path}.headers.{k}"), t, ctx, Secrecy::Plain);
         }
         self.bodies(path, &r.body, &r.form, &r.multipart, &r.raw, ctx);
+        if let Some(g) = &r.graphql {
+            self.graphql(path, r, g, ctx);
+        }
         if matches!(r.method, Method::Get | Method::Head)
             && (r.body.is_some()
                 || !r.form.is_empty()
