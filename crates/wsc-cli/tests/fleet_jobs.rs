@@ -358,19 +358,29 @@ fn fleet_runs_land_every_record_exactly_once() {
         &csv[..200]
     );
 
-    // w2's metrics agree with what the store says it committed.
-    let body = http_get(metrics_port, "/metrics");
-    assert!(body.starts_with("HTTP/1.1 200"), "{body}");
+    // w2's metrics agree with what the store says it committed. The worker counts a
+    // partition's records just after its commit, which the run's completion may precede by
+    // a moment: read the metrics until they catch up (bounded), then compare.
     let w2_records = pg
         .psql(
             "fleet",
             "SELECT coalesce(sum(records), 0) FROM wsc_partitions WHERE lease_owner = 'w2' AND state = 'done'",
         )
+        .unwrap()
+        .parse::<f64>()
         .unwrap();
-    assert_eq!(
-        metric(&body, "wsc_records_total"),
-        w2_records.parse::<f64>().unwrap()
-    );
+    let mut body = http_get(metrics_port, "/metrics");
+    for _ in 0..100 {
+        if metric(&body, "wsc_records_total") == w2_records
+            && metric(&body, "wsc_partitions_running") == 0.0
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        body = http_get(metrics_port, "/metrics");
+    }
+    assert!(body.starts_with("HTTP/1.1 200"), "{body}");
+    assert_eq!(metric(&body, "wsc_records_total"), w2_records);
     assert!(metric(&body, "wsc_partitions_done_total") >= 1.0, "{body}");
     assert!(metric(&body, "wsc_pages_total") >= 10.0, "{body}");
     assert_eq!(metric(&body, "wsc_partitions_running"), 0.0);
