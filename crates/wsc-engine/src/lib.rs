@@ -21,6 +21,7 @@ pub mod authenticate;
 mod cache;
 pub(crate) mod compile;
 mod compile_changes;
+mod compile_paging;
 mod compile_setup;
 mod dedup;
 pub mod delta;
