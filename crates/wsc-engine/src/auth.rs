@@ -284,6 +284,13 @@ pub fn static_authenticator(
             b.token_placement.name.clone(),
             b.token_placement.effective_prefix().to_string(),
         ),
+        Auth::WsSecurity(w) => {
+            return Ok(Arc::new(wsc_auth::WsSecurity {
+                username: render("auth.username", &w.username)?,
+                password: Secret::new(render("auth.password", &w.password)?),
+                password_type: w.password_type,
+            }));
+        }
         Auth::OAuth2(_) | Auth::Custom(_) => {
             // Managed tokens, kept in memory; `authenticator` adds a store.
             return authenticator(loaded, settings, None);

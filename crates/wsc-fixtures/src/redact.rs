@@ -46,6 +46,11 @@ impl Secrets {
             return;
         }
         self.values.push((value.to_string(), name.to_string()));
+        // In an XML body (a SOAP request, a WS-Security password) the value is escaped.
+        let escaped = xml_escaped(value);
+        if escaped != value && !self.values.iter().any(|(v, _)| *v == escaped) {
+            self.values.push((escaped, name.to_string()));
+        }
         self.values.sort_by_key(|v| std::cmp::Reverse(v.0.len()));
     }
 
@@ -200,6 +205,37 @@ impl Secrets {
             _ => {}
         }
     }
+}
+
+/// `s` as an XML body carries it (`&`, `<`, `>`, `"`, `'` escaped).
+fn xml_escaped(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
+}
+
+/// The placeholder of a WS-Security header block.
+pub const WS_SECURITY_PLACEHOLDER: &str = "<redacted:ws_security>";
+
+/// An XML body with each WS-Security header block (`<wsse:Security ...>...</wsse:Security>`)
+/// replaced by one placeholder: it holds the password (or a digest of it) and a nonce and time
+/// that change with every request, so neither a cassette nor a snapshot may keep it (the
+/// replay server matches the placeholder against any block).
+pub fn mask_ws_security(body: &str) -> String {
+    const START: &str = "<wsse:Security";
+    const END: &str = "</wsse:Security>";
+    let mut out = String::with_capacity(body.len());
+    let mut rest = body;
+    while let Some(i) = rest.find(START) {
+        let Some(j) = rest[i..].find(END) else { break };
+        out.push_str(&rest[..i]);
+        out.push_str(WS_SECURITY_PLACEHOLDER);
+        rest = &rest[i + j + END.len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A header value for a snapshot: credentials hidden (the scheme of `Authorization` kept).

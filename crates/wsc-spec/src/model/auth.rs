@@ -5,6 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::http::{Method, RawBody};
+use super::soap::WsSecurityAuth;
 use crate::values::{Duration, JsonPath, StatusPattern, Template};
 
 /// How requests are authenticated, chosen by `type`.
@@ -25,6 +26,8 @@ pub enum Auth {
     OAuth2(Box<OAuth2Auth>),
     /// A custom token flow: a request whose response is mapped to a token.
     Custom(Box<CustomAuth>),
+    /// WS-Security UsernameToken in the SOAP header of every request.
+    WsSecurity(WsSecurityAuth),
 }
 
 impl Auth {
@@ -37,6 +40,7 @@ impl Auth {
             Auth::Bearer(_) => "bearer",
             Auth::OAuth2(_) => "oauth2",
             Auth::Custom(_) => "custom",
+            Auth::WsSecurity(_) => "ws_security",
         }
     }
 }

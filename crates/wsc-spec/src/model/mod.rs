@@ -21,6 +21,7 @@ mod operation;
 mod paging;
 mod settable;
 mod settings;
+mod soap;
 mod xml;
 
 pub use self::auth::{
@@ -42,6 +43,7 @@ pub use self::operation::{
 pub use self::paging::{PageValue, Paging, PagingKind, TotalMismatch};
 pub use self::settable::{Count, Floor, Rate, Settable, SettingOr, settings_reference};
 pub use self::settings::{Setting, SettingType};
+pub use self::soap::{PasswordType, SoapRequest, SoapVersion, WsSecurityAuth};
 pub use self::xml::{BodyFormat, Namespaces};
 pub use crate::values::{ByteSize, Duration, JsonPath, StatusPattern, Template};
 

@@ -16,6 +16,7 @@ mod operations;
 mod paging;
 mod requests;
 mod settings;
+pub mod soap;
 mod templates;
 mod validator;
 mod writes;
@@ -122,6 +123,7 @@ impl Validator<'_> {
         self.http();
         self.auth();
         self.operations();
+        self.ws_security_requests();
     }
 
     pub(super) fn http(&mut self) {

@@ -42,11 +42,13 @@ impl Validator<'_> {
             self.template(&format!("{path}.headers.{k}"), t, ctx, Secrecy::Plain);
         }
         self.bodies(path, &r.body, &r.form, &r.multipart, &r.raw, ctx);
+        self.xml_body(path, r, ctx);
         if matches!(r.method, Method::Get | Method::Head)
             && (r.body.is_some()
                 || !r.form.is_empty()
                 || !r.multipart.is_empty()
-                || r.raw.is_some())
+                || r.raw.is_some()
+                || r.xml.is_some())
         {
             self.push(
                 &join_key(path, "method"),

@@ -6,7 +6,7 @@ mod cassette;
 
 pub use cassette::{
     Cassette, CassetteError, Interaction, MatchMode, PLACEHOLDER_PREFIX, RecordedResponse,
-    RequestMatcher, is_placeholder,
+    RequestMatcher, is_placeholder, text_matches,
 };
 
 use std::convert::Infallible;
@@ -371,6 +371,27 @@ fn mismatches(m: &RequestMatcher, r: &ReceivedRequest, body: Option<&Value>) -> 
             }
             _ => {}
         }
+    }
+    if let Some(want) = &m.body_text
+        && !cassette::text_matches(want, &r.body)
+    {
+        let at = want
+            .bytes()
+            .zip(r.body.bytes())
+            .take_while(|(a, b)| a == b)
+            .count();
+        let near = |s: &str| -> String {
+            let mut start = at.saturating_sub(20).min(s.len());
+            while !s.is_char_boundary(start) {
+                start -= 1;
+            }
+            s[start..].chars().take(60).collect()
+        };
+        why.push(format!(
+            "body: text differs at byte {at}: expected `{}…`, got `{}…`",
+            near(want),
+            near(&r.body)
+        ));
     }
     if let Some(want) = &m.body {
         match body {
