@@ -221,6 +221,8 @@ def main():
     CREDENTIALS["password"] = a.password
     seed(a.users)
     logging.basicConfig(level=logging.ERROR)
+    # Faults are answers here, not server errors: keep spyne from logging each one.
+    logging.getLogger("spyne").setLevel(logging.CRITICAL)
     app = Application([Directory], tns=TNS, in_protocol=Soap11(validator="lxml"),
                       out_protocol=Soap11())
     wsgi = WsgiApplication(app)
