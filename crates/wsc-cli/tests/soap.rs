@@ -167,7 +167,10 @@ fn soap_directory_against_spyne() {
     );
     assert!(o.status.success(), "{}", show(&o));
     let created = lines(&o);
-    let id = created[0]["object"]["identity"].as_str().unwrap().to_string();
+    let id = created[0]["object"]["identity"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_eq!(id, "u026", "{created:?}");
     let got = attributes(&get_account(&s, &id));
     assert_eq!(got["userName"], "o'brien&<co>");

@@ -322,6 +322,18 @@ mod tests {
     }
 
     #[test]
+    fn xml_bodies_lose_secrets_and_the_ws_security_block() {
+        let mut s = Secrets::default();
+        s.add("p&ss<1>", "password");
+        let body = "<soap:Header><wsse:Security a=\"1\"><wsse:Password>p&amp;ss&lt;1&gt;</wsse:Password><wsse:Nonce>n</wsse:Nonce></wsse:Security></soap:Header><soap:Body><pw>p&amp;ss&lt;1&gt;</pw></soap:Body>";
+        assert_eq!(
+            s.apply(&mask_ws_security(body)),
+            "<soap:Header><redacted:ws_security></soap:Header><soap:Body><pw><redacted:password></pw></soap:Body>"
+        );
+        assert_eq!(mask_ws_security("<a>no header</a>"), "<a>no header</a>");
+    }
+
+    #[test]
     fn replaces_longest_first() {
         let mut s = Secrets::default();
         s.add("abc", "short");

@@ -522,4 +522,27 @@ mod tests {
         );
         assert_eq!(d, vec!["$.a.x[1]: expected 2, got 3"]);
     }
+
+    #[test]
+    fn text_bodies_match_whole_with_placeholders() {
+        let p = "<e><h><redacted:ws_security></h><b>x</b></e>";
+        assert!(text_matches(
+            p,
+            "<e><h><wsse:Security>n1</wsse:Security></h><b>x</b></e>"
+        ));
+        assert!(
+            !text_matches(p, "<e><h></h><b>x</b></e>"),
+            "a placeholder is never empty"
+        );
+        assert!(!text_matches(p, "<e><h>s</h><b>y</b></e>"));
+        assert!(!text_matches(p, "<e><h>s</h><b>x</b></e> "));
+        assert!(text_matches("<a/>", "<a/>"));
+        assert!(!text_matches("<a/>", "<a/><a/>"));
+        assert!(text_matches("<redacted>", "anything"));
+        assert!(!text_matches("<redacted>", ""));
+        assert!(text_matches(
+            "<p><redacted:pw></p><q><redacted:pw></q>",
+            "<p>s&amp;1</p><q>s&amp;1</q>"
+        ));
+    }
 }
