@@ -27,7 +27,7 @@ pub enum Auth {
     /// A custom token flow: a request whose response is mapped to a token.
     Custom(Box<CustomAuth>),
     /// WS-Security UsernameToken in the SOAP header of every request.
-    WsSecurity(WsSecurityAuth),
+    WsSecurity(Box<WsSecurityAuth>),
 }
 
 impl Auth {

@@ -265,7 +265,7 @@ pub struct RequestSpec {
     /// never JSON-escaped; `{{{x}}}` (unescaped) is refused. Sent as `application/xml;
     /// charset=utf-8`, or, with `soap`, as the content of the SOAP `Body`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub xml: Option<Template>,
+    pub xml: Option<Box<Template>>,
     /// Makes the request a SOAP request: `xml` is wrapped in the envelope of the version,
     /// with its content type and action.
     #[serde(default, skip_serializing_if = "Option::is_none")]
