@@ -36,6 +36,12 @@ pub trait Authenticator: Send + Sync {
         0
     }
 
+    /// A header block put into the `Header` of every SOAP request (WS-Security), made afresh
+    /// for each attempt; `None` (the default) for kinds that put nothing there.
+    fn soap_header(&self) -> Option<String> {
+        None
+    }
+
     /// Secret values this authenticator holds, for redaction from logs and errors.
     fn secrets(&self) -> Vec<String> {
         Vec::new()

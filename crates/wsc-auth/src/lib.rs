@@ -28,6 +28,7 @@ mod static_auth;
 pub mod stored;
 pub mod tls;
 pub mod token;
+mod ws_security;
 
 pub use authenticator::{Authenticator, Generation, Outgoing};
 pub use error::AuthError;
@@ -40,6 +41,7 @@ pub use static_auth::StaticAuth;
 pub use stored::{LoadedToken, load_token};
 pub use tls::{ClientTls, TlsSource};
 pub use token::{Obtained, TokenSet};
+pub use ws_security::{WsSecurity, password_digest};
 /// The key of a connector instance in the state store (re-exported from `wsc-store`, its
 /// home).
 pub use wsc_store::InstanceKey;

@@ -63,6 +63,7 @@ impl Replay {
                     headers: IndexMap::new(),
                     body: None,
                     body_match: Default::default(),
+                    body_text: None,
                 },
                 response: RecordedResponse {
                     status: 201,

@@ -332,6 +332,13 @@ fn static_only(
             b.token_placement.name.clone(),
             b.token_placement.effective_prefix().to_string(),
         ),
+        Auth::WsSecurity(w) => {
+            return Ok(Arc::new(wsc_auth::WsSecurity {
+                username: render("auth.username", &w.username)?,
+                password: Secret::new(render("auth.password", &w.password)?),
+                password_type: w.password_type,
+            }));
+        }
         Auth::OAuth2(_) | Auth::Custom(_) | Auth::Alternatives(_) => {
             return Err(EngineError::Config(format!(
                 "auth type `{}` has no static credentials",

@@ -33,6 +33,8 @@ pub enum CompiledBody {
     Multipart(Vec<(String, Template)>),
     /// Raw text.
     Raw(String, Template),
+    /// An XML body, or a SOAP envelope around one.
+    Xml(crate::soap::CompiledXml),
 }
 
 /// A compiled request.
@@ -108,6 +110,8 @@ impl CompiledRequest {
                     Escape::None,
                 )?,
             )
+        } else if let Some(x) = crate::soap::CompiledXml::compile(t, location, r)? {
+            CompiledBody::Xml(x)
         } else {
             CompiledBody::Empty
         };
@@ -177,6 +181,15 @@ impl CompiledRequest {
                 content_type: ct.clone(),
                 text: t.render(text, ctx)?,
             },
+            CompiledBody::Xml(x) => {
+                let (body, added) = x.render(t, ctx)?;
+                for (k, v) in added {
+                    if !headers.iter().any(|(h, _)| h.eq_ignore_ascii_case(&k)) {
+                        headers.push((k, v));
+                    }
+                }
+                body
+            }
         };
         Ok(PreparedRequest {
             method: self.method,

@@ -44,6 +44,7 @@ mod provision;
 mod read;
 pub mod redact;
 pub mod settings;
+pub(crate) mod soap;
 mod stream;
 pub(crate) mod template;
 pub mod time;

@@ -27,6 +27,25 @@ pub enum Escape {
     None,
     /// Values are percent-encoded as URL path segments.
     PathSegment,
+    /// Values are XML-escaped (`&`, `<`, `>`, `"`, `'`): XML bodies.
+    Xml,
+}
+
+/// `s` with the five XML special characters escaped, so it is safe in element content and
+/// in attribute values of either quote.
+pub fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// A template failed to compile or render.
@@ -65,6 +84,7 @@ impl TemplateError {
 pub struct Templates {
     plain: Handlebars<'static>,
     path: Handlebars<'static>,
+    xml: Handlebars<'static>,
     next_id: AtomicUsize,
 }
 
@@ -183,6 +203,7 @@ fn new_registry(escape: Escape) -> Handlebars<'static> {
         Escape::PathSegment => hb.register_escape_fn(|s| {
             format!("{MARK_START}{}{MARK_END}", utf8_percent_encode(s, SEGMENT))
         }),
+        Escape::Xml => hb.register_escape_fn(xml_escape),
     }
     register_helpers(&mut hb);
     hb
@@ -194,6 +215,7 @@ impl Templates {
         Templates {
             plain: new_registry(Escape::None),
             path: new_registry(Escape::PathSegment),
+            xml: new_registry(Escape::Xml),
             next_id: AtomicUsize::new(0),
         }
     }
@@ -205,6 +227,16 @@ impl Templates {
         source: &str,
         escape: Escape,
     ) -> Result<Template, TemplateError> {
+        if escape == Escape::Xml && wsc_spec::validate::soap::unescaped_at(source).is_some() {
+            return Err(TemplateError {
+                location: location.to_string(),
+                source_text: source.to_string(),
+                message: "an XML body inserts a value without XML escaping (`{{{x}}}` or \
+                          `{{& x}}`); write `{{x}}`"
+                    .to_string(),
+                missing: None,
+            });
+        }
         let kind = if !source.contains("{{") {
             Kind::Literal(source.to_string())
         } else if let Some(path) = single_path(source) {
@@ -218,6 +250,7 @@ impl Templates {
             let reg = match escape {
                 Escape::None => &mut self.plain,
                 Escape::PathSegment => &mut self.path,
+                Escape::Xml => &mut self.xml,
             };
             let fail = |e: handlebars::TemplateError| TemplateError {
                 location: location.to_string(),
@@ -260,6 +293,7 @@ impl Templates {
                 let s = value_to_string(v);
                 match escape {
                     Escape::PathSegment => t.checked_segment(utf8_percent_encode(&s, SEGMENT)),
+                    Escape::Xml => Ok(xml_escape(&s)),
                     Escape::None => Ok(s),
                 }
             }
@@ -270,6 +304,7 @@ impl Templates {
                 };
                 match escape {
                     Escape::PathSegment => t.checked_segment(utf8_percent_encode(&s, SEGMENT)),
+                    Escape::Xml => Ok(xml_escape(&s)),
                     Escape::None => Ok(s),
                 }
             }
@@ -280,6 +315,7 @@ impl Templates {
                 };
                 match escape {
                     Escape::PathSegment => t.checked_segment(utf8_percent_encode(&s, SEGMENT)),
+                    Escape::Xml => Ok(xml_escape(&s)),
                     Escape::None => Ok(s),
                 }
             }
@@ -287,13 +323,14 @@ impl Templates {
                 let reg = match escape {
                     Escape::None => &self.plain,
                     Escape::PathSegment => &self.path,
+                    Escape::Xml => &self.xml,
                 };
                 let out = reg
                     .render_with_context(id, &Context::wraps(ctx).map_err(|e| t.err(e))?)
                     .map_err(|e| t.err(e))?;
                 match escape {
                     Escape::PathSegment => t.checked_path(&out),
-                    Escape::None => Ok(out),
+                    Escape::None | Escape::Xml => Ok(out),
                 }
             }
         }

@@ -147,7 +147,7 @@ impl Recorder {
                     .map(|(k, v)| format!("{k}={}", secrets.value(k, v)))
                     .collect::<Vec<_>>()
                     .join("\n"),
-                Body::Raw { text, .. } => secrets.apply(text),
+                Body::Raw { text, .. } => secrets.apply(&crate::redact::mask_ws_security(text)),
             };
             if !body.is_empty() {
                 out.push_str("  body:\n");
@@ -191,6 +191,13 @@ fn interaction(e: &Exchange, secrets: &Secrets) -> Interaction {
             (k.into_owned(), v)
         })
         .collect();
+    // An XML body (SOAP requests: one URL, the operation in the body) is matched as text.
+    let body_text = match &e.request_body {
+        Body::Raw { content_type, text } if content_type.contains("xml") => {
+            Some(secrets.apply(&crate::redact::mask_ws_security(text)))
+        }
+        _ => None,
+    };
     let body = match &e.request_body {
         Body::Empty | Body::Multipart(_) | Body::Raw { .. } => None,
         Body::Json(bytes) => serde_json::from_slice::<Value>(bytes).ok().map(|mut v| {
@@ -213,6 +220,7 @@ fn interaction(e: &Exchange, secrets: &Secrets) -> Interaction {
         headers: IndexMap::new(),
         body,
         body_match: Default::default(),
+        body_text,
     };
     let mut headers = IndexMap::new();
     for (k, v) in &e.response_headers {

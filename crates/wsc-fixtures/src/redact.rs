@@ -46,6 +46,11 @@ impl Secrets {
             return;
         }
         self.values.push((value.to_string(), name.to_string()));
+        // In an XML body (a SOAP request, a WS-Security password) the value is escaped.
+        let escaped = xml_escaped(value);
+        if escaped != value && !self.values.iter().any(|(v, _)| *v == escaped) {
+            self.values.push((escaped, name.to_string()));
+        }
         self.values.sort_by_key(|v| std::cmp::Reverse(v.0.len()));
     }
 
@@ -202,6 +207,37 @@ impl Secrets {
     }
 }
 
+/// `s` as an XML body carries it (`&`, `<`, `>`, `"`, `'` escaped).
+fn xml_escaped(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
+}
+
+/// The placeholder of a WS-Security header block.
+pub const WS_SECURITY_PLACEHOLDER: &str = "<redacted:ws_security>";
+
+/// An XML body with each WS-Security header block (`<wsse:Security ...>...</wsse:Security>`)
+/// replaced by one placeholder: it holds the password (or a digest of it) and a nonce and time
+/// that change with every request, so neither a cassette nor a snapshot may keep it (the
+/// replay server matches the placeholder against any block).
+pub fn mask_ws_security(body: &str) -> String {
+    const START: &str = "<wsse:Security";
+    const END: &str = "</wsse:Security>";
+    let mut out = String::with_capacity(body.len());
+    let mut rest = body;
+    while let Some(i) = rest.find(START) {
+        let Some(j) = rest[i..].find(END) else { break };
+        out.push_str(&rest[..i]);
+        out.push_str(WS_SECURITY_PLACEHOLDER);
+        rest = &rest[i + j + END.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// A header value for a snapshot: credentials hidden (the scheme of `Authorization` kept).
 pub fn header_value(name: &str, value: &str, secrets: &Secrets) -> String {
     let lower = name.to_ascii_lowercase();
@@ -283,6 +319,18 @@ mod tests {
             json!({"mail": "<redacted:secret>@example.com", "v": "<redacted:secret>"})
         );
         assert_eq!(s.too_short(4), vec!["secret"]);
+    }
+
+    #[test]
+    fn xml_bodies_lose_secrets_and_the_ws_security_block() {
+        let mut s = Secrets::default();
+        s.add("p&ss<1>", "password");
+        let body = "<soap:Header><wsse:Security a=\"1\"><wsse:Password>p&amp;ss&lt;1&gt;</wsse:Password><wsse:Nonce>n</wsse:Nonce></wsse:Security></soap:Header><soap:Body><pw>p&amp;ss&lt;1&gt;</pw></soap:Body>";
+        assert_eq!(
+            s.apply(&mask_ws_security(body)),
+            "<soap:Header><redacted:ws_security></soap:Header><soap:Body><pw><redacted:password></pw></soap:Body>"
+        );
+        assert_eq!(mask_ws_security("<a>no header</a>"), "<a>no header</a>");
     }
 
     #[test]

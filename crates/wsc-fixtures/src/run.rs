@@ -245,6 +245,9 @@ fn render_body(content_type: &str, body: &str) -> String {
             .collect::<Vec<_>>()
             .join("\n");
     }
+    if content_type.contains("xml") {
+        return redact::mask_ws_security(body);
+    }
     match serde_json::from_str::<Value>(body) {
         Ok(mut v) => {
             redact::json_fields(&mut v);

@@ -75,8 +75,13 @@ impl JsonSchema for JsonPath {
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({
             "type": "string",
-            "pattern": "^\\$",
-            "description": "JSONPath (RFC 9535) starting with `$`, e.g. \"$.items[*]\"."
+            // A JSONPath starts with `$`. In a `format: xml` operation the same keys hold XPath
+            // 1.0 expressions: the schema (an editor aid; `wsc validate` checks both exactly)
+            // takes those that start with `/`, `.`, `@`, `(`, a function call or a prefixed
+            // name (`dir:id`), and still refuses a bare name such as `id`, the usual JSONPath
+            // typo. An unprefixed relative XPath is written `./name`.
+            "pattern": "^(\\$|/|\\.|@|\\(|[A-Za-z_][A-Za-z0-9_.-]*:[A-Za-z_*]|[a-z][a-z-]*\\()",
+            "description": "JSONPath (RFC 9535) starting with `$`, e.g. \"$.items[*]\"; in a `format: xml` operation an XPath 1.0 expression, e.g. \"/s:Envelope/s:Body/dir:Users/dir:User\" or \"dir:id\"."
         })
     }
 }

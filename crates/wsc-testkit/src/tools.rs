@@ -7,6 +7,8 @@
 //!   refused on Debian 12 and others: "externally managed environment");
 //! - [`oidc_provider`]: `npm ci --prefix tests/oidc`, from its lock file;
 //! - [`graphql_server`]: `npm ci --prefix tests/graphql` (graphql-yoga), from its lock file.
+//! - [`soap_server`]: spyne (a SOAP server) in a Python virtual environment under the target
+//!   directory, from the pinned `tests/soap/requirements.txt`, running `tests/soap/server.py`.
 //!
 //! Each is installed once (a file lock keeps concurrent test processes from installing
 //! twice) and reinstalled when its lock file changes. A missing `python3`, `venv` module,
@@ -169,4 +171,51 @@ fn npm_project(
     )?;
     std::fs::write(&marker, &wanted).map_err(|e| format!("{}: {e}", marker.display()))?;
     Ok(dir)
+}
+
+/// The SOAP directory service of the interop tests: the Python of a virtual environment
+/// under `tools/soap-venv` with spyne installed from `root/tests/soap/requirements.txt`, and
+/// the server script `root/tests/soap/server.py` it runs (installed on first use, again when
+/// the requirements change).
+pub fn soap_server(root: &Path, tools: &Path) -> Result<(PathBuf, PathBuf), String> {
+    let requirements = root.join("tests/soap/requirements.txt");
+    let script = root.join("tests/soap/server.py");
+    let wanted = std::fs::read_to_string(&requirements)
+        .map_err(|e| format!("{}: {e}", requirements.display()))?;
+    let venv = tools.join("soap-venv");
+    let bin = if cfg!(windows) { "Scripts" } else { "bin" };
+    let python = venv.join(bin).join("python");
+    let marker = venv.join("wsc-installed.txt");
+    let _guard = lock(&tools.join("soap-venv.lock"))?;
+    if python.is_file() && std::fs::read_to_string(&marker).is_ok_and(|m| m == wanted) {
+        return Ok((python, script));
+    }
+    run(
+        Command::new("python3").arg("--version"),
+        "`python3 --version` (the SOAP interop tests need Python 3 on PATH)",
+    )?;
+    let _ = std::fs::remove_dir_all(&venv);
+    run(
+        Command::new("python3").arg("-m").arg("venv").arg(&venv),
+        "`python3 -m venv` (on Debian and Ubuntu: `apt install python3-venv`)",
+    )?;
+    run(
+        Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "-r",
+            ])
+            .arg(&requirements),
+        "`pip install -r tests/soap/requirements.txt` into the test venv (needs access to PyPI)",
+    )?;
+    run(
+        Command::new(&python).args(["-c", "import spyne, lxml"]),
+        "importing spyne and lxml in the SOAP test venv",
+    )?;
+    std::fs::write(&marker, &wanted).map_err(|e| format!("{}: {e}", marker.display()))?;
+    Ok((python, script))
 }

@@ -287,6 +287,19 @@ impl HttpClient {
                     origin: origin.clone(),
                     source,
                 })?;
+            let with_block;
+            let req = match self.auth.soap_header() {
+                None => req,
+                Some(block) => {
+                    with_block = crate::soap::with_header_block(req, &block).map_err(|m| {
+                        HttpError::Auth {
+                            origin: origin.clone(),
+                            source: wsc_auth::AuthError::Config(m),
+                        }
+                    })?;
+                    &with_block
+                }
+            };
             self.counters.requests.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(target: "wsc::http", %method, url = %shown_url(), attempt, "request");
             if self.wire.dry_run {

@@ -5,6 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::http::{Method, RawBody};
+use super::soap::WsSecurityAuth;
 use crate::values::{Duration, JsonPath, StatusPattern, Template};
 
 /// How requests are authenticated, chosen by `type`.
@@ -28,6 +29,8 @@ pub enum Auth {
     /// Named alternatives, one of which authenticates a run: the one the `select` setting
     /// names, else the first whose settings all have values.
     Alternatives(Box<AuthAlternatives>),
+    /// WS-Security UsernameToken in the SOAP header of every request.
+    WsSecurity(Box<WsSecurityAuth>),
 }
 
 impl Auth {
@@ -41,6 +44,7 @@ impl Auth {
             Auth::OAuth2(_) => "oauth2",
             Auth::Custom(_) => "custom",
             Auth::Alternatives(_) => "alternatives",
+            Auth::WsSecurity(_) => "ws_security",
         }
     }
 }

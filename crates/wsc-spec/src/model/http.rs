@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::defaults::is_false;
 use super::settable::Rate;
+use super::soap::SoapRequest;
 use crate::values::{ByteSize, Duration, JsonPath, StatusPattern, Template};
 
 /// HTTP options shared by all requests of a connector.
@@ -248,7 +249,7 @@ pub struct RequestSpec {
     pub headers: IndexMap<String, Template>,
     /// JSON body: a YAML tree whose string leaves are templates rendered one by one; a leaf
     /// that is exactly one `{{expr}}` keeps the JSON type of the value. At most one of `body`,
-    /// `form`, `multipart` and `raw`.
+    /// `form`, `multipart`, `raw` and `xml`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<serde_json::Value>,
     /// `application/x-www-form-urlencoded` body (templates).
@@ -264,6 +265,15 @@ pub struct RequestSpec {
     /// [GraphQL](#graphql)). Instead of `body`, `form`, `multipart` and `raw`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub graphql: Option<super::graphql::GraphQlRequest>,
+    /// XML body (template): every value inserted is XML-escaped (`&`, `<`, `>`, `"`, `'`),
+    /// never JSON-escaped; `{{{x}}}` (unescaped) is refused. Sent as `application/xml;
+    /// charset=utf-8`, or, with `soap`, as the content of the SOAP `Body`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub xml: Option<Box<Template>>,
+    /// Makes the request a SOAP request: `xml` is wrapped in the envelope of the version,
+    /// with its content type and action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub soap: Option<Box<SoapRequest>>,
 }
 
 /// A raw text body.

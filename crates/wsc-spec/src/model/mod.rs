@@ -23,6 +23,7 @@ mod paging;
 mod settable;
 mod settings;
 mod setup;
+mod soap;
 mod windows;
 mod xml;
 
@@ -47,6 +48,7 @@ pub use self::paging::{PageValue, Paging, PagingKind, TotalMismatch};
 pub use self::settable::{Count, Floor, Rate, Settable, SettingOr, settings_reference};
 pub use self::settings::{Setting, SettingType};
 pub use self::setup::{Setup, SetupRule, SetupRun};
+pub use self::soap::{PasswordType, SoapRequest, SoapVersion, WsSecurityAuth};
 pub use self::windows::Windows;
 pub use self::xml::{BodyFormat, Namespaces};
 pub use crate::values::{ByteSize, Duration, JsonPath, StatusPattern, Template};

@@ -40,6 +40,10 @@ impl Validator<'_> {
                 self.placement("auth.token_placement", &b.token_placement);
             }
             Auth::OAuth2(o) => self.oauth2(o),
+            Auth::WsSecurity(w) => {
+                self.template("auth.username", &w.username, ctx, Secrecy::Plain);
+                self.template("auth.password", &w.password, ctx, Secrecy::Secret);
+            }
             Auth::Custom(c) => {
                 let rctx = Ctx { auth: true, ..ctx };
                 self.token_request("auth.request", &c.request, ctx);

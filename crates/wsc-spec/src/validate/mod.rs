@@ -18,6 +18,7 @@ mod paging;
 mod requests;
 mod settings;
 mod setup;
+pub mod soap;
 mod templates;
 mod validator;
 mod writes;
@@ -125,6 +126,7 @@ impl Validator<'_> {
         self.http();
         self.auth();
         self.operations();
+        self.ws_security_requests();
     }
 
     pub(super) fn http(&mut self) {

@@ -169,6 +169,9 @@ fn request_uses_page_field(r: &RequestSpec, field: &str) -> bool {
     if let Some(raw) = &r.raw {
         all.push(raw.text.as_str());
     }
+    if let Some(x) = &r.xml {
+        all.push(x.as_str());
+    }
     let mut body_strings = Vec::new();
     if let Some(b) = &r.body {
         collect_strings(b, &mut body_strings);

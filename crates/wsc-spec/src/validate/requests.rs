@@ -45,11 +45,13 @@ impl Validator<'_> {
         if let Some(g) = &r.graphql {
             self.graphql(path, r, g, ctx);
         }
+        self.xml_body(path, r, ctx);
         if matches!(r.method, Method::Get | Method::Head)
             && (r.body.is_some()
                 || !r.form.is_empty()
                 || !r.multipart.is_empty()
-                || r.raw.is_some())
+                || r.raw.is_some()
+                || r.xml.is_some())
         {
             self.push(
                 &join_key(path, "method"),

@@ -10,6 +10,7 @@
 //!       query: { offset: "0" }        # a subset of the query (or `query_match: exact`)
 //!       headers: { accept: application/json }   # a subset, names case-insensitive
 //!       body: { userName: ann }       # JSON subset of the body (or `body_match: exact`)
+//!       # body_text: "<x>...</x>"     # or a text (XML) body, compared whole
 //!     response:
 //!       status: 200
 //!       headers: { content-type: application/json }
@@ -106,6 +107,46 @@ pub struct RequestMatcher {
     /// Body comparison.
     #[serde(default, skip_serializing_if = "is_subset")]
     pub body_match: MatchMode,
+    /// A text body (XML, SOAP) compared whole; a placeholder (`<redacted>`,
+    /// `<redacted:NAME>`) in it matches any text that is not empty (a secret, or the
+    /// WS-Security header, which changes with every request).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_text: Option<String>,
+}
+
+/// Whether `text` is `pattern`, each placeholder of the pattern standing for any text that is
+/// not empty.
+pub fn text_matches(pattern: &str, text: &str) -> bool {
+    let mut literals = Vec::new();
+    let mut rest = pattern;
+    while let Some(i) = rest.find(PLACEHOLDER_PREFIX) {
+        match rest[i..].find('>') {
+            Some(j) => {
+                literals.push(&rest[..i]);
+                rest = &rest[i + j + 1..];
+            }
+            None => break,
+        }
+    }
+    literals.push(rest);
+    let (first, tail) = literals.split_first().expect("one literal at least");
+    let Some(mut at) = text.strip_prefix(first).map(|_| first.len()) else {
+        return false;
+    };
+    let Some((last, middle)) = tail.split_last() else {
+        return at == text.len();
+    };
+    for lit in middle {
+        // A placeholder takes one character at least; the earliest match leaves the most room.
+        let from = at + text[at..].chars().next().map_or(1, char::len_utf8);
+        match text.get(from..).and_then(|t| t.find(lit)) {
+            Some(i) => at = from + i + lit.len(),
+            None => return false,
+        }
+    }
+    text.len() > at + last.len()
+        && text.ends_with(last)
+        && text.is_char_boundary(text.len() - last.len())
 }
 
 fn get() -> String {

@@ -6,7 +6,7 @@ mod cassette;
 
 pub use cassette::{
     Cassette, CassetteError, Interaction, MatchMode, PLACEHOLDER_PREFIX, RecordedResponse,
-    RequestMatcher, is_placeholder,
+    RequestMatcher, is_placeholder, text_matches,
 };
 
 use std::convert::Infallible;
@@ -372,6 +372,27 @@ fn mismatches(m: &RequestMatcher, r: &ReceivedRequest, body: Option<&Value>) -> 
             _ => {}
         }
     }
+    if let Some(want) = &m.body_text
+        && !cassette::text_matches(want, &r.body)
+    {
+        let at = want
+            .bytes()
+            .zip(r.body.bytes())
+            .take_while(|(a, b)| a == b)
+            .count();
+        let near = |s: &str| -> String {
+            let mut start = at.saturating_sub(20).min(s.len());
+            while !s.is_char_boundary(start) {
+                start -= 1;
+            }
+            s[start..].chars().take(60).collect()
+        };
+        why.push(format!(
+            "body: text differs at byte {at}: expected `{}…`, got `{}…`",
+            near(want),
+            near(&r.body)
+        ));
+    }
     if let Some(want) = &m.body {
         match body {
             None => why.push("body: expected a JSON body, got none".into()),
@@ -500,5 +521,28 @@ mod tests {
             &mut d,
         );
         assert_eq!(d, vec!["$.a.x[1]: expected 2, got 3"]);
+    }
+
+    #[test]
+    fn text_bodies_match_whole_with_placeholders() {
+        let p = "<e><h><redacted:ws_security></h><b>x</b></e>";
+        assert!(text_matches(
+            p,
+            "<e><h><wsse:Security>n1</wsse:Security></h><b>x</b></e>"
+        ));
+        assert!(
+            !text_matches(p, "<e><h></h><b>x</b></e>"),
+            "a placeholder is never empty"
+        );
+        assert!(!text_matches(p, "<e><h>s</h><b>y</b></e>"));
+        assert!(!text_matches(p, "<e><h>s</h><b>x</b></e> "));
+        assert!(text_matches("<a/>", "<a/>"));
+        assert!(!text_matches("<a/>", "<a/><a/>"));
+        assert!(text_matches("<redacted>", "anything"));
+        assert!(!text_matches("<redacted>", ""));
+        assert!(text_matches(
+            "<p><redacted:pw></p><q><redacted:pw></q>",
+            "<p>s&amp;1</p><q>s&amp;1</q>"
+        ));
     }
 }
