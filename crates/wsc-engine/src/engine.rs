@@ -238,9 +238,11 @@ impl Engine {
                 &rules,
                 &settings_value,
             )?;
-            if let Some((_, plan)) = xml {
+            if let Some((_, plans)) = xml {
                 compiled.projection = None;
-                compiled.steps[0].xml = Some(Arc::new(plan));
+                for (step, plan) in compiled.steps.iter_mut().zip(plans) {
+                    step.xml = plan.map(Arc::new);
+                }
             }
             ops.insert(key.into_string(), Arc::new(compiled));
         }

@@ -449,3 +449,106 @@ async fn truncated_xml_pages_are_retried() {
     assert_eq!(engine.summary().retries, 2);
     api.shutdown().await;
 }
+
+/// The users and each user's groups, as the operation maps them.
+fn with_groups(cfg: &wsc_testkit::synthetic::SyntheticConfig, i: usize) -> Value {
+    let u = user(cfg, i);
+    json!({
+        "type": "account",
+        "identity": u.id,
+        "name": u.user_name,
+        "attributes": { "id": u.id, "email": u.emails[0].value, "memberOf": u.groups }
+    })
+}
+
+#[tokio::test]
+async fn xml_list_step_and_xml_for_each_step() {
+    let cfg = config(47);
+    let api = start(cfg.clone()).await;
+    // The mapping paths are XPaths of the primary (XML) step's records; `memberOf` is the
+    // merged value; later steps see the record's attributes by name (`record.id`).
+    let yaml = format!(
+        r#"{HEADER}{FAST_HTTP}namespaces:
+  u: "urn:wsc:synthetic:users"
+operations:
+  account_aggregation:
+    format: xml
+    steps:
+      - name: users
+        request:
+          path: /xml/users
+          query: {{ offset: "{{{{page.offset}}}}", limit: "{{{{page.limit}}}}" }}
+        paging: {{ kind: offset, limit: 20, total: "/u:users/@total" }}
+        records: "/u:users/u:user"
+      - name: groups
+        for_each: users
+        request: {{ path: /xml/groups, query: {{ user: "{{{{record.id}}}}" }} }}
+        records: "/u:groups/u:group"
+        merge: {{ into: memberOf }}
+    identity: "@id"
+    name: "u:userName"
+    attributes:
+      id: "@id"
+      email: "u:email"
+      memberOf: {{ path: memberOf, multi: true }}
+"#
+    );
+    let engine = engine(&yaml, &api.base_url());
+    let records = aggregate(&engine, "account", None)
+        .await
+        .expect("aggregates");
+    let names = engine.attribute_names("account_aggregation").unwrap();
+    assert_eq!(records.len(), 47);
+    let mut grouped = 0;
+    for (i, r) in records.iter().enumerate() {
+        assert_eq!(r.to_json(&names), with_groups(&cfg, i), "user {i}");
+        grouped += usize::from(!user(&cfg, i).groups.is_empty());
+    }
+    assert!(grouped > 2, "the sample should hold users with groups");
+    // 3 pages of users, then one request per user.
+    assert_eq!(api.stats().data_requests, 3 + 47);
+    api.shutdown().await;
+}
+
+#[tokio::test]
+async fn json_list_step_and_xml_for_each_step() {
+    let cfg = config(33);
+    let api = start(cfg.clone()).await;
+    let yaml = format!(
+        r#"{HEADER}{FAST_HTTP}operations:
+  account_aggregation:
+    steps:
+      - name: users
+        request:
+          path: /users/offset
+          query: {{ offset: "{{{{page.offset}}}}", limit: "{{{{page.limit}}}}" }}
+        paging: {{ kind: offset, limit: 20, total: "$.total" }}
+        records: "$.items[*]"
+      - name: groups
+        for_each: users
+        format: xml
+        namespaces: {{ u: "urn:wsc:synthetic:users" }}
+        request: {{ path: /xml/groups, query: {{ user: "{{{{record.id}}}}" }} }}
+        records: "/u:groups/u:group"
+        save: {{ owner: "/u:groups/@user" }}
+        merge: {{ into: memberOf, value: "text()" }}
+    identity: "$.id"
+    name: "$.userName"
+    attributes:
+      id: "$.id"
+      email: "$.emails[0].value"
+      memberOf: {{ path: "$.memberOf[*]", multi: true }}
+"#
+    );
+    let engine = engine(&yaml, &api.base_url());
+    let records = aggregate(&engine, "account", None)
+        .await
+        .expect("aggregates");
+    let names = engine.attribute_names("account_aggregation").unwrap();
+    assert_eq!(records.len(), 33);
+    for (i, r) in records.iter().enumerate() {
+        assert_eq!(r.to_json(&names), with_groups(&cfg, i), "user {i}");
+    }
+    assert_eq!(api.stats().data_requests, 2 + 33);
+    api.shutdown().await;
+}

@@ -10,6 +10,7 @@
 //! point at those fields. Such operations never take the compiled projection.
 
 mod fault;
+mod steps;
 mod xpath;
 
 use indexmap::IndexMap;
@@ -41,6 +42,10 @@ pub(crate) fn parse_options<'i>() -> roxmltree::ParsingOptions<'i> {
         ..roxmltree::ParsingOptions::default()
     }
 }
+
+/// An operation rewritten to read JSON pages, and the plan of each of its steps (`None` for
+/// a JSON step).
+pub(crate) type Derived = (Operation, Vec<Option<XmlPlan>>);
 
 /// One value selected by XPath into the JSON page.
 #[derive(Debug, Clone)]
@@ -108,19 +113,18 @@ fn compile(loc: &str, src: &str) -> Result<XPathExpr, EngineError> {
 }
 
 /// For a `format: xml` operation: the operation rewritten to read the JSON page [`XmlPlan`]
-/// makes of each XML page, and that plan. `None` for a JSON operation.
+/// makes of each XML page, and the plan of each step (`None` for a JSON step; see
+/// [`steps`] for multi-step operations). `None` for a JSON operation.
 pub(crate) fn derive(
     loc: &str,
     op: &Operation,
     namespaces: &Namespaces,
-) -> Result<Option<(Operation, XmlPlan)>, EngineError> {
+) -> Result<Option<Derived>, EngineError> {
+    if op.request.is_none() {
+        return steps::derive_steps(loc, op, namespaces);
+    }
     if !BodyFormat::is_xml(&op.format) {
         return Ok(None);
-    }
-    if op.request.is_none() {
-        return Err(EngineError::Config(format!(
-            "{loc}: `format: xml` is supported in single-request operations only"
-        )));
     }
     let mut out = op.clone();
     out.format = None;
@@ -218,7 +222,7 @@ pub(crate) fn derive(
         total,
         rules,
     };
-    Ok(Some((out, plan)))
+    Ok(Some((out, vec![Some(plan)])))
 }
 
 /// A location path without its last step (`/a/b[@x='/']` → `/a`); `None` when there is no

@@ -259,7 +259,8 @@ pub struct Operation {
     pub changes: Option<ChangeItems>,
     /// How response bodies are read: `json` (default) or `xml`. With `xml`, `records`,
     /// `identity`, `name`, `members`, attribute paths, `delta.deleted`, the paging values and
-    /// the paths of `errors` are XPath 1.0 expressions (single-request operations). A response whose
+    /// the paths of `errors` are XPath 1.0 expressions. In a multi-step operation it is the
+    /// default `format` of its steps, and the mapping paths are in the primary step's format. A response whose
     /// `Content-Type` says XML in a JSON operation, or JSON in an XML one, fails the run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<super::xml::BodyFormat>,
@@ -384,6 +385,15 @@ pub struct Step {
     /// memory. Read operations only. Default `false`.
     #[serde(default, skip_serializing_if = "is_false")]
     pub cache: bool,
+    /// How this step's responses are read (default: the operation's `format`). With `xml`,
+    /// this step's `records`, paging values, `save` values, `merge.value` and error-rule paths
+    /// are XPath 1.0 expressions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<super::xml::BodyFormat>,
+    /// XML namespace prefixes of this step's XPaths, added to the operation's and the
+    /// connector's `namespaces`.
+    #[serde(default, skip_serializing_if = "Namespaces::is_empty")]
+    pub namespaces: Namespaces,
 }
 
 /// How a `for_each` step's records join the parent record.

@@ -434,6 +434,7 @@ impl Validator<'_> {
                 saved,
                 ..base
             };
+            let outer = self.xml_step(&p, op, s);
             self.request(&join_key(&p, "request"), &s.request, ctx);
             if let Some(pg) = &s.paging {
                 self.paging(&join_key(&p, "paging"), pg, &s.request);
@@ -450,6 +451,7 @@ impl Validator<'_> {
                 self.jsonpath(&format!("{p}.save.{k}"), jp);
             }
             self.error_rules(&join_key(&p, "errors"), &s.errors);
+            self.xml_prefixes = outer;
             if let Some(h) = &s.hooks {
                 self.hooks(&join_key(&p, "hooks"), h);
             }

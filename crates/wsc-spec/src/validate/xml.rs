@@ -14,27 +14,71 @@ impl Validator<'_> {
     /// while the rest of the operation is validated (`None` for a JSON operation).
     pub(super) fn xml_operation(&mut self, path: &str, op: &Operation) {
         self.xml_prefixes = None;
-        if !op.namespaces.is_empty() && !BodyFormat::is_xml(&op.format) {
+        let any_xml = BodyFormat::is_xml(&op.format)
+            || op.steps.iter().any(|s| BodyFormat::is_xml(&s.format));
+        if !op.steps.is_empty() && any_xml && !op.errors.is_empty() {
+            self.error(
+                &join_key(path, "errors"),
+                "operation-level `errors` are not read in a multi-step operation with XML steps",
+                Some(
+                    "put the error rules on the steps (`steps[i].errors`), in each step's format"
+                        .into(),
+                ),
+            );
+        }
+        if !op.namespaces.is_empty() && !any_xml {
             self.error(
                 &join_key(path, "namespaces"),
                 "`namespaces` applies to `format: xml` operations only",
                 Some("add `format: xml`, or remove `namespaces`".into()),
             );
         }
-        if !BodyFormat::is_xml(&op.format) {
+        // A multi-step operation's mapping paths are in its primary step's format.
+        let primary = op.steps.iter().rev().find(|s| s.for_each.is_none());
+        let (format, step_ns) = match primary {
+            Some(s) => (s.format.or(op.format), Some(&s.namespaces)),
+            None => (op.format, None),
+        };
+        self.namespaces(&join_key(path, "namespaces"), op.namespaces.map());
+        if !BodyFormat::is_xml(&format) {
             return;
         }
-        if !op.steps.is_empty() {
-            self.error(
-                &join_key(path, "format"),
-                "`format: xml` is supported in single-request operations (`request`), not yet in multi-step ones",
-                Some("read the XML listing with one `request` (with `paging`)".into()),
-            );
-        }
-        self.namespaces(&join_key(path, "namespaces"), op.namespaces.map());
         let mut all: IndexMap<String, String> = self.c.namespaces.map().clone();
         all.extend(op.namespaces.map().clone());
+        if let Some(ns) = step_ns {
+            all.extend(ns.map().clone());
+        }
         self.xml_prefixes = Some(all.keys().cloned().collect());
+    }
+
+    /// Checks a step's XML keys, and sets the namespace prefixes its XPaths may use (`None`
+    /// for a JSON step); returns the operation's, to restore after the step.
+    pub(super) fn xml_step(
+        &mut self,
+        path: &str,
+        op: &Operation,
+        s: &crate::model::Step,
+    ) -> Option<Vec<String>> {
+        let outer = self.xml_prefixes.take();
+        let format = s.format.or(op.format);
+        if !s.namespaces.is_empty() && !BodyFormat::is_xml(&format) {
+            self.error(
+                &join_key(path, "namespaces"),
+                "`namespaces` applies to `format: xml` steps only",
+                Some(
+                    "add `format: xml` to the step (or the operation), or remove `namespaces`"
+                        .into(),
+                ),
+            );
+        }
+        self.namespaces(&join_key(path, "namespaces"), s.namespaces.map());
+        if BodyFormat::is_xml(&format) {
+            let mut all: IndexMap<String, String> = self.c.namespaces.map().clone();
+            all.extend(op.namespaces.map().clone());
+            all.extend(s.namespaces.map().clone());
+            self.xml_prefixes = Some(all.keys().cloned().collect());
+        }
+        outer
     }
 
     /// Checks the prefixes and URIs of a `namespaces` map at `owner`.

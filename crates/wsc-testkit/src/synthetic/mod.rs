@@ -64,6 +64,7 @@
 //! | `GET /api/users/{id}/groups` | `{"items":[{"id","displayName","description"}, ...]}`: the user's groups without members, or 404 |
 //! | `GET /api/me` | `{"ok":true}` (test connection; authenticated, but no latency or faults) |
 //! | `GET /api/xml/users?offset=0&limit=100` (or `after=N`) | XML (`application/xml`) in the namespace `urn:wsc:synthetic:users`: `<u:users total="N" cursor="next position, while more remain"><u:next>next page's URL (`after=`), while more remain</u:next><u:user id="u0000001" active="true"><u:userName>…</u:userName><u:email>…</u:email><u:employeeNumber>…</u:employeeNumber><u:groups><u:group>g…</u:group>…</u:groups></u:user>…</u:users>` |
+//! | `GET /api/xml/groups?user=<id>` | XML: the user's groups, `<u:groups user="u…"><u:group>g…</u:group>…</u:groups>`, or 404 |
 //! | `GET /api/xml/fault?version=11\|12&code=Client` | HTTP 500 with a SOAP 1.1 (`faultcode`, `faultstring`) or 1.2 (`Code/Value`, `Reason/Text`) fault; `status=200` sends it with 200 |
 //! | `GET /api/xml/error` | HTTP 200 with `<result><status>failed</status><message>…</message></result>` (an error reported in a successful response) |
 //! | `GET /api/xml/hostile?kind=laughs\|deep\|xxe\|json` | hostile XML: billion laughs, 10,000 nested elements, an external entity naming `file:///etc/passwd`; `json` a JSON body |

@@ -1,11 +1,11 @@
 //! XML endpoints of the synthetic API (`/api/xml/*`): a namespaced user listing with offset
-//! paging, SOAP 1.1 and 1.2 faults, and hostile XML bodies (billion laughs, deep nesting, an
+//! paging, a user's groups (`/api/xml/groups?user=<id>`), SOAP 1.1 and 1.2 faults, and hostile XML bodies (billion laughs, deep nesting, an
 //! external entity).
 
 use hyper::StatusCode;
 use hyper::header;
 
-use super::data::user;
+use super::data::{user, user_index};
 use super::state::{Reply, State, param};
 
 /// The namespace of the user listing.
@@ -27,6 +27,7 @@ fn esc(s: &str) -> String {
 pub(crate) fn route(state: &State, what: &str, query: &str) -> Reply {
     match what {
         "users" => users(state, query),
+        "groups" => user_groups(state, query),
         "fault" => fault(query),
         "hostile" => hostile(query),
         "error" => xml(
@@ -80,6 +81,25 @@ fn users(state: &State, query: &str) -> Reply {
         body.push_str("</u:groups></u:user>");
     }
     body.push_str("</u:users>");
+    xml(StatusCode::OK, "application/xml; charset=utf-8", body)
+}
+
+/// `/api/xml/groups?user=<id>`: the user's groups, `<u:groups user="..."><u:group>...`; 404
+/// for an unknown user.
+fn user_groups(state: &State, query: &str) -> Reply {
+    let id = param(query, "user").unwrap_or_default();
+    let Some(i) = user_index(&id).filter(|&i| (i as u64) < state.shape.users) else {
+        return Reply::error(StatusCode::NOT_FOUND, "not_found", "no such user");
+    };
+    let u = user(&state.config, i);
+    let mut body = format!(
+        "<?xml version=\"1.0\"?>\n<u:groups xmlns:u=\"{USERS_NS}\" user=\"{}\">",
+        esc(&u.id)
+    );
+    for g in &u.groups {
+        body.push_str(&format!("<u:group>{}</u:group>", esc(g)));
+    }
+    body.push_str("</u:groups>");
     xml(StatusCode::OK, "application/xml; charset=utf-8", body)
 }
 
