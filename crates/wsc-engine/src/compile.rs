@@ -304,12 +304,20 @@ impl std::fmt::Debug for CompiledOperation {
     }
 }
 
-/// Attribute templates: each gets a small registry of its own (they render per record).
-struct AttrTemplates;
+/// Attribute templates: each gets a small registry of its own (they render per record). They
+/// see the record, the partition or window it was read in, the instance's settings (validation
+/// keeps secret settings out of them) and `now`; not `state`, which changes during a run.
+struct AttrTemplates {
+    settings: Arc<Value>,
+}
 
 struct AttrTemplate {
     templates: Templates,
     template: Template,
+    settings: Arc<Value>,
+    /// Whether the template reads `settings` / `now` (put in its context only then).
+    uses_settings: bool,
+    now: bool,
 }
 
 impl RecordTemplate for AttrTemplate {
@@ -323,6 +331,12 @@ impl RecordTemplate for AttrTemplate {
             if let Some(v) = run.and_then(|r| r.get(c.as_str())) {
                 ctx.insert(c.into(), v.clone());
             }
+        }
+        if self.uses_settings {
+            ctx.insert("settings".into(), (*self.settings).clone());
+        }
+        if self.now {
+            ctx.insert("now".into(), Value::String(crate::time::now_rfc3339()));
         }
         let ctx = Value::Object(ctx);
         self.templates
@@ -340,6 +354,9 @@ impl TemplateCompiler for AttrTemplates {
         Ok(Box::new(AttrTemplate {
             templates,
             template,
+            settings: self.settings.clone(),
+            uses_settings: source.contains("settings"),
+            now: source.contains("now"),
         }))
     }
 }
@@ -431,7 +448,10 @@ impl CompiledOperation {
             || (op.request.is_none()
                 && op.records.is_none()
                 && op.steps.get(primary).is_some_and(|s| s.records_optional));
-        let mapper = RecordMapper::new(object_type, mapped, &AttrTemplates)
+        let attr_templates = AttrTemplates {
+            settings: Arc::new(settings.clone()),
+        };
+        let mapper = RecordMapper::new(object_type, mapped, &attr_templates)
             .map_err(|e| EngineError::Config(format!("{loc}: {e}")))?;
         if op.request.is_some() {
             // The operation's `records` path selects the records of its single request.

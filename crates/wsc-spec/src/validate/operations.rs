@@ -308,6 +308,7 @@ impl Validator<'_> {
             record: true,
             partition: op.partitions.is_some(),
             window: op.windows.is_some(),
+            no_state: true,
             ..Ctx::default()
         };
         for (name, a) in &op.attributes {
@@ -335,6 +336,16 @@ impl Validator<'_> {
                     }
                     if let Some(t) = &def.template {
                         self.template(&join_key(&p, "template"), t, rctx, Secrecy::Plain);
+                        // A record's values are output: a secret setting must not land there.
+                        for s in crate::auth_settings::settings_read(t) {
+                            if self.c.settings.get(&s).is_some_and(|d| d.secret) {
+                                self.error(
+                                    &join_key(&p, "template"),
+                                    format!("attribute `{name}` reads secret setting `{s}`: its value would be written into every record"),
+                                    Some("attribute templates may read plain settings only".into()),
+                                );
+                            }
+                        }
                     }
                 }
             }

@@ -24,12 +24,18 @@ pub(super) struct Ctx {
     pub(super) change: bool,
     pub(super) headers: bool,
     pub(super) window: bool,
+    /// Attribute templates: they render per record, while `state` changes during a run.
+    pub(super) no_state: bool,
 }
 
 impl Ctx {
     pub(super) fn allows(&self, root: Context) -> Result<(), &'static str> {
         let (ok, why) = match root {
-            Context::Settings | Context::State | Context::Now => (true, ""),
+            Context::Settings | Context::Now => (true, ""),
+            Context::State => (
+                !self.no_state,
+                "`state` is not set in attribute templates: they render per record while state changes during a run (map the value with a `path`, or set it in an `after` hook)",
+            ),
             Context::Page => (
                 self.page,
                 "`page` is set only in requests that have `paging`",
