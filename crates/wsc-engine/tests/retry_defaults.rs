@@ -229,7 +229,11 @@ async fn concurrent_partitions_share_one_budget() {
     assert_eq!(spent.retries, 6, "{error}");
     assert_eq!(engine.summary().retries, 6);
     let s = engine.summary();
-    assert_eq!(s.requests, api.stats().data_requests);
+    // The engine counts a request when it starts it; when the run fails, a partition's
+    // request in flight is dropped and may never reach the server (seen once: 9 counted, 8
+    // served). So the server saw at most what the engine counted.
+    let served = api.stats().data_requests;
+    assert!(served <= s.requests, "{s:?}, served {served}");
     assert!(s.requests <= 4 + 6, "{s:?}");
     api.shutdown().await;
 }
