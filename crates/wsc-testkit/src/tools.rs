@@ -52,20 +52,44 @@ fn lock(path: &Path) -> Result<std::fs::File, String> {
 /// directory under the target directory, e.g. a test's `CARGO_TARGET_TMPDIR`) from
 /// `root/tests/scim/requirements.txt`.
 pub fn scim2_server(root: &Path, tools: &Path) -> Result<PathBuf, String> {
-    let requirements = root.join("tests/scim/requirements.txt");
-    let wanted = std::fs::read_to_string(&requirements)
-        .map_err(|e| format!("{}: {e}", requirements.display()))?;
-    let venv = tools.join("scim-venv");
-    let bin = if cfg!(windows) { "Scripts" } else { "bin" };
-    let program = venv.join(bin).join("scim2-server");
+    let bin = python_venv(
+        root,
+        tools,
+        "scim-venv",
+        "tests/scim/requirements.txt",
+        "scim2-server",
+        "SCIM",
+        |_| Ok(()),
+    )?;
+    Ok(bin.join("scim2-server"))
+}
+
+/// A Python virtual environment `tools/NAME` with `root/REQUIREMENTS` installed: built on
+/// first use and again when the requirements change (a marker in the venv holds the ones it
+/// was built from), under a lock so parallel tests build it once. `program` must be in its
+/// `bin` directory afterwards and `check` (given that directory) must pass. Returns the
+/// `bin` directory.
+fn python_venv(
+    root: &Path,
+    tools: &Path,
+    name: &str,
+    requirements: &str,
+    program: &str,
+    suite: &str,
+    check: impl FnOnce(&Path) -> Result<(), String>,
+) -> Result<PathBuf, String> {
+    let file = root.join(requirements);
+    let wanted = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let venv = tools.join(name);
+    let bin = venv.join(if cfg!(windows) { "Scripts" } else { "bin" });
     let marker = venv.join("wsc-installed.txt");
-    let _guard = lock(&tools.join("scim-venv.lock"))?;
-    if program.is_file() && std::fs::read_to_string(&marker).is_ok_and(|m| m == wanted) {
-        return Ok(program);
+    let _guard = lock(&tools.join(format!("{name}.lock")))?;
+    if bin.join(program).is_file() && std::fs::read_to_string(&marker).is_ok_and(|m| m == wanted) {
+        return Ok(bin);
     }
     run(
         Command::new("python3").arg("--version"),
-        "`python3 --version` (the SCIM interop tests need Python 3 on PATH)",
+        &format!("`python3 --version` (the {suite} interop tests need Python 3 on PATH)"),
     )?;
     let _ = std::fs::remove_dir_all(&venv);
     run(
@@ -73,7 +97,7 @@ pub fn scim2_server(root: &Path, tools: &Path) -> Result<PathBuf, String> {
         "`python3 -m venv` (on Debian and Ubuntu: `apt install python3-venv`)",
     )?;
     run(
-        Command::new(venv.join(bin).join("python"))
+        Command::new(bin.join("python"))
             .args([
                 "-m",
                 "pip",
@@ -82,18 +106,19 @@ pub fn scim2_server(root: &Path, tools: &Path) -> Result<PathBuf, String> {
                 "--disable-pip-version-check",
                 "-r",
             ])
-            .arg(&requirements),
-        "`pip install -r tests/scim/requirements.txt` into the test venv (needs access to PyPI)",
+            .arg(&file),
+        &format!("`pip install -r {requirements}` into the test venv (needs access to PyPI)"),
     )?;
-    if !program.is_file() {
+    if !bin.join(program).is_file() {
         return Err(format!(
             "{} is missing after installing {}",
-            program.display(),
-            requirements.display()
+            bin.join(program).display(),
+            file.display()
         ));
     }
+    check(&bin)?;
     std::fs::write(&marker, &wanted).map_err(|e| format!("{}: {e}", marker.display()))?;
-    Ok(program)
+    Ok(bin)
 }
 
 /// The oidc-provider directory (`root/tests/oidc`), with `npm ci` run on first use (and
@@ -178,44 +203,19 @@ fn npm_project(
 /// the server script `root/tests/soap/server.py` it runs (installed on first use, again when
 /// the requirements change).
 pub fn soap_server(root: &Path, tools: &Path) -> Result<(PathBuf, PathBuf), String> {
-    let requirements = root.join("tests/soap/requirements.txt");
-    let script = root.join("tests/soap/server.py");
-    let wanted = std::fs::read_to_string(&requirements)
-        .map_err(|e| format!("{}: {e}", requirements.display()))?;
-    let venv = tools.join("soap-venv");
-    let bin = if cfg!(windows) { "Scripts" } else { "bin" };
-    let python = venv.join(bin).join("python");
-    let marker = venv.join("wsc-installed.txt");
-    let _guard = lock(&tools.join("soap-venv.lock"))?;
-    if python.is_file() && std::fs::read_to_string(&marker).is_ok_and(|m| m == wanted) {
-        return Ok((python, script));
-    }
-    run(
-        Command::new("python3").arg("--version"),
-        "`python3 --version` (the SOAP interop tests need Python 3 on PATH)",
+    let bin = python_venv(
+        root,
+        tools,
+        "soap-venv",
+        "tests/soap/requirements.txt",
+        "python",
+        "SOAP",
+        |bin| {
+            run(
+                Command::new(bin.join("python")).args(["-c", "import spyne, lxml"]),
+                "importing spyne and lxml in the SOAP test venv",
+            )
+        },
     )?;
-    let _ = std::fs::remove_dir_all(&venv);
-    run(
-        Command::new("python3").arg("-m").arg("venv").arg(&venv),
-        "`python3 -m venv` (on Debian and Ubuntu: `apt install python3-venv`)",
-    )?;
-    run(
-        Command::new(&python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "-r",
-            ])
-            .arg(&requirements),
-        "`pip install -r tests/soap/requirements.txt` into the test venv (needs access to PyPI)",
-    )?;
-    run(
-        Command::new(&python).args(["-c", "import spyne, lxml"]),
-        "importing spyne and lxml in the SOAP test venv",
-    )?;
-    std::fs::write(&marker, &wanted).map_err(|e| format!("{}: {e}", marker.display()))?;
-    Ok((python, script))
+    Ok((bin.join("python"), root.join("tests/soap/server.py")))
 }
