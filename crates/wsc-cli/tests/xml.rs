@@ -72,25 +72,10 @@ fn run(dir: &Path, base_url: &str, yaml: &str) -> Run {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let status = format!("/proc/{}/status", child.id());
-    let watcher = std::thread::spawn(move || {
-        let mut peak = 0;
-        while let Ok(s) = std::fs::read_to_string(&status) {
-            if let Some(kib) = s
-                .lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            {
-                peak = peak.max(kib);
-            }
-            std::thread::sleep(std::time::Duration::from_millis(1));
-        }
-        peak
-    });
-    let out = child.wait_with_output().unwrap();
+    let (out, peak_kib) = output_with_peak_kib(child);
     Run {
         out,
-        peak_kib: watcher.join().unwrap(),
+        peak_kib,
         out_file,
     }
 }

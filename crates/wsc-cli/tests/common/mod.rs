@@ -60,3 +60,25 @@ pub fn show(o: &Output) -> String {
         text(&o.stderr)
     )
 }
+
+/// Waits for `child` with its output, watching its peak resident size (`VmHWM` in
+/// /proc/PID/status, in KiB) while it runs.
+pub fn output_with_peak_kib(child: std::process::Child) -> (Output, u64) {
+    let status = format!("/proc/{}/status", child.id());
+    let watcher = std::thread::spawn(move || {
+        let mut peak = 0;
+        while let Ok(s) = std::fs::read_to_string(&status) {
+            if let Some(kib) = s
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            {
+                peak = peak.max(kib);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        peak
+    });
+    let out = child.wait_with_output().unwrap();
+    (out, watcher.join().unwrap())
+}
