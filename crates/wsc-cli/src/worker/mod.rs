@@ -289,7 +289,16 @@ async fn run_claim(
         biased;
         _ = stop.wait_for(|s| *s) => Outcome::Stopped,
         _ = lost.notified() => Outcome::Lost,
-        r = attempt(&worker, &claim) => Outcome::Ran(r),
+        r = read(&worker, &claim) => Outcome::Ran(r),
+    };
+    // The commit is not raced against a lost lease or a stop: once the records are sent,
+    // the writer's thread commits them (checking the lease itself), and the renewal that
+    // no longer finds the partition running must not make this worker report them lost.
+    let outcome = match outcome {
+        Outcome::Ran(Ok(read)) => Outcome::Ran(commit(&claim, read).await),
+        Outcome::Ran(Err(e)) => Outcome::Ran(Err(e)),
+        Outcome::Stopped => Outcome::Stopped,
+        Outcome::Lost => Outcome::Lost,
     };
     worker.held().remove(&claim.id.partition);
     let secs = started.elapsed().as_secs_f64();
@@ -356,17 +365,22 @@ async fn run_claim(
     }
 }
 
-enum Outcome {
-    Ran(Result<(Completion, u64, Arc<connector::RunConnector>), String>),
+/// How an attempt ended: `Ran` holds what [`read`] and then [`commit`] gave.
+enum Outcome<T> {
+    Ran(Result<T, String>),
     Stopped,
     Lost,
 }
 
-/// One attempt: records streamed into the store, committed with the completion.
-async fn attempt(
-    worker: &Arc<Worker>,
-    claim: &Claim,
-) -> Result<(Completion, u64, Arc<connector::RunConnector>), String> {
+/// An attempt whose records were all read and sent to the store, not yet committed.
+struct Read {
+    writer: wsc_store::RecordWriter,
+    records: u64,
+    conn: Arc<connector::RunConnector>,
+}
+
+/// One attempt's reading: records streamed into the store's open transaction.
+async fn read(worker: &Arc<Worker>, claim: &Claim) -> Result<Read, String> {
     let (w, c) = (worker.clone(), claim.clone());
     let conn = tokio::task::spawn_blocking(move || w.connectors.get(&c, &w.store))
         .await
@@ -401,6 +415,24 @@ async fn attempt(
         writer.write(rows).await.map_err(|e| e.to_string())?;
     }
     stream.finish().await.map_err(|e| e.to_string())?;
+    Ok(Read {
+        writer,
+        records: n,
+        conn,
+    })
+}
+
+/// Commits what [`read`] sent, with the partition's completion.
+async fn commit(
+    claim: &Claim,
+    read: Read,
+) -> Result<(Completion, u64, Arc<connector::RunConnector>), String> {
+    let Read {
+        writer,
+        records: n,
+        conn,
+    } = read;
+    let object = claim.job.object_type.clone();
     let max = claim.job.max_shrink;
     let shrink: wsc_store::ShrinkCheck = Box::new(move |now, previous| {
         wsc_engine::history::check_shrink(&object, previous, now, max, "the previous complete run")
