@@ -6,6 +6,12 @@
 //! identity text; see `idset.rs`): two different identities share a hash with odds of about
 //! n² / 2⁶⁵, one in 37 million for a run of a million records. Such a false alarm stops a run;
 //! it never hides a record.
+//!
+//! With `on_duplicate: error` (the default) memory stays flat in the number of records: past
+//! [`SPILL_AT`] hashes the set is written out as a sorted run to a temporary file and
+//! emptied, and the runs are merged when they pile up and at the end of the run, which fails
+//! there if an identity came twice (see `idspill.rs`). With `warn` a repeat must be dropped
+//! when it arrives, so every hash stays in memory.
 
 use std::hash::BuildHasher;
 
@@ -15,6 +21,7 @@ use crate::engine::Stats;
 use crate::error::EngineError;
 use crate::http::Origin;
 use crate::idset::HashSet64;
+use crate::idspill::{Merged, SPILL_AT, SpilledIds};
 use crate::lines::{IdHasher, Lines, identity_text};
 use crate::mapping::Record;
 
@@ -24,6 +31,10 @@ const NAMED: u64 = 10;
 /// Checks the records of one run for repeated identities.
 pub(crate) struct Dedup {
     seen: HashSet64,
+    /// The hashes written out (`on_duplicate: error` past [`SPILL_AT`] records).
+    spilled: Option<SpilledIds>,
+    /// Writing them out failed once: they stay in memory from then on.
+    spill_failed: bool,
     hasher: foldhash::quality::RandomState,
     policy: OnDuplicate,
     origin: Origin,
@@ -36,6 +47,8 @@ impl Dedup {
     pub(crate) fn new(policy: OnDuplicate, origin: Origin, hasher: IdHasher) -> Dedup {
         Dedup {
             seen: HashSet64::default(),
+            spilled: None,
+            spill_failed: false,
             hasher,
             policy,
             origin,
@@ -51,6 +64,11 @@ impl Dedup {
         batch: &mut Vec<Record>,
         stats: &Stats,
     ) -> Result<(), EngineError> {
+        self.check_records(batch, stats)?;
+        self.maybe_spill(stats)
+    }
+
+    fn check_records(&mut self, batch: &mut Vec<Record>, stats: &Stats) -> Result<(), EngineError> {
         let mut repeated = Vec::new();
         for (i, r) in batch.iter().enumerate() {
             if r.deleted {
@@ -83,6 +101,11 @@ impl Dedup {
         lines: &mut Lines,
         stats: &Stats,
     ) -> Result<(), EngineError> {
+        self.check_line_batch(lines, stats)?;
+        self.maybe_spill(stats)
+    }
+
+    fn check_line_batch(&mut self, lines: &mut Lines, stats: &Stats) -> Result<(), EngineError> {
         let mut repeated = Vec::new();
         if let Some(hashes) = lines.hashes() {
             // Hashed by the page task that wrote the lines, with the same hasher.
@@ -124,6 +147,73 @@ impl Dedup {
         self.report(&repeats, stats)?;
         lines.retain(|i, _| !repeated.contains(&i));
         Ok(())
+    }
+
+    /// Writes the set out when it is full (`on_duplicate: error` only); a repeat found by
+    /// merging the runs written out is the run's error.
+    fn maybe_spill(&mut self, stats: &Stats) -> Result<(), EngineError> {
+        if self.policy != OnDuplicate::Error || self.spill_failed || self.seen.len() < SPILL_AT {
+            return Ok(());
+        }
+        if self.spilled.is_none() {
+            match SpilledIds::create() {
+                Ok(s) => self.spilled = Some(s),
+                Err(e) => return self.keep_in_memory(stats, &e),
+            }
+        }
+        let spilled = self.spilled.as_mut().expect("created above");
+        match spilled.spill(&mut self.seen) {
+            Ok(Merged::Distinct) => Ok(()),
+            Ok(Merged::Repeated) => Err(self.repeated_on_disk()),
+            Err(e) => self.keep_in_memory(stats, &e),
+        }
+    }
+
+    /// Writing the hashes out failed: the check goes on in memory (exact, growing).
+    fn keep_in_memory(&mut self, stats: &Stats, e: &std::io::Error) -> Result<(), EngineError> {
+        self.spill_failed = true;
+        stats.warn(
+            &self.origin,
+            &format!(
+                "the duplicate-identity check could not write to the temporary folder ({e}); it keeps every identity in memory instead (6 bytes per record)"
+            ),
+        );
+        Ok(())
+    }
+
+    /// The end of a run that reached its end: the identities written out are checked
+    /// against each other and against those still in memory.
+    pub(crate) fn finish(&mut self) -> Result<(), EngineError> {
+        let Some(spilled) = self.spilled.as_mut() else {
+            return Ok(());
+        };
+        let file = spilled.path().display().to_string();
+        let merged = spilled
+            .spill(&mut self.seen)
+            .and_then(|m| match m {
+                Merged::Repeated => Ok(Merged::Repeated),
+                Merged::Distinct => spilled.check(),
+            })
+            .map_err(|e| EngineError::Paging {
+                origin: self.origin.clone(),
+                message: format!(
+                    "the duplicate-identity check could not write or read back the identities it keeps in a temporary file ({file}, unlinked when created): {e}; so this run cannot be shown complete"
+                ),
+            })?;
+        match merged {
+            Merged::Distinct => Ok(()),
+            Merged::Repeated => Err(self.repeated_on_disk()),
+        }
+    }
+
+    /// A repeat found among the identities written out: only its hash is known there.
+    fn repeated_on_disk(&self) -> EngineError {
+        EngineError::Paging {
+            origin: self.origin.clone(),
+            message: format!(
+                "an identity was delivered twice in this run (found when the run's identities were checked against each other at the end; which one is not known there, only its hash, since a run of more than {SPILL_AT} records keeps them on disk): offset paging over a list that changes while it is read repeats records (and skips others), or partitions overlap, so this run cannot be shown complete; `on_duplicate: warn` on the operation keeps the first copy, names each repeat in a warning and finishes"
+            ),
+        }
     }
 
     /// Reports repeated records (object type, identity): the error of `on_duplicate: error`,

@@ -62,9 +62,27 @@ impl HashSet64 {
     }
 
     /// How many hashes the set holds.
-    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.low.len() / ENTRY + self.recent_len
+    }
+
+    /// Writes every hash in ascending order (8 bytes each, little-endian) and empties the
+    /// set, keeping its buffers for the hashes to come (the memory stays where it was).
+    pub(crate) fn drain_sorted(&mut self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        if self.recent_len > 0 {
+            self.merge();
+        }
+        if !self.starts.is_empty() {
+            for b in 0..BUCKETS {
+                let high = (b as u64) << 48;
+                for i in self.starts[b] as usize..self.starts[b + 1] as usize {
+                    out.write_all(&(high | self.entry(i)).to_le_bytes())?;
+                }
+            }
+            self.starts.fill(0);
+        }
+        self.low.clear();
+        Ok(())
     }
 
     fn entry(&self, i: usize) -> u64 {

@@ -34,6 +34,7 @@ pub mod history;
 pub mod hooks;
 pub mod http;
 mod idset;
+mod idspill;
 pub mod lines;
 pub mod mapping;
 pub mod message;

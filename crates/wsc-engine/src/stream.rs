@@ -150,7 +150,12 @@ impl RecordStream {
                 self.ended = true;
                 match self.task.take() {
                     Some(t) => match join_unit(t).await {
-                        Ok(()) => None,
+                        Ok(()) => {
+                            // Every record arrived: the duplicate check's last word.
+                            let e = self.dedup.as_mut()?.finish().err()?;
+                            self.error = Some(e.clone());
+                            Some(Err(e))
+                        }
                         Err(e) => {
                             self.error = Some(e.clone());
                             Some(Err(e))

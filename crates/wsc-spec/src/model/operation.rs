@@ -522,9 +522,12 @@ mod tests {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OnDuplicate {
-    /// Fail the run: it cannot be shown complete.
+    /// Fail the run: it cannot be shown complete. In a run of more than 131,072 records the
+    /// identities are checked in bounded memory: a repeat far from its first copy is found
+    /// when the run ends (which then fails), and the message cannot name it.
     #[default]
     Error,
-    /// Keep the first copy, drop the repeat, warn and count it in the summary.
+    /// Keep the first copy, drop the repeat, warn and count it in the summary. Every
+    /// identity of the run is kept in memory (6 bytes each) to find repeats as they arrive.
     Warn,
 }
