@@ -14,6 +14,10 @@
 //! cargo run --release -p wsc-bench -- --quick     # 100,000 users
 //! ```
 
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod baseline;
 mod bench;
 mod connector;
