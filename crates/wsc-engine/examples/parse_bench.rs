@@ -314,12 +314,26 @@ fn exactness() {
         let mut copy = input.clone();
         let tape = simd_json::to_tape(&mut copy).map(|t| format!("{:?}", t.0));
         println!("    simd tape  {}", short(show(tape)));
+        if input.starts_with(b"{") {
+            use simd_json::prelude::*;
+            let doc = Doc::parse(&input).expect("doc");
+            let sv = sonic_rs::from_slice::<sonic_rs::Value>(&input).expect("sonic");
+            let mut copy = input.clone();
+            let bv = simd_json::to_borrowed_value(&mut copy).expect("simd-json");
+            println!(
+                "    get(\"a\"): Doc {:?}, sonic Value {:?}, simd-json {:?}",
+                doc.get("a").map(|d| d.to_value().to_string()),
+                sonic_rs::JsonValueTrait::get(&sv, "a").map(|v| v.to_string()),
+                bv.get("a").map(|v| v.to_string()),
+            );
+        }
     }
 }
 
 fn show<T: std::fmt::Display, E: std::fmt::Display>(r: Result<T, E>) -> String {
+    // sonic-rs adds the input and a caret on further lines: the first line is the message.
     match r {
         Ok(v) => format!("ok: {v}"),
-        Err(e) => format!("err: {e}"),
+        Err(e) => format!("err: {}", e.to_string().lines().next().unwrap_or_default()),
     }
 }
