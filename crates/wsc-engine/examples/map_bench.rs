@@ -10,21 +10,22 @@
 //! # WSC_DEMO_YAML=path/to/demo.yaml overrides the connector file
 //! ```
 
-use std::borrow::Cow;
 use std::hint::black_box;
 use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
 use wsc_engine::Lines;
 use wsc_engine::doc::Doc;
 use wsc_engine::mapping::RecordMapper;
 use wsc_engine::output::{JsonLines, Sink};
 use wsc_engine::projection::PageWriter;
 
+#[path = "common/baseline.rs"]
+mod baseline;
 #[path = "common/pages.rs"]
 mod pages;
+use baseline::{BPage, baseline_page};
 use pages::{DISTINCT_PAGES, PAGE, demo_mapper, page};
 
 /// A writer that counts bytes (so the output cannot be optimised away).
@@ -38,109 +39,6 @@ impl Write for Count {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
-}
-
-// ----- the typed baseline: what a tuned hand-written client does ----------------------------
-
-#[derive(Deserialize)]
-struct BPage<'a> {
-    #[serde(borrow)]
-    items: Vec<BUser<'a>>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
-struct BUser<'a> {
-    #[serde(borrow)]
-    id: Cow<'a, str>,
-    #[serde(borrow)]
-    user_name: Cow<'a, str>,
-    #[serde(borrow)]
-    display_name: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    name: Option<BName<'a>>,
-    #[serde(borrow, default)]
-    emails: Vec<BEmail<'a>>,
-    active: Option<bool>,
-    #[serde(borrow)]
-    department: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    title: Option<Cow<'a, str>>,
-    employee_number: Option<i64>,
-    #[serde(borrow)]
-    created: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    last_modified: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    groups: Vec<Cow<'a, str>>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct BName<'a> {
-    #[serde(borrow)]
-    given_name: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    family_name: Option<Cow<'a, str>>,
-}
-
-#[derive(Deserialize)]
-#[allow(dead_code)]
-struct BEmail<'a> {
-    #[serde(borrow)]
-    value: Option<Cow<'a, str>>,
-    primary: Option<bool>,
-}
-
-#[derive(Serialize)]
-struct BOut<'a> {
-    #[serde(rename = "type")]
-    ty: &'static str,
-    identity: &'a str,
-    name: &'a str,
-    attributes: BAttrs<'a>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct BAttrs<'a> {
-    display_name: Option<&'a str>,
-    given_name: Option<&'a str>,
-    family_name: Option<&'a str>,
-    email: Option<&'a str>,
-    active: Option<bool>,
-    department: Option<&'a str>,
-    title: Option<&'a str>,
-    employee_number: Option<i64>,
-    groups: &'a [Cow<'a, str>],
-}
-
-/// Parses one page and appends its records as JSON Lines; returns the number of records.
-fn baseline_page(body: &[u8], buf: &mut Vec<u8>) -> usize {
-    let page: BPage<'_> = serde_json::from_slice(body).expect("baseline parse");
-    for u in &page.items {
-        let name = u.name.as_ref();
-        let rec = BOut {
-            ty: "account",
-            identity: &u.id,
-            name: &u.user_name,
-            attributes: BAttrs {
-                display_name: u.display_name.as_deref(),
-                given_name: name.and_then(|n| n.given_name.as_deref()),
-                family_name: name.and_then(|n| n.family_name.as_deref()),
-                email: u.emails.first().and_then(|e| e.value.as_deref()),
-                active: u.active,
-                department: u.department.as_deref(),
-                title: u.title.as_deref(),
-                employee_number: u.employee_number,
-                groups: &u.groups,
-            },
-        };
-        serde_json::to_writer(&mut *buf, &rec).expect("baseline write");
-        buf.push(b'\n');
-    }
-    page.items.len()
 }
 
 fn baseline(pages: &[Vec<u8>], n: usize, out: &mut Count) -> usize {

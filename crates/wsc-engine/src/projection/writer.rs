@@ -64,6 +64,21 @@ impl PageWriter {
         }
         Ok(())
     }
+
+    /// Parses one page the way [`PageWriter::write_page`] does (the envelope into a document,
+    /// the records onto the tape) without writing it: the parse alone, for the parser
+    /// comparison (`examples/parse_bench.rs`). Returns the number of records on the tape (0
+    /// when the page would be mapped the ordinary way).
+    #[cfg(feature = "simd-compare")]
+    pub fn parse_page(&mut self, body: &[u8]) -> Result<usize, PageError> {
+        let (doc, text) = self.projection.parse(body, &mut self.tape)?;
+        std::hint::black_box(&doc);
+        Ok(if text.is_some() {
+            Projection::count(&self.tape)
+        } else {
+            0
+        })
+    }
 }
 
 /// The page's records mapped the ordinary way.
