@@ -13,6 +13,7 @@ mod compile;
 mod compiled;
 mod errors;
 mod hooks;
+mod records;
 mod scope;
 mod thread;
 mod views;

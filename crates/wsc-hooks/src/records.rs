@@ -1,0 +1,501 @@
+//! Mapped records in and out of an `after` hook without going through JSON objects.
+//!
+//! A record is handed to the script as the same object map as before
+//! (`#{type, identity, name, attributes: #{..}, members}`), built straight from the engine's
+//! record (no `serde_json` object in between). When the script is done, each record it left is
+//! matched with the record it came from (by its `identity` string, which the script sees as
+//! the very string given to it) and compared with it, field by field: what is unchanged is
+//! moved back from the original record, without converting or copying it; only the values the
+//! script changed or added are converted. A record the script keeps unchanged thus costs one
+//! walk over its map on the way back, and no allocation.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use rhai::{Array, Dynamic, ImmutableString, Map};
+use serde_json::Value;
+
+use crate::convert::{Depth, from_dynamic, push_key, to_dynamic};
+
+/// A mapped record as the engine holds it, for
+/// [`HookRuntime::after_records`](crate::HookRuntime::after_records).
+///
+/// The script sees it as the object map wsc outputs: `type`, `identity`, `name`,
+/// `attributes` (every name of the page's [`RecordShape::names`], `()` for a null value) and
+/// `members` (only when `Some`). `deleted` is not shown; a record comes back marked deleted
+/// only when the script sets `deleted: true` on it (as when records went through JSON).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HookRecord {
+    /// Object type: `account`, `group`...
+    pub object_type: Arc<str>,
+    /// The record's identity.
+    pub identity: String,
+    /// Display name.
+    pub name: Option<String>,
+    /// Attribute values, in [`RecordShape::names`] order (`Null` when absent).
+    pub attributes: Vec<Value>,
+    /// Member identities.
+    pub members: Option<Vec<String>>,
+    /// Marked deleted (incremental aggregations).
+    pub deleted: bool,
+}
+
+/// What the records of one page share: their object type and their attribute names.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordShape<'a> {
+    /// The object type of the operation (a record whose `type` the script did not change to
+    /// another string gets this one).
+    pub object_type: &'a Arc<str>,
+    /// The declared attributes, in the order of [`HookRecord::attributes`]. A record given back
+    /// with an attribute not in this list is an error naming it.
+    pub names: &'a [Arc<str>],
+}
+
+impl HookRecord {
+    /// The record as the JSON object a hook sees (what `records[i]` is, as JSON).
+    pub fn to_json(&self, names: &[Arc<str>]) -> Value {
+        let mut attrs = serde_json::Map::with_capacity(self.attributes.len());
+        for (n, v) in names.iter().zip(&self.attributes) {
+            attrs.insert(n.to_string(), v.clone());
+        }
+        let mut o = serde_json::Map::with_capacity(5);
+        o.insert("type".into(), Value::String(self.object_type.to_string()));
+        o.insert("identity".into(), Value::String(self.identity.clone()));
+        o.insert(
+            "name".into(),
+            self.name.clone().map_or(Value::Null, Value::String),
+        );
+        o.insert("attributes".into(), Value::Object(attrs));
+        if let Some(m) = &self.members {
+            o.insert(
+                "members".into(),
+                Value::Array(m.iter().cloned().map(Value::String).collect()),
+            );
+        }
+        Value::Object(o)
+    }
+
+    /// Every string of the record (attribute names included), for the secrets check.
+    pub(crate) fn strings(&self, names: &[Arc<str>], f: &mut impl FnMut(&str)) {
+        f(&self.object_type);
+        f(&self.identity);
+        if let Some(n) = &self.name {
+            f(n);
+        }
+        for (n, v) in names.iter().zip(&self.attributes) {
+            f(n);
+            value_strings(v, f);
+        }
+        for m in self.members.iter().flatten() {
+            f(m);
+        }
+    }
+
+    /// Replaces every string of the record with `redact(string)`.
+    pub(crate) fn redact(&mut self, redact: &dyn Fn(&str) -> String) {
+        let one = |s: &mut String| {
+            let r = redact(s);
+            if r != *s {
+                *s = r;
+            }
+        };
+        let t = redact(&self.object_type);
+        if t != *self.object_type {
+            self.object_type = Arc::from(t);
+        }
+        one(&mut self.identity);
+        if let Some(n) = &mut self.name {
+            one(n);
+        }
+        for m in self.members.iter_mut().flatten() {
+            one(m);
+        }
+    }
+}
+
+/// Every string (and object key) of a JSON value.
+pub(crate) fn value_strings(v: &Value, f: &mut impl FnMut(&str)) {
+    let mut stack = vec![v];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::String(s) => f(s),
+            Value::Array(a) => stack.extend(a.iter()),
+            Value::Object(o) => {
+                for (k, v) in o {
+                    f(k);
+                    stack.push(v);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The page handed to a script: the `records` array, and where each record came from.
+pub(crate) struct PageIn {
+    pub(crate) array: Array,
+    /// The address of each `identity` string given to the script → the record's index.
+    identities: HashMap<usize, usize>,
+}
+
+fn address(s: &str) -> usize {
+    s.as_ptr() as usize
+}
+
+/// Builds the object maps the script sees, one per record.
+pub(crate) fn records_in(records: &[HookRecord], shape: &RecordShape<'_>) -> PageIn {
+    let page_type = ImmutableString::from(shape.object_type.as_ref());
+    let mut identities = HashMap::with_capacity(records.len());
+    let array = records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let mut attrs = Map::new();
+            for (k, v) in shape.names.iter().zip(&r.attributes) {
+                attrs.insert(k.as_ref().into(), to_dynamic(v));
+            }
+            let mut m = Map::new();
+            let ty = if r.object_type == *shape.object_type {
+                page_type.clone()
+            } else {
+                ImmutableString::from(r.object_type.as_ref())
+            };
+            m.insert("type".into(), Dynamic::from(ty));
+            let id = ImmutableString::from(r.identity.as_str());
+            identities.insert(address(&id), i);
+            m.insert("identity".into(), Dynamic::from(id));
+            let name = r.name.as_deref().map_or(Dynamic::UNIT, |n| {
+                Dynamic::from(ImmutableString::from(n))
+            });
+            m.insert("name".into(), name);
+            m.insert("attributes".into(), Dynamic::from_map(attrs));
+            if let Some(ms) = &r.members {
+                let ms: Array = ms
+                    .iter()
+                    .map(|s| Dynamic::from(ImmutableString::from(s.as_str())))
+                    .collect();
+                m.insert("members".into(), Dynamic::from_array(ms));
+            }
+            Dynamic::from_map(m)
+        })
+        .collect();
+    PageIn { array, identities }
+}
+
+/// Why a record the script left cannot be used.
+#[derive(Debug)]
+pub(crate) enum OutError {
+    /// Not a map, or a value with no JSON form, or nested too deep
+    /// ([`crate::HookErrorKind::InvalidOutput`]).
+    Output(String),
+    /// Not a valid record of the operation: identity, attributes
+    /// ([`crate::HookErrorKind::InvalidRecord`]).
+    Record(String),
+}
+
+/// A record the script left, before it is assembled: `None` fields are the original's.
+pub(crate) struct Pending {
+    /// The record it came from, when its fields may be moved from there.
+    from: Option<usize>,
+    object_type: Arc<str>,
+    identity: Option<String>,
+    name: Option<Option<String>>,
+    attributes: Attrs,
+    members: Option<Option<Vec<String>>>,
+    deleted: bool,
+}
+
+enum Attrs {
+    /// The original's attributes with these changed.
+    Patch(Vec<(usize, Value)>),
+    /// All new.
+    Full(Vec<Value>),
+}
+
+/// Reads the records a script left back into [`HookRecord`]s.
+pub(crate) struct PageOut<'a> {
+    pub(crate) shape: RecordShape<'a>,
+    pub(crate) depth: Depth,
+    identities: HashMap<usize, usize>,
+    /// Originals already matched with a record given back (a copy of a record is read in full).
+    claimed: Vec<bool>,
+    /// Whether a value was converted (and so must be checked for secrets).
+    pub(crate) converted: bool,
+}
+
+impl<'a> PageOut<'a> {
+    pub(crate) fn new(
+        shape: RecordShape<'a>,
+        depth: Depth,
+        page: &PageIn,
+        originals: usize,
+    ) -> PageOut<'a> {
+        PageOut {
+            shape,
+            depth,
+            identities: page.identities.clone(),
+            claimed: vec![false; originals],
+            converted: false,
+        }
+    }
+
+    fn convert(&mut self, d: Dynamic, template: Option<&Value>, path: &mut String) -> Result<Value, OutError> {
+        self.converted = true;
+        from_dynamic(d, template, path, self.depth).map_err(OutError::Output)
+    }
+
+    /// Reads record `i` of what the script left, comparing it with the original it came from.
+    pub(crate) fn read(
+        &mut self,
+        item: Dynamic,
+        i: usize,
+        originals: &[HookRecord],
+    ) -> Result<Pending, OutError> {
+        let item = item.flatten();
+        if !item.is_map() {
+            return Err(OutError::Output(format!(
+                "records[{i}] must be an object map, found {}",
+                item.type_name()
+            )));
+        }
+        let mut map: Map = item.cast();
+        let mut path = format!("records[{i}]");
+        let base = path.len();
+        let mut take = |k: &str| map.remove(k).map(Dynamic::flatten);
+
+        // identity: a string (a number is written as text).
+        let identity = take("identity").unwrap_or(Dynamic::UNIT);
+        let from = identity
+            .read_lock::<ImmutableString>()
+            .and_then(|s| self.identities.get(&address(&s)).copied())
+            .filter(|&j| j < originals.len() && !self.claimed[j]);
+        if let Some(j) = from {
+            self.claimed[j] = true;
+        }
+        let orig = from.map(|j| &originals[j]);
+        let identity = if let Some(s) = identity.read_lock::<ImmutableString>() {
+            if orig.is_some_and(|o| o.identity == s.as_str()) {
+                None
+            } else {
+                self.converted = true;
+                Some(s.to_string())
+            }
+        } else {
+            path.push_str(".identity");
+            match self.convert(identity, None, &mut path)? {
+                Value::Number(n) => Some(n.to_string()),
+                _ => return Err(OutError::Record("a record needs a string `identity`".into())),
+            }
+        };
+        path.truncate(base);
+
+        // name: a string, `()` for none (anything else is written as its JSON text).
+        let name = take("name").unwrap_or(Dynamic::UNIT);
+        let name = if name.is_unit() {
+            (orig.is_none_or(|o| o.name.is_some())).then_some(None)
+        } else if let Some(s) = name.read_lock::<ImmutableString>() {
+            if orig.is_some_and(|o| o.name.as_deref() == Some(s.as_str())) {
+                None
+            } else {
+                self.converted = true;
+                Some(Some(s.to_string()))
+            }
+        } else {
+            path.push_str(".name");
+            let v = self.convert(name, None, &mut path)?;
+            path.truncate(base);
+            Some(Some(v.to_string()))
+        };
+
+        let attributes = match take("attributes") {
+            Some(a) if a.is_map() => {
+                path.push_str(".attributes");
+                let a = self.attributes(a.cast(), orig, &mut path)?;
+                path.truncate(base);
+                a
+            }
+            None => Attrs::Full(vec![Value::Null; self.shape.names.len()]),
+            Some(a) if a.is_unit() => Attrs::Full(vec![Value::Null; self.shape.names.len()]),
+            Some(other) => {
+                path.push_str(".attributes");
+                let v = self.convert(other, None, &mut path)?;
+                return Err(OutError::Record(format!(
+                    "`attributes` must be an object, found {v}"
+                )));
+            }
+        };
+
+        let members = match take("members") {
+            Some(m) if m.is_array() => {
+                if orig.is_some_and(|o| same_members(&m, o.members.as_deref())) {
+                    None
+                } else {
+                    path.push_str(".members");
+                    let Value::Array(items) = self.convert(m, None, &mut path)? else {
+                        unreachable!("an array converts to an array")
+                    };
+                    path.truncate(base);
+                    Some(Some(
+                        items
+                            .into_iter()
+                            .map(|m| match m {
+                                Value::String(s) => s,
+                                other => other.to_string(),
+                            })
+                            .collect(),
+                    ))
+                }
+            }
+            _ => (orig.is_none_or(|o| o.members.is_some())).then_some(None),
+        };
+
+        let object_type = match take("type") {
+            Some(t) => match t.read_lock::<ImmutableString>() {
+                Some(t) if t.as_str() != self.shape.object_type.as_ref() => {
+                    self.converted = true;
+                    Arc::from(t.as_str())
+                }
+                _ => self.shape.object_type.clone(),
+            },
+            None => self.shape.object_type.clone(),
+        };
+        let deleted = take("deleted").is_some_and(|d| d.as_bool() == Ok(true));
+        Ok(Pending {
+            from,
+            object_type,
+            identity,
+            name,
+            attributes,
+            members,
+            deleted,
+        })
+    }
+
+    /// The attributes map of a record: declared names only; unchanged values are the
+    /// original's.
+    fn attributes(
+        &mut self,
+        mut map: Map,
+        orig: Option<&HookRecord>,
+        path: &mut String,
+    ) -> Result<Attrs, OutError> {
+        let names = self.shape.names;
+        // The first undeclared name, in the order the map gives its keys (sorted).
+        if let Some(extra) = map
+            .keys()
+            .find(|k| !names.iter().any(|n| n.as_ref() == k.as_str()))
+        {
+            return Err(OutError::Record(format!(
+                "attribute `{extra}` is not declared under the operation's `attributes` (declare it there, e.g. with `value: null`)"
+            )));
+        }
+        let base = path.len();
+        match orig {
+            Some(o) if o.attributes.len() == names.len() => {
+                let mut patch = Vec::new();
+                for (k, (n, ov)) in names.iter().zip(&o.attributes).enumerate() {
+                    match map.remove(n.as_ref()).map(Dynamic::flatten) {
+                        Some(d) if same(&d, ov) => {}
+                        None if ov.is_null() => {}
+                        None => patch.push((k, Value::Null)),
+                        Some(d) => {
+                            push_key(path, n);
+                            let v = self.convert(d, Some(ov), path)?;
+                            path.truncate(base);
+                            patch.push((k, v));
+                        }
+                    }
+                }
+                Ok(Attrs::Patch(patch))
+            }
+            _ => {
+                let mut all = Vec::with_capacity(names.len());
+                for n in names {
+                    all.push(match map.remove(n.as_ref()) {
+                        Some(d) => {
+                            push_key(path, n);
+                            let v = self.convert(d, None, path)?;
+                            path.truncate(base);
+                            v
+                        }
+                        None => Value::Null,
+                    });
+                }
+                Ok(Attrs::Full(all))
+            }
+        }
+    }
+}
+
+/// Assembles the records read: moves what is unchanged out of the originals.
+pub(crate) fn assemble(pending: Vec<Pending>, originals: &mut [HookRecord]) -> Vec<HookRecord> {
+    pending
+        .into_iter()
+        .map(|p| {
+            let mut o = p.from.map(|j| std::mem::take(&mut originals[j]));
+            let attributes = match p.attributes {
+                Attrs::Full(all) => all,
+                Attrs::Patch(patch) => {
+                    let mut a = o.as_mut().map(|o| std::mem::take(&mut o.attributes)).unwrap_or_default();
+                    for (k, v) in patch {
+                        a[k] = v;
+                    }
+                    a
+                }
+            };
+            let identity = p.identity.unwrap_or_else(|| {
+                o.as_mut().map(|o| std::mem::take(&mut o.identity)).unwrap_or_default()
+            });
+            let name = p
+                .name
+                .unwrap_or_else(|| o.as_mut().and_then(|o| o.name.take()));
+            let members = p
+                .members
+                .unwrap_or_else(|| o.as_mut().and_then(|o| o.members.take()));
+            HookRecord {
+                object_type: p.object_type,
+                identity,
+                name,
+                attributes,
+                members,
+                deleted: p.deleted,
+            }
+        })
+        .collect()
+}
+
+/// Whether the script's value is the JSON value it was given (without converting it).
+fn same(d: &Dynamic, v: &Value) -> bool {
+    match v {
+        Value::Null => d.is_unit(),
+        Value::Bool(b) => d.as_bool() == Ok(*b),
+        // Other numbers (floats, beyond `i64`) are converted: that allocates nothing.
+        Value::Number(n) => n.as_i64().is_some_and(|i| d.as_int() == Ok(i)),
+        Value::String(s) => d
+            .read_lock::<ImmutableString>()
+            .is_some_and(|x| x.as_str() == s),
+        Value::Array(a) => d
+            .read_lock::<Array>()
+            .is_some_and(|x| x.len() == a.len() && x.iter().zip(a).all(|(d, v)| same(d, v))),
+        // Key order: the map is sorted, the object keeps its order; converting keeps the
+        // object's order for the keys it has, so an equal map converts to the same object.
+        Value::Object(o) => d.read_lock::<Map>().is_some_and(|m| {
+            m.len() == o.len()
+                && o.iter()
+                    .all(|(k, v)| m.get(k.as_str()).is_some_and(|d| same(d, v)))
+        }),
+    }
+}
+
+fn same_members(d: &Dynamic, members: Option<&[String]>) -> bool {
+    let Some(members) = members else {
+        return false;
+    };
+    d.read_lock::<Array>().is_some_and(|a| {
+        a.len() == members.len()
+            && a.iter().zip(members).all(|(d, m)| {
+                d.read_lock::<ImmutableString>()
+                    .is_some_and(|s| s.as_str() == m)
+            })
+    })
+}
