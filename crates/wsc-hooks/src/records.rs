@@ -74,43 +74,6 @@ impl HookRecord {
         }
         Value::Object(o)
     }
-
-    /// Every string of the record (attribute names included), for the secrets check.
-    pub(crate) fn strings(&self, names: &[Arc<str>], f: &mut impl FnMut(&str)) {
-        f(&self.object_type);
-        f(&self.identity);
-        if let Some(n) = &self.name {
-            f(n);
-        }
-        for (n, v) in names.iter().zip(&self.attributes) {
-            f(n);
-            value_strings(v, f);
-        }
-        for m in self.members.iter().flatten() {
-            f(m);
-        }
-    }
-
-    /// Replaces every string of the record with `redact(string)`.
-    pub(crate) fn redact(&mut self, redact: &dyn Fn(&str) -> String) {
-        let one = |s: &mut String| {
-            let r = redact(s);
-            if r != *s {
-                *s = r;
-            }
-        };
-        let t = redact(&self.object_type);
-        if t != *self.object_type {
-            self.object_type = Arc::from(t);
-        }
-        one(&mut self.identity);
-        if let Some(n) = &mut self.name {
-            one(n);
-        }
-        for m in self.members.iter_mut().flatten() {
-            one(m);
-        }
-    }
 }
 
 /// Every string (and object key) of a JSON value.
@@ -219,8 +182,9 @@ pub(crate) struct PageOut<'a> {
     identities: HashMap<usize, usize>,
     /// Originals already matched with a record given back (a copy of a record is read in full).
     claimed: Vec<bool>,
-    /// Whether a value was converted (and so must be checked for secrets).
-    pub(crate) converted: bool,
+    /// The text of every value converted (what the script changed or added), each string
+    /// followed by a NUL, for the secrets check.
+    pub(crate) check: String,
 }
 
 impl<'a> PageOut<'a> {
@@ -235,13 +199,25 @@ impl<'a> PageOut<'a> {
             depth,
             identities: page.identities.clone(),
             claimed: vec![false; originals],
-            converted: false,
+            check: String::new(),
         }
     }
 
-    fn convert(&mut self, d: Dynamic, template: Option<&Value>, path: &mut String) -> Result<Value, OutError> {
-        self.converted = true;
-        from_dynamic(d, template, path, self.depth).map_err(OutError::Output)
+    fn convert(
+        &mut self,
+        d: Dynamic,
+        template: Option<&Value>,
+        path: &mut String,
+    ) -> Result<Value, OutError> {
+        let v = from_dynamic(d, template, path, self.depth).map_err(OutError::Output)?;
+        value_strings(&v, &mut |s| self.note(s));
+        Ok(v)
+    }
+
+    /// Notes a string the script changed or added, for the secrets check.
+    fn note(&mut self, s: &str) {
+        self.check.push_str(s);
+        self.check.push('\0');
     }
 
     /// Reads record `i` of what the script left, comparing it with the original it came from.
@@ -277,7 +253,7 @@ impl<'a> PageOut<'a> {
             if orig.is_some_and(|o| o.identity == s.as_str()) {
                 None
             } else {
-                self.converted = true;
+                self.note(&s);
                 Some(s.to_string())
             }
         } else {
@@ -297,14 +273,16 @@ impl<'a> PageOut<'a> {
             if orig.is_some_and(|o| o.name.as_deref() == Some(s.as_str())) {
                 None
             } else {
-                self.converted = true;
+                self.note(&s);
                 Some(Some(s.to_string()))
             }
         } else {
             path.push_str(".name");
             let v = self.convert(name, None, &mut path)?;
             path.truncate(base);
-            Some(Some(v.to_string()))
+            let s = v.to_string();
+            self.note(&s);
+            Some(Some(s))
         };
 
         let attributes = match take("attributes") {
@@ -352,7 +330,7 @@ impl<'a> PageOut<'a> {
         let object_type = match take("type") {
             Some(t) => match t.read_lock::<ImmutableString>() {
                 Some(t) if t.as_str() != self.shape.object_type.as_ref() => {
-                    self.converted = true;
+                    self.note(&t);
                     Arc::from(t.as_str())
                 }
                 _ => self.shape.object_type.clone(),
@@ -423,6 +401,35 @@ impl<'a> PageOut<'a> {
                 }
                 Ok(Attrs::Full(all))
             }
+        }
+    }
+}
+
+impl Pending {
+    /// Replaces secret values in what the script changed or added.
+    pub(crate) fn redact(&mut self, redact: &dyn Fn(&str) -> String, value: &dyn Fn(&mut Value)) {
+        let one = |s: &mut String| {
+            let r = redact(s);
+            if r != *s {
+                *s = r;
+            }
+        };
+        if let Some(i) = &mut self.identity {
+            one(i);
+        }
+        if let Some(Some(n)) = &mut self.name {
+            one(n);
+        }
+        for m in self.members.iter_mut().flatten().flatten() {
+            one(m);
+        }
+        let t = redact(&self.object_type);
+        if t != *self.object_type {
+            self.object_type = Arc::from(t);
+        }
+        match &mut self.attributes {
+            Attrs::Patch(p) => p.iter_mut().for_each(|(_, v)| value(v)),
+            Attrs::Full(a) => a.iter_mut().for_each(value),
         }
     }
 }

@@ -1,8 +1,6 @@
 //! `after` hooks over mapped records ([`HookRecord`]s) instead of JSON values: what the
 //! engine runs per page of a mapped operation.
 
-use std::sync::Arc;
-
 use rhai::{Dynamic, Position, Scope};
 use serde_json::{Map as JsonMap, Value};
 use wsc_spec::model::HookErrorMode;
@@ -127,36 +125,16 @@ impl HookRuntime {
                 })?);
             }
             let state = self.state_changes(hook, &mut s, uses, state)?;
-            let converted = out.converted;
-            *records = assemble(pending, records);
-            if converted {
-                self.redact_records(records, shape.names);
+            if let Some(redact) = &self.redact
+                && !out.check.is_empty()
+                && redact(&out.check) != out.check
+            {
+                for p in &mut pending {
+                    p.redact(redact.as_ref(), &|v| self.redact_value(v));
+                }
             }
+            *records = assemble(pending, records);
             Ok(HookOutcome { state, plan: None })
         })
-    }
-
-    /// Replaces secret values in every string of records a hook gave back (one check over all
-    /// their text first: usually there is none).
-    fn redact_records(&self, records: &mut [HookRecord], names: &[Arc<str>]) {
-        let Some(redact) = &self.redact else {
-            return;
-        };
-        let mut all = String::new();
-        for r in records.iter() {
-            r.strings(names, &mut |s| {
-                all.push_str(s);
-                all.push('\0');
-            });
-        }
-        if redact(&all) == all {
-            return;
-        }
-        for r in records {
-            r.redact(redact.as_ref());
-            for v in &mut r.attributes {
-                self.redact_value(v);
-            }
-        }
     }
 }
