@@ -10,6 +10,7 @@
 //! walk over its map on the way back, and no allocation.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use rhai::{Array, Dynamic, ImmutableString, Map};
@@ -98,7 +99,7 @@ pub(crate) fn value_strings(v: &Value, f: &mut impl FnMut(&str)) {
 pub(crate) struct PageIn {
     pub(crate) array: Array,
     /// The address of each `identity` string given to the script → the record's index.
-    identities: HashMap<usize, usize>,
+    pub(crate) identities: HashMap<usize, usize>,
 }
 
 fn address(s: &str) -> usize {
@@ -182,6 +183,8 @@ pub(crate) struct PageOut<'a> {
     identities: HashMap<usize, usize>,
     /// Originals already matched with a record given back (a copy of a record is read in full).
     claimed: Vec<bool>,
+    /// The path of the value being read, for errors.
+    path: String,
     /// The text of every value converted (what the script changed or added), each string
     /// followed by a NUL, for the secrets check.
     pub(crate) check: String,
@@ -191,14 +194,15 @@ impl<'a> PageOut<'a> {
     pub(crate) fn new(
         shape: RecordShape<'a>,
         depth: Depth,
-        page: &PageIn,
+        identities: HashMap<usize, usize>,
         originals: usize,
     ) -> PageOut<'a> {
         PageOut {
             shape,
             depth,
-            identities: page.identities.clone(),
+            identities,
             claimed: vec![false; originals],
+            path: String::new(),
             check: String::new(),
         }
     }
@@ -235,7 +239,9 @@ impl<'a> PageOut<'a> {
             )));
         }
         let mut map: Map = item.cast();
-        let mut path = format!("records[{i}]");
+        let mut path = std::mem::take(&mut self.path);
+        path.clear();
+        let _ = write!(path, "records[{i}]");
         let base = path.len();
         let mut take = |k: &str| map.remove(k).map(Dynamic::flatten);
 
@@ -338,6 +344,7 @@ impl<'a> PageOut<'a> {
             None => self.shape.object_type.clone(),
         };
         let deleted = take("deleted").is_some_and(|d| d.as_bool() == Ok(true));
+        self.path = path;
         Ok(Pending {
             from,
             object_type,
