@@ -100,50 +100,96 @@ pub(crate) struct PageIn {
     pub(crate) array: Array,
     /// The address of each `identity` string given to the script → the record's index.
     pub(crate) identities: HashMap<usize, usize>,
+    /// [`sorted_names`].
+    pub(crate) order: Vec<usize>,
 }
 
 fn address(s: &str) -> usize {
     s.as_ptr() as usize
 }
 
+/// The indexes of `names` in the order of their names (the order of a Rhai map's keys).
+pub(crate) fn sorted_names(names: &[Arc<str>]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..names.len()).collect();
+    order.sort_by(|&a, &b| names[a].cmp(&names[b]));
+    order
+}
+
 /// Builds the object maps the script sees, one per record.
 pub(crate) fn records_in(records: &[HookRecord], shape: &RecordShape<'_>) -> PageIn {
+    let names = shape.names;
     let page_type = ImmutableString::from(shape.object_type.as_ref());
     let mut identities = HashMap::with_capacity(records.len());
+    // Each map is a copy of a map with the keys and no values (copying a B-tree builds it
+    // without searching), whose values are then set in key order.
+    let order = sorted_names(names);
+    let attrs_template: Map = names.iter().map(|n| (n.as_ref().into(), Dynamic::UNIT)).collect();
+    let unique = attrs_template.len() == names.len();
+    let mut template = Map::new();
+    for k in ["attributes", "identity", "name", "type"] {
+        template.insert(k.into(), Dynamic::UNIT);
+    }
+    let mut with_members = template.clone();
+    with_members.insert("members".into(), Dynamic::UNIT);
     let array = records
         .iter()
         .enumerate()
         .map(|(i, r)| {
-            let mut attrs = Map::new();
-            for (k, v) in shape.names.iter().zip(&r.attributes) {
-                attrs.insert(k.as_ref().into(), to_dynamic(v));
-            }
-            let mut m = Map::new();
+            let attrs = if unique && r.attributes.len() == names.len() {
+                let mut attrs = attrs_template.clone();
+                for (slot, &k) in attrs.values_mut().zip(&order) {
+                    *slot = to_dynamic(&r.attributes[k]);
+                }
+                attrs
+            } else {
+                let mut attrs = Map::new();
+                for (k, v) in names.iter().zip(&r.attributes) {
+                    attrs.insert(k.as_ref().into(), to_dynamic(v));
+                }
+                attrs
+            };
             let ty = if r.object_type == *shape.object_type {
                 page_type.clone()
             } else {
                 ImmutableString::from(r.object_type.as_ref())
             };
-            m.insert("type".into(), Dynamic::from(ty));
             let id = ImmutableString::from(r.identity.as_str());
             identities.insert(address(&id), i);
-            m.insert("identity".into(), Dynamic::from(id));
             let name = r.name.as_deref().map_or(Dynamic::UNIT, |n| {
                 Dynamic::from(ImmutableString::from(n))
             });
-            m.insert("name".into(), name);
-            m.insert("attributes".into(), Dynamic::from_map(attrs));
-            if let Some(ms) = &r.members {
-                let ms: Array = ms
-                    .iter()
+            let members = r.members.as_ref().map(|ms| {
+                ms.iter()
                     .map(|s| Dynamic::from(ImmutableString::from(s.as_str())))
-                    .collect();
-                m.insert("members".into(), Dynamic::from_array(ms));
+                    .collect::<Array>()
+            });
+            // Keys in order: attributes, identity, members, name, type.
+            let mut m = if members.is_some() {
+                with_members.clone()
+            } else {
+                template.clone()
+            };
+            let mut values = m.values_mut();
+            let mut set = |v: Dynamic| {
+                if let Some(slot) = values.next() {
+                    *slot = v;
+                }
+            };
+            set(Dynamic::from_map(attrs));
+            set(Dynamic::from(id));
+            if let Some(ms) = members {
+                set(Dynamic::from_array(ms));
             }
+            set(name);
+            set(Dynamic::from(ty));
             Dynamic::from_map(m)
         })
         .collect();
-    PageIn { array, identities }
+    PageIn {
+        array,
+        identities,
+        order,
+    }
 }
 
 /// Why a record the script left cannot be used.
@@ -181,6 +227,8 @@ pub(crate) struct PageOut<'a> {
     pub(crate) shape: RecordShape<'a>,
     pub(crate) depth: Depth,
     identities: HashMap<usize, usize>,
+    /// [`sorted_names`].
+    order: Vec<usize>,
     /// Originals already matched with a record given back (a copy of a record is read in full).
     claimed: Vec<bool>,
     /// The path of the value being read, for errors.
@@ -190,17 +238,29 @@ pub(crate) struct PageOut<'a> {
     pub(crate) check: String,
 }
 
+/// The fields of a record map (other keys are ignored, as when records went through JSON).
+#[derive(Default)]
+struct Fields {
+    identity: Option<Dynamic>,
+    name: Option<Dynamic>,
+    attributes: Option<Dynamic>,
+    members: Option<Dynamic>,
+    object_type: Option<Dynamic>,
+    deleted: Option<Dynamic>,
+}
+
 impl<'a> PageOut<'a> {
     pub(crate) fn new(
         shape: RecordShape<'a>,
         depth: Depth,
-        identities: HashMap<usize, usize>,
+        page: (HashMap<usize, usize>, Vec<usize>),
         originals: usize,
     ) -> PageOut<'a> {
         PageOut {
             shape,
             depth,
-            identities,
+            identities: page.0,
+            order: page.1,
             claimed: vec![false; originals],
             path: String::new(),
             check: String::new(),
@@ -238,15 +298,26 @@ impl<'a> PageOut<'a> {
                 item.type_name()
             )));
         }
-        let mut map: Map = item.cast();
+        let mut f = Fields::default();
+        for (k, v) in item.cast::<Map>() {
+            let slot = match k.as_str() {
+                "identity" => &mut f.identity,
+                "name" => &mut f.name,
+                "attributes" => &mut f.attributes,
+                "members" => &mut f.members,
+                "type" => &mut f.object_type,
+                "deleted" => &mut f.deleted,
+                _ => continue,
+            };
+            *slot = Some(v.flatten());
+        }
         let mut path = std::mem::take(&mut self.path);
         path.clear();
         let _ = write!(path, "records[{i}]");
         let base = path.len();
-        let mut take = |k: &str| map.remove(k).map(Dynamic::flatten);
 
         // identity: a string (a number is written as text).
-        let identity = take("identity").unwrap_or(Dynamic::UNIT);
+        let identity = f.identity.unwrap_or(Dynamic::UNIT);
         let from = identity
             .read_lock::<ImmutableString>()
             .and_then(|s| self.identities.get(&address(&s)).copied())
@@ -272,7 +343,7 @@ impl<'a> PageOut<'a> {
         path.truncate(base);
 
         // name: a string, `()` for none (anything else is written as its JSON text).
-        let name = take("name").unwrap_or(Dynamic::UNIT);
+        let name = f.name.unwrap_or(Dynamic::UNIT);
         let name = if name.is_unit() {
             (orig.is_none_or(|o| o.name.is_some())).then_some(None)
         } else if let Some(s) = name.read_lock::<ImmutableString>() {
@@ -291,15 +362,16 @@ impl<'a> PageOut<'a> {
             Some(Some(s))
         };
 
-        let attributes = match take("attributes") {
+        let nulls = || Attrs::Full(vec![Value::Null; self.shape.names.len()]);
+        let attributes = match f.attributes {
             Some(a) if a.is_map() => {
                 path.push_str(".attributes");
                 let a = self.attributes(a.cast(), orig, &mut path)?;
                 path.truncate(base);
                 a
             }
-            None => Attrs::Full(vec![Value::Null; self.shape.names.len()]),
-            Some(a) if a.is_unit() => Attrs::Full(vec![Value::Null; self.shape.names.len()]),
+            None => nulls(),
+            Some(a) if a.is_unit() => nulls(),
             Some(other) => {
                 path.push_str(".attributes");
                 let v = self.convert(other, None, &mut path)?;
@@ -309,7 +381,7 @@ impl<'a> PageOut<'a> {
             }
         };
 
-        let members = match take("members") {
+        let members = match f.members {
             Some(m) if m.is_array() => {
                 if orig.is_some_and(|o| same_members(&m, o.members.as_deref())) {
                     None
@@ -333,7 +405,7 @@ impl<'a> PageOut<'a> {
             _ => (orig.is_none_or(|o| o.members.is_some())).then_some(None),
         };
 
-        let object_type = match take("type") {
+        let object_type = match f.object_type {
             Some(t) => match t.read_lock::<ImmutableString>() {
                 Some(t) if t.as_str() != self.shape.object_type.as_ref() => {
                     self.note(&t);
@@ -343,7 +415,7 @@ impl<'a> PageOut<'a> {
             },
             None => self.shape.object_type.clone(),
         };
-        let deleted = take("deleted").is_some_and(|d| d.as_bool() == Ok(true));
+        let deleted = f.deleted.is_some_and(|d| d.as_bool() == Ok(true));
         self.path = path;
         Ok(Pending {
             from,
@@ -360,54 +432,79 @@ impl<'a> PageOut<'a> {
     /// original's.
     fn attributes(
         &mut self,
-        mut map: Map,
+        map: Map,
         orig: Option<&HookRecord>,
         path: &mut String,
     ) -> Result<Attrs, OutError> {
         let names = self.shape.names;
+        let order = std::mem::take(&mut self.order);
+        let r = self.attributes_in_order(map, orig, path, names, &order);
+        self.order = order;
+        r
+    }
+
+    fn attributes_in_order(
+        &mut self,
+        map: Map,
+        orig: Option<&HookRecord>,
+        path: &mut String,
+        names: &[Arc<str>],
+        order: &[usize],
+    ) -> Result<Attrs, OutError> {
         // The first undeclared name, in the order the map gives its keys (sorted).
-        if let Some(extra) = map
-            .keys()
-            .find(|k| !names.iter().any(|n| n.as_ref() == k.as_str()))
-        {
+        if let Some(extra) = map.keys().find(|k| {
+            order
+                .binary_search_by(|&n| names[n].as_ref().cmp(k.as_str()))
+                .is_err()
+        }) {
             return Err(OutError::Record(format!(
                 "attribute `{extra}` is not declared under the operation's `attributes` (declare it there, e.g. with `value: null`)"
             )));
         }
         let base = path.len();
-        match orig {
-            Some(o) if o.attributes.len() == names.len() => {
-                let mut patch = Vec::new();
-                for (k, (n, ov)) in names.iter().zip(&o.attributes).enumerate() {
-                    match map.remove(n.as_ref()).map(Dynamic::flatten) {
-                        Some(d) if same(&d, ov) => {}
-                        None if ov.is_null() => {}
-                        None => patch.push((k, Value::Null)),
-                        Some(d) => {
-                            push_key(path, n);
-                            let v = self.convert(d, Some(ov), path)?;
-                            path.truncate(base);
-                            patch.push((k, v));
-                        }
+        let orig = orig.filter(|o| o.attributes.len() == names.len());
+        let mut patch = Vec::new();
+        let mut all = if orig.is_some() {
+            Vec::new()
+        } else {
+            vec![Value::Null; names.len()]
+        };
+        // Map keys and `order` are both sorted, and every key is a name: walk them together.
+        let mut s = 0;
+        for (key, d) in map {
+            while names[order[s]].as_ref() != key.as_str() {
+                if let Some(o) = orig
+                    && !o.attributes[order[s]].is_null()
+                {
+                    patch.push((order[s], Value::Null));
+                }
+                s += 1;
+            }
+            let k = order[s];
+            s += 1;
+            let d = d.flatten();
+            match orig.map(|o| &o.attributes[k]) {
+                Some(ov) if same(&d, ov) => {}
+                ov => {
+                    push_key(path, &names[k]);
+                    let v = self.convert(d, ov, path)?;
+                    path.truncate(base);
+                    match ov {
+                        Some(_) => patch.push((k, v)),
+                        None => all[k] = v,
                     }
                 }
-                Ok(Attrs::Patch(patch))
             }
-            _ => {
-                let mut all = Vec::with_capacity(names.len());
-                for n in names {
-                    all.push(match map.remove(n.as_ref()) {
-                        Some(d) => {
-                            push_key(path, n);
-                            let v = self.convert(d, None, path)?;
-                            path.truncate(base);
-                            v
-                        }
-                        None => Value::Null,
-                    });
+        }
+        if let Some(o) = orig {
+            for &k in &order[s..] {
+                if !o.attributes[k].is_null() {
+                    patch.push((k, Value::Null));
                 }
-                Ok(Attrs::Full(all))
             }
+            Ok(Attrs::Patch(patch))
+        } else {
+            Ok(Attrs::Full(all))
         }
     }
 }

@@ -106,7 +106,12 @@ impl HookRuntime {
                 });
             }
             let page = records_in(records, &shape);
-            let mut out = PageOut::new(shape, self.depth(), page.identities, records.len());
+            let mut out = PageOut::new(
+                shape,
+                self.depth(),
+                (page.identities, page.order),
+                records.len(),
+            );
             s.push_dynamic("records", Dynamic::from_array(page.array));
             self.run(hook, HookKind::After, &mut s, cancel)?;
             let d = take_var(&mut s, "records").flatten();
