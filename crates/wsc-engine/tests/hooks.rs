@@ -140,7 +140,10 @@ async fn records_a_hook_leaves_must_be_records_of_the_operation() {
             "records[0].attributes.nickname = 1;",
             "attribute `nickname` is not declared under the operation's `attributes`",
         ),
-        ("records[1].identity = [1];", "a record needs a string `identity`"),
+        (
+            "records[1].identity = [1];",
+            "a record needs a string `identity`",
+        ),
     ] {
         for on_error in ["stop", "skip_record"] {
             let yaml = connector(&format!(

@@ -74,8 +74,9 @@ fn main() {
         object_type: &ty,
         names: &names,
     };
-    let rt = HookRuntime::new("bench", Limits::default())
-        .with_redaction(Arc::new(|s: &str| s.replace("bench-secret-token-value", "[redacted]")));
+    let rt = HookRuntime::new("bench", Limits::default()).with_redaction(Arc::new(|s: &str| {
+        s.replace("bench-secret-token-value", "[redacted]")
+    }));
     let input = page(&ty);
     for (k, script) in SCRIPTS.iter().enumerate() {
         if only.is_some_and(|o| o != k) {

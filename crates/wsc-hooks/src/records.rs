@@ -123,7 +123,10 @@ pub(crate) fn records_in(records: &[HookRecord], shape: &RecordShape<'_>) -> Pag
     // Each map is a copy of a map with the keys and no values (copying a B-tree builds it
     // without searching), whose values are then set in key order.
     let order = sorted_names(names);
-    let attrs_template: Map = names.iter().map(|n| (n.as_ref().into(), Dynamic::UNIT)).collect();
+    let attrs_template: Map = names
+        .iter()
+        .map(|n| (n.as_ref().into(), Dynamic::UNIT))
+        .collect();
     let unique = attrs_template.len() == names.len();
     let mut template = Map::new();
     for k in ["attributes", "identity", "name", "type"] {
@@ -155,9 +158,10 @@ pub(crate) fn records_in(records: &[HookRecord], shape: &RecordShape<'_>) -> Pag
             };
             let id = ImmutableString::from(r.identity.as_str());
             identities.insert(address(&id), i);
-            let name = r.name.as_deref().map_or(Dynamic::UNIT, |n| {
-                Dynamic::from(ImmutableString::from(n))
-            });
+            let name = r
+                .name
+                .as_deref()
+                .map_or(Dynamic::UNIT, |n| Dynamic::from(ImmutableString::from(n)));
             let members = r.members.as_ref().map(|ms| {
                 ms.iter()
                     .map(|s| Dynamic::from(ImmutableString::from(s.as_str())))
@@ -337,7 +341,11 @@ impl<'a> PageOut<'a> {
             path.push_str(".identity");
             match self.convert(identity, None, &mut path)? {
                 Value::Number(n) => Some(n.to_string()),
-                _ => return Err(OutError::Record("a record needs a string `identity`".into())),
+                _ => {
+                    return Err(OutError::Record(
+                        "a record needs a string `identity`".into(),
+                    ));
+                }
             }
         };
         path.truncate(base);
@@ -547,7 +555,10 @@ pub(crate) fn assemble(pending: Vec<Pending>, originals: &mut [HookRecord]) -> V
             let attributes = match p.attributes {
                 Attrs::Full(all) => all,
                 Attrs::Patch(patch) => {
-                    let mut a = o.as_mut().map(|o| std::mem::take(&mut o.attributes)).unwrap_or_default();
+                    let mut a = o
+                        .as_mut()
+                        .map(|o| std::mem::take(&mut o.attributes))
+                        .unwrap_or_default();
                     for (k, v) in patch {
                         a[k] = v;
                     }
@@ -555,7 +566,9 @@ pub(crate) fn assemble(pending: Vec<Pending>, originals: &mut [HookRecord]) -> V
                 }
             };
             let identity = p.identity.unwrap_or_else(|| {
-                o.as_mut().map(|o| std::mem::take(&mut o.identity)).unwrap_or_default()
+                o.as_mut()
+                    .map(|o| std::mem::take(&mut o.identity))
+                    .unwrap_or_default()
             });
             let name = p
                 .name

@@ -214,7 +214,13 @@ fn unchanged_values_are_given_back_as_they_were() {
 
     // A script that changes nothing gives back exactly what it was given.
     let mut records = users();
-    run_records(&rt, "records.retain(|r| true);", &mut records, HookErrorMode::Stop).unwrap();
+    run_records(
+        &rt,
+        "records.retain(|r| true);",
+        &mut records,
+        HookErrorMode::Stop,
+    )
+    .unwrap();
     assert_eq!(records, users());
 }
 
@@ -342,7 +348,10 @@ fn limits_hold_over_mapped_records() {
     )
     .unwrap_err();
     assert_eq!(err.kind, HookErrorKind::TooDeep, "{err}");
-    assert!(err.message.contains("records[0].attributes.title[0]"), "{err}");
+    assert!(
+        err.message.contains("records[0].attributes.title[0]"),
+        "{err}"
+    );
 }
 
 #[test]

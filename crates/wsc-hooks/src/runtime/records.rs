@@ -8,7 +8,9 @@ use wsc_spec::model::HookErrorMode;
 use super::HookRuntime;
 use super::compiled::CompiledHook;
 use super::scope::{response_to_dynamic, take_var};
-use super::views::{AfterOutcome, HookOutcome, HookScope, ResponseView, SkippedRecord, StateChanges};
+use super::views::{
+    AfterOutcome, HookOutcome, HookScope, ResponseView, SkippedRecord, StateChanges,
+};
 use crate::error::{HookError, HookErrorKind};
 use crate::origin::HookKind;
 use crate::records::{HookRecord, OutError, PageOut, RecordShape, assemble, records_in};
@@ -32,16 +34,16 @@ impl HookRuntime {
         scope: &HookScope,
         mode: HookErrorMode,
     ) -> Result<AfterOutcome, HookError> {
-        let first = match self.after_records_once(hook, response, records, shape, scope, &scope.state)
-        {
-            Ok(outcome) => {
-                return Ok(AfterOutcome {
-                    outcome,
-                    skipped: Vec::new(),
-                });
-            }
-            Err(e) => e,
-        };
+        let first =
+            match self.after_records_once(hook, response, records, shape, scope, &scope.state) {
+                Ok(outcome) => {
+                    return Ok(AfterOutcome {
+                        outcome,
+                        skipped: Vec::new(),
+                    });
+                }
+                Err(e) => e,
+            };
         if mode == HookErrorMode::Stop
             || records.is_empty()
             || first.kind.is_limit()
@@ -62,7 +64,9 @@ impl HookRuntime {
                     changes.merge(o.state);
                     records.extend(one);
                 }
-                Err(error) if error.kind.is_limit() || error.kind == HookErrorKind::InvalidRecord => {
+                Err(error)
+                    if error.kind.is_limit() || error.kind == HookErrorKind::InvalidRecord =>
+                {
                     return Err(error);
                 }
                 Err(error) => skipped.push(SkippedRecord {

@@ -35,9 +35,12 @@ pub(crate) const HOOK_STACK: usize = 256 << 20;
 /// Raised by the watchdog when a run's time is up.
 pub(crate) type Cancel = Arc<AtomicBool>;
 
-/// The runs under way (deadline, id, flag), watched by one thread.
+/// A run under way: its deadline, id and cancel flag.
+type Run = (Instant, u64, Cancel);
+
+/// The runs under way (and the last id given), watched by one thread.
 struct Watchdog {
-    runs: Mutex<(u64, Vec<(Instant, u64, Cancel)>)>,
+    runs: Mutex<(u64, Vec<Run>)>,
     changed: Condvar,
 }
 
