@@ -39,7 +39,7 @@ fn names_the_hook(err: &HookError) {
 /// Deep nesting in a local variable: Rhai clones, compares, prints and drops values
 /// recursively. 20,000 levels aborted the process on a 2 MiB worker stack; here the caller's
 /// stack is 64 KiB and 2,000 levels (cheaper to build in a debug build) would abort it the same
-/// way, had the hook run on the caller's thread. It runs on a thread of its own.
+/// way, had the hook run on the caller's stack. It runs on a stack of its own.
 #[test]
 fn deep_value_does_not_depend_on_the_callers_stack() {
     let rt = runtime();
