@@ -14,8 +14,8 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value};
 use wsc_hooks::{
-    CompiledHook, HookErrorMode, HookKind, HookOrigin, HookRuntime, HookScope, Limits, RequestView,
-    ResponseView, StateChanges, inline_position,
+    CompiledHook, HookErrorKind, HookErrorMode, HookKind, HookOrigin, HookRecord, HookRuntime,
+    HookScope, Limits, RecordShape, RequestView, ResponseView, StateChanges, inline_position,
 };
 use wsc_spec::Loaded;
 use wsc_spec::model::{Hook, HookLimits, Hooks};
@@ -221,6 +221,40 @@ impl EngineHooks {
             .runtime()?
             .after_with_mode(hook, &view, records, &scope, set.on_error)
             .map_err(EngineError::Hook)?;
+        for s in &out.skipped {
+            tracing::warn!(target: "wsc::hook", hook = hook.name(), index = s.index, error = %s.error, "record skipped (on_error: skip_record)");
+        }
+        self.record(out.outcome.state);
+        Ok(())
+    }
+
+    /// Runs an `after` hook over a response's mapped records, in place. A record the hook
+    /// gives back that is not a valid record of the operation (identity, undeclared
+    /// attribute) is an [`EngineError::HookOutput`].
+    #[allow(clippy::too_many_arguments)]
+    pub fn after_records(
+        &self,
+        set: &HookSet,
+        hook: &CompiledHook,
+        operation: &str,
+        settings: &Value,
+        ctx: &Map<String, Value>,
+        resp: &Response,
+        records: &mut Vec<HookRecord>,
+        shape: RecordShape<'_>,
+    ) -> Result<(), EngineError> {
+        let view = response_view(resp);
+        let scope = self.scope(operation, settings, ctx);
+        let out = self
+            .runtime()?
+            .after_records(hook, &view, records, shape, &scope, set.on_error)
+            .map_err(|e| match e.kind {
+                HookErrorKind::InvalidRecord => EngineError::HookOutput {
+                    hook: hook.name().to_string(),
+                    message: format!("a record the hook left is not valid: {}", e.message),
+                },
+                _ => EngineError::Hook(e),
+            })?;
         for s in &out.skipped {
             tracing::warn!(target: "wsc::hook", hook = hook.name(), index = s.index, error = %s.error, "record skipped (on_error: skip_record)");
         }

@@ -132,6 +132,51 @@ async fn thrown_errors_stop_or_skip_records() {
 }
 
 #[tokio::test]
+async fn records_a_hook_leaves_must_be_records_of_the_operation() {
+    // Stopped with the hook's name and what is wrong, whatever `on_error` says.
+    let api = start(config(3)).await;
+    for (script, needle) in [
+        (
+            "records[0].attributes.nickname = 1;",
+            "attribute `nickname` is not declared under the operation's `attributes`",
+        ),
+        (
+            "records[1].identity = [1];",
+            "a record needs a string `identity`",
+        ),
+    ] {
+        for on_error in ["stop", "skip_record"] {
+            let yaml = connector(&format!(
+                "    hooks:\n      on_error: {on_error}\n      after:\n        script: '{script}'\n"
+            ));
+            let engine = engine(&yaml, &api.base_url());
+            let err = aggregate(&engine, "account", None)
+                .await
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("a record the hook left is not valid"), "{err}");
+            assert!(err.contains(needle), "{err}");
+            assert!(err.contains("hooks.after"), "{err}");
+        }
+    }
+    // A number is written as the identity's text; the engine's attributes come back in order.
+    let yaml = connector(
+        "    hooks:\n      after:\n        script: 'if records.len() > 1 { records[0].identity = 7; records[1].attributes.initials = \"XY\"; }'\n",
+    );
+    let engine = engine(&yaml, &api.base_url());
+    let records = aggregate(&engine, "account", None).await.unwrap();
+    assert_eq!(records[0].identity, "7");
+    assert_eq!(
+        attr(&engine, "account_aggregation", &records[1], "initials"),
+        &json!("XY")
+    );
+    assert_eq!(
+        attr(&engine, "account_aggregation", &records[0], "initials"),
+        &json!("")
+    );
+}
+
+#[tokio::test]
 async fn before_hook_signs_requests() {
     let sig =
         base64::engine::general_purpose::STANDARD.encode(format!("GET /api/users/u1 {TOKEN}"));

@@ -3,8 +3,9 @@
 //! Rhai checks the size of a value when a script builds it with an operator or a function,
 //! but not when an element is assigned by index: one 8 MiB string put into 600 slots of an
 //! array holds 4.8 GiB after 600 operations. Counting allocations catches that and every other
-//! way of holding memory (built-ins included), whatever Rhai checks or not. A hook runs on a
-//! thread of its own, so the count of that thread is the hook's; the runtime stops the script
+//! way of holding memory (built-ins included), whatever Rhai checks or not. A hook run is
+//! synchronous, so what the running thread's count grows by during the run is the hook's; the
+//! runtime stops the script
 //! at its next operation once the count passes [`crate::Limits::max_memory`].
 
 use std::alloc::{GlobalAlloc, Layout, System};

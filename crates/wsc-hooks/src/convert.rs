@@ -166,7 +166,7 @@ pub(crate) fn map_to_object(
     Ok(out)
 }
 
-fn push_key(path: &mut String, key: &str) {
+pub(crate) fn push_key(path: &mut String, key: &str) {
     if key.chars().all(|c| c.is_alphanumeric() || c == '_') && !key.is_empty() {
         path.push('.');
         path.push_str(key);

@@ -94,6 +94,11 @@ pub enum HookErrorKind {
     /// The script left a variable in a shape the engine cannot use (e.g. `records` not an
     /// array of objects, a header that is an object, a value with no JSON form).
     InvalidOutput,
+    /// A record an `after` hook gave back ([`crate::HookRuntime::after_records`]) is not a
+    /// record of the operation: its `identity` is not a string, its `attributes` not a map, or
+    /// it has an attribute the operation does not declare. Stops the run whatever
+    /// `on_error` says (the hook is wrong for every record, not one record).
+    InvalidRecord,
     /// The hook was run at the wrong hook point (compiled for another [`crate::HookKind`]).
     WrongKind,
 }

@@ -42,8 +42,8 @@
 //! operations, call depth, expression depth, string / array / map sizes, nesting depth of the
 //! values it gives back, memory (with [`HookAllocator`] installed), wall-clock time, and log
 //! output. A script that breaks a limit fails with a [`HookError`] naming the hook and the
-//! limit; it never aborts the process. Each run happens on a thread of its own with a stack
-//! large enough for the deepest value a script can build. With
+//! limit; it never aborts the process. Each run happens on a stack of its own (on the calling
+//! thread), large enough for the deepest value a script can build. With
 //! [`HookRuntime::with_redaction`], secret values are hidden in hook errors, hook logs and
 //! the records a hook gives back.
 //!
@@ -64,6 +64,7 @@ pub mod dates;
 mod error;
 mod limits;
 mod origin;
+mod records;
 mod runtime;
 mod stdlib;
 
@@ -72,6 +73,7 @@ pub use context::Redact;
 pub use error::{CompileError, CompileErrorKind, HookError, HookErrorKind, HookLocation};
 pub use limits::{Limits, MAX_DEPTH_CAP, MAX_DURATION_CAP};
 pub use origin::{HookKind, HookOrigin, SourcePos, inline_position};
+pub use records::{HookRecord, RecordShape};
 pub use runtime::{
     AfterOutcome, CompiledHook, HookOutcome, HookRuntime, HookScope, RequestView, ResponseView,
     SkippedRecord, StateChanges,

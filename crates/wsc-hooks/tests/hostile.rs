@@ -39,7 +39,7 @@ fn names_the_hook(err: &HookError) {
 /// Deep nesting in a local variable: Rhai clones, compares, prints and drops values
 /// recursively. 20,000 levels aborted the process on a 2 MiB worker stack; here the caller's
 /// stack is 64 KiB and 2,000 levels (cheaper to build in a debug build) would abort it the same
-/// way, had the hook run on the caller's thread. It runs on a thread of its own.
+/// way, had the hook run on the caller's stack. It runs on a stack of its own.
 #[test]
 fn deep_value_does_not_depend_on_the_callers_stack() {
     let rt = runtime();
@@ -203,4 +203,41 @@ fn secret_in_records_is_redacted() {
     let text = serde_json::to_string(&records).unwrap();
     assert!(!text.contains("s3cr3t"), "{text}");
     assert!(text.contains("t=[redacted]"), "{text}");
+}
+
+/// One watchdog thread serves every run: runs on several threads at once each stop at their
+/// own time limit, a later short run is not held up by an earlier long one, and a run that
+/// ends in time is never cancelled afterwards.
+#[test]
+fn concurrent_runs_each_stop_at_their_own_time_limit() {
+    let endless = "let n = 0;\nloop { n += 1; }";
+    let limited = |ms: u64| {
+        HookRuntime::new(
+            "test",
+            Limits {
+                max_duration: Duration::from_millis(ms),
+                max_operations: u64::MAX,
+                ..Limits::default()
+            },
+        )
+    };
+    let (long, short) = (limited(1500), limited(100));
+    std::thread::scope(|s| {
+        let l = s.spawn(|| {
+            let t = std::time::Instant::now();
+            let err = after_with(&long, endless, &HookScope::default()).unwrap_err();
+            (err.kind, t.elapsed())
+        });
+        std::thread::sleep(Duration::from_millis(50));
+        let t = std::time::Instant::now();
+        let err = after_with(&short, endless, &HookScope::default()).unwrap_err();
+        let short_took = t.elapsed();
+        assert_eq!(err.kind, HookErrorKind::Timeout, "{err}");
+        assert!(short_took < Duration::from_millis(1200), "{short_took:?}");
+        // A run that finishes in time, after the short one ended, is left alone.
+        after_with(&short, "let x = 1;", &HookScope::default()).unwrap();
+        let (kind, long_took) = l.join().unwrap();
+        assert_eq!(kind, HookErrorKind::Timeout);
+        assert!(long_took >= Duration::from_millis(1500), "{long_took:?}");
+    });
 }

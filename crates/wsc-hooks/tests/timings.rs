@@ -63,13 +63,13 @@ fn timings() {
             "release"
         }
     );
-    // The fixed cost of a run: a thread of its own (with its watchdog) for an empty script.
+    // The fixed cost of a run: a stack of its own (and the watchdog) for an empty script.
     let empty = compile(&rt, HookKind::After, "let x = 1;").unwrap();
     let fixed = time(500, || {
         rt.after(&empty, &response, &mut Vec::new(), &scope)
             .unwrap();
     });
-    eprintln!("empty hook, no records        run {fixed:>9.1?} (the hook thread and watchdog)");
+    eprintln!("empty hook, no records        run {fixed:>9.1?} (the hook stack and watchdog)");
     for (what, script) in scripts {
         let compile_time = time(200, || {
             compile(&rt, HookKind::After, script).unwrap();

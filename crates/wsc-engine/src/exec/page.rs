@@ -17,7 +17,6 @@ use crate::error::EngineError;
 use crate::hooks::HookSet;
 use crate::http::{HttpError, Origin, PreparedRequest, Response, Verdict};
 use crate::lines::Lines;
-use crate::mapping::Record;
 use crate::path::{CompiledPath, Selection};
 use crate::projection::{PageFailure, Projection, give_back, take_tape};
 use wsc_spec::template::Context;
@@ -514,29 +513,24 @@ fn map_page(
                 );
             }
             if let Some((set, hook)) = after {
-                let names = op.mapper.attribute_names().clone();
-                let ty = op.mapper.object_type().clone();
-                let mut json: Vec<Value> = out.into_iter().map(|r| r.into_json(&names)).collect();
-                inner.hooks.after(
+                let names = op.mapper.attribute_names();
+                let ty = op.mapper.object_type();
+                let mut hooked: Vec<wsc_hooks::HookRecord> =
+                    out.into_iter().map(Into::into).collect();
+                inner.hooks.after_records(
                     &set,
                     &hook,
                     &op.key,
                     &inner.settings,
                     ctx_map,
                     resp,
-                    &mut json,
+                    &mut hooked,
+                    wsc_hooks::RecordShape {
+                        object_type: ty,
+                        names,
+                    },
                 )?;
-                out = json
-                    .into_iter()
-                    .map(|v| {
-                        Record::from_json_owned(v, &ty, &names).map_err(|m| {
-                            EngineError::HookOutput {
-                                hook: hook.name().to_string(),
-                                message: format!("a record the hook left is not valid: {m}"),
-                            }
-                        })
-                    })
-                    .collect::<Result<_, _>>()?;
+                out = hooked.into_iter().map(Into::into).collect();
             }
             if mode == Mode::Lines {
                 return Ok(Items::Lines(Lines::from_records(

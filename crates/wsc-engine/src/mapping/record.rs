@@ -21,6 +21,34 @@ pub struct Record {
     pub deleted: bool,
 }
 
+impl From<Record> for wsc_hooks::HookRecord {
+    /// Moves the record's fields (what an `after` hook runs over).
+    fn from(r: Record) -> Self {
+        wsc_hooks::HookRecord {
+            object_type: r.object_type,
+            identity: r.identity,
+            name: r.name,
+            attributes: r.attributes,
+            members: r.members,
+            deleted: r.deleted,
+        }
+    }
+}
+
+impl From<wsc_hooks::HookRecord> for Record {
+    /// Moves the fields of a record an `after` hook gave back.
+    fn from(r: wsc_hooks::HookRecord) -> Self {
+        Record {
+            object_type: r.object_type,
+            identity: r.identity,
+            name: r.name,
+            attributes: r.attributes,
+            members: r.members,
+            deleted: r.deleted,
+        }
+    }
+}
+
 impl Record {
     /// The value of attribute `name`, given the mapper's attribute names.
     pub fn attribute<'r>(&'r self, names: &[Arc<str>], name: &str) -> Option<&'r Value> {

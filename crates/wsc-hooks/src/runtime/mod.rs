@@ -13,6 +13,7 @@ mod compile;
 mod compiled;
 mod errors;
 mod hooks;
+mod records;
 mod scope;
 mod thread;
 mod views;
@@ -40,8 +41,8 @@ impl rhai::ModuleResolver for RefuseModules {
 /// The sandboxed hook runtime of one connector: compiles hooks once and runs them.
 ///
 /// `HookRuntime` is `Send + Sync`: share it (e.g. in an `Arc`) between the tasks of an
-/// operation. A run is synchronous and bounded by [`Limits`]: it runs on a thread of its own
-/// (see `runtime/thread.rs`) and the calling thread waits for it, at most
+/// operation. A run is synchronous and bounded by [`Limits`]: it runs on the calling thread, on a
+/// stack of its own (see `runtime/thread.rs`), and takes at most
 /// [`Limits::max_duration`] plus the time of one operation.
 pub struct HookRuntime {
     engine: Engine,
