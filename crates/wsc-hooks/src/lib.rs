@@ -73,7 +73,7 @@ pub use context::Redact;
 pub use error::{CompileError, CompileErrorKind, HookError, HookErrorKind, HookLocation};
 pub use limits::{Limits, MAX_DEPTH_CAP, MAX_DURATION_CAP};
 pub use origin::{HookKind, HookOrigin, SourcePos, inline_position};
-pub use records::{HookRecord, RecordShape};
+pub use records::{HookRecord, RecordShape, record_json};
 pub use runtime::{
     AfterOutcome, CompiledHook, HookOutcome, HookRuntime, HookScope, RequestView, ResponseView,
     SkippedRecord, StateChanges,

@@ -55,26 +55,47 @@ pub struct RecordShape<'a> {
 impl HookRecord {
     /// The record as the JSON object a hook sees (what `records[i]` is, as JSON).
     pub fn to_json(&self, names: &[Arc<str>]) -> Value {
-        let mut attrs = serde_json::Map::with_capacity(self.attributes.len());
-        for (n, v) in names.iter().zip(&self.attributes) {
-            attrs.insert(n.to_string(), v.clone());
-        }
-        let mut o = serde_json::Map::with_capacity(5);
-        o.insert("type".into(), Value::String(self.object_type.to_string()));
-        o.insert("identity".into(), Value::String(self.identity.clone()));
-        o.insert(
-            "name".into(),
-            self.name.clone().map_or(Value::Null, Value::String),
-        );
-        o.insert("attributes".into(), Value::Object(attrs));
-        if let Some(m) = &self.members {
-            o.insert(
-                "members".into(),
-                Value::Array(m.iter().cloned().map(Value::String).collect()),
-            );
-        }
-        Value::Object(o)
+        record_json(
+            &self.object_type,
+            &self.identity,
+            self.name.as_deref(),
+            &self.attributes,
+            self.members.as_deref(),
+            names,
+        )
     }
+}
+
+/// A record as the JSON object the output writers produce and a hook sees:
+/// `{"type", "identity", "name", "attributes": {..}, "members"?}`, attribute values in the
+/// order of `names`. The one place this shape is built (the engine's `Record::to_json` too).
+pub fn record_json(
+    object_type: &str,
+    identity: &str,
+    name: Option<&str>,
+    attributes: &[Value],
+    members: Option<&[String]>,
+    names: &[Arc<str>],
+) -> Value {
+    let mut attrs = serde_json::Map::with_capacity(attributes.len());
+    for (n, v) in names.iter().zip(attributes) {
+        attrs.insert(n.to_string(), v.clone());
+    }
+    let mut o = serde_json::Map::with_capacity(5);
+    o.insert("type".into(), Value::String(object_type.to_string()));
+    o.insert("identity".into(), Value::String(identity.to_string()));
+    o.insert(
+        "name".into(),
+        name.map_or(Value::Null, |n| Value::String(n.to_string())),
+    );
+    o.insert("attributes".into(), Value::Object(attrs));
+    if let Some(m) = members {
+        o.insert(
+            "members".into(),
+            Value::Array(m.iter().cloned().map(Value::String).collect()),
+        );
+    }
+    Value::Object(o)
 }
 
 /// Every string (and object key) of a JSON value.

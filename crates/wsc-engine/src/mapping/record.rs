@@ -211,24 +211,13 @@ impl Record {
     /// The record as the JSON object the output writers produce:
     /// `{"type", "identity", "name", "attributes": {..}, "members"?}`.
     pub fn to_json(&self, names: &[Arc<str>]) -> Value {
-        let mut attrs = serde_json::Map::with_capacity(self.attributes.len());
-        for (n, v) in names.iter().zip(&self.attributes) {
-            attrs.insert(n.to_string(), v.clone());
-        }
-        let mut o = serde_json::Map::with_capacity(5);
-        o.insert("type".into(), Value::String(self.object_type.to_string()));
-        o.insert("identity".into(), Value::String(self.identity.clone()));
-        o.insert(
-            "name".into(),
-            self.name.clone().map_or(Value::Null, Value::String),
-        );
-        o.insert("attributes".into(), Value::Object(attrs));
-        if let Some(m) = &self.members {
-            o.insert(
-                "members".into(),
-                Value::Array(m.iter().cloned().map(Value::String).collect()),
-            );
-        }
-        Value::Object(o)
+        wsc_hooks::record_json(
+            &self.object_type,
+            &self.identity,
+            self.name.as_deref(),
+            &self.attributes,
+            self.members.as_deref(),
+            names,
+        )
     }
 }
