@@ -162,40 +162,15 @@ impl HookRuntime {
             }
             Err(e) => e,
         };
-        if mode == HookErrorMode::Stop
-            || records.is_empty()
-            || first.kind.is_limit()
-            || first.kind == HookErrorKind::WrongKind
-        {
-            return Err(first);
-        }
-        let originals = std::mem::take(records);
-        let mut state = scope.state.clone();
-        let mut changes = StateChanges::default();
-        let mut skipped = Vec::new();
-        for (index, record) in originals.into_iter().enumerate() {
-            let mut one = vec![record.clone()];
-            match self.after_inner(hook, response, &mut one, scope, &state) {
-                Ok(o) => {
-                    o.state.apply_to(&mut state);
-                    changes.merge(o.state);
-                    records.extend(one);
-                }
-                Err(error) if error.kind.is_limit() => return Err(error),
-                Err(error) => skipped.push(SkippedRecord {
-                    index,
-                    record,
-                    error,
-                }),
-            }
-        }
-        Ok(AfterOutcome {
-            outcome: HookOutcome {
-                state: changes,
-                plan: None,
-            },
-            skipped,
-        })
+        skip_records(
+            first,
+            records,
+            mode,
+            &scope.state,
+            |e| e.kind.is_limit(),
+            |record| record,
+            |one, state| self.after_inner(hook, response, one, scope, state),
+        )
     }
 
     /// Runs a `before_operation` hook, once before the operation. The script may change
@@ -316,4 +291,55 @@ impl HookRuntime {
             .run_ast_with_scope(s, &hook.inner.ast)
             .map_err(|e| self.runtime_error(hook, *e))
     }
+}
+
+/// The per-record retry of `on_error: skip_record` (for JSON records and mapped ones): the run
+/// over the whole page failed with `first`; unless the mode is `stop`, the page is empty, or
+/// `first` is one that `stops` (or a hook of the wrong kind), the hook runs again once per
+/// record (`once`, with `records` holding that record and the state carried from one run to
+/// the next). Records it fails on are left out and listed (as JSON, by `to_json`); an error
+/// that `stops` ends the whole run.
+pub(super) fn skip_records<T: Clone>(
+    first: HookError,
+    records: &mut Vec<T>,
+    mode: HookErrorMode,
+    initial_state: &JsonMap<String, Value>,
+    stops: impl Fn(&HookError) -> bool,
+    to_json: impl Fn(T) -> Value,
+    mut once: impl FnMut(&mut Vec<T>, &JsonMap<String, Value>) -> Result<HookOutcome, HookError>,
+) -> Result<AfterOutcome, HookError> {
+    if mode == HookErrorMode::Stop
+        || records.is_empty()
+        || stops(&first)
+        || first.kind == HookErrorKind::WrongKind
+    {
+        return Err(first);
+    }
+    let originals = std::mem::take(records);
+    let mut state = initial_state.clone();
+    let mut changes = StateChanges::default();
+    let mut skipped = Vec::new();
+    for (index, record) in originals.into_iter().enumerate() {
+        let mut one = vec![record.clone()];
+        match once(&mut one, &state) {
+            Ok(o) => {
+                o.state.apply_to(&mut state);
+                changes.merge(o.state);
+                records.extend(one);
+            }
+            Err(error) if stops(&error) => return Err(error),
+            Err(error) => skipped.push(SkippedRecord {
+                index,
+                record: to_json(record),
+                error,
+            }),
+        }
+    }
+    Ok(AfterOutcome {
+        outcome: HookOutcome {
+            state: changes,
+            plan: None,
+        },
+        skipped,
+    })
 }

@@ -8,9 +8,7 @@ use wsc_spec::model::HookErrorMode;
 use super::HookRuntime;
 use super::compiled::CompiledHook;
 use super::scope::{response_to_dynamic, take_var};
-use super::views::{
-    AfterOutcome, HookOutcome, HookScope, ResponseView, SkippedRecord, StateChanges,
-};
+use super::views::{AfterOutcome, HookOutcome, HookScope, ResponseView};
 use crate::error::{HookError, HookErrorKind};
 use crate::origin::HookKind;
 use crate::records::{HookRecord, OutError, PageOut, RecordShape, assemble, records_in};
@@ -44,45 +42,15 @@ impl HookRuntime {
                 }
                 Err(e) => e,
             };
-        if mode == HookErrorMode::Stop
-            || records.is_empty()
-            || first.kind.is_limit()
-            || first.kind == HookErrorKind::WrongKind
-            || first.kind == HookErrorKind::InvalidRecord
-        {
-            return Err(first);
-        }
-        let originals = std::mem::take(records);
-        let mut state = scope.state.clone();
-        let mut changes = StateChanges::default();
-        let mut skipped = Vec::new();
-        for (index, record) in originals.into_iter().enumerate() {
-            let mut one = vec![record.clone()];
-            match self.after_records_once(hook, response, &mut one, shape, scope, &state) {
-                Ok(o) => {
-                    o.state.apply_to(&mut state);
-                    changes.merge(o.state);
-                    records.extend(one);
-                }
-                Err(error)
-                    if error.kind.is_limit() || error.kind == HookErrorKind::InvalidRecord =>
-                {
-                    return Err(error);
-                }
-                Err(error) => skipped.push(SkippedRecord {
-                    index,
-                    record: record.to_json(shape.names),
-                    error,
-                }),
-            }
-        }
-        Ok(AfterOutcome {
-            outcome: HookOutcome {
-                state: changes,
-                plan: None,
-            },
-            skipped,
-        })
+        super::hooks::skip_records(
+            first,
+            records,
+            mode,
+            &scope.state,
+            |e| e.kind.is_limit() || e.kind == HookErrorKind::InvalidRecord,
+            |record| record.to_json(shape.names),
+            |one, state| self.after_records_once(hook, response, one, shape, scope, state),
+        )
     }
 
     /// One run over `records`; they are left as they were when it fails.
