@@ -58,6 +58,7 @@
 // The counting global allocator: one `GlobalAlloc` impl forwarding to `System`.
 #[allow(unsafe_code)]
 mod alloc;
+mod arrays;
 mod context;
 mod convert;
 pub mod dates;

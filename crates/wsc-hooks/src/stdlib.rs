@@ -178,6 +178,7 @@ fn text(d: &Dynamic) -> String {
 
 /// Registers the library on `engine`, and replaces functions the sandbox refuses.
 pub(crate) fn register(engine: &mut Engine) {
+    crate::arrays::register(engine);
     // Base64.
     engine.register_fn("base64_encode", |s: &str| STANDARD.encode(s));
     engine.register_fn("base64_encode", |b: Blob| STANDARD.encode(b));
