@@ -46,7 +46,11 @@ impl Dedup {
     /// page tasks hash the identities of the lines they write with it).
     pub(crate) fn new(policy: OnDuplicate, origin: Origin, hasher: IdHasher) -> Dedup {
         Dedup {
-            seen: HashSet64::default(),
+            // `error` writes the set out every `SPILL_AT` hashes; `warn` keeps every hash.
+            seen: match policy {
+                OnDuplicate::Error => HashSet64::small(),
+                OnDuplicate::Warn => HashSet64::default(),
+            },
             spilled: None,
             spill_failed: false,
             hasher,
@@ -175,7 +179,7 @@ impl Dedup {
         stats.warn(
             &self.origin,
             &format!(
-                "the duplicate-identity check could not write to the temporary folder ({e}); it keeps every identity in memory instead (6 bytes per record)"
+                "the duplicate-identity check could not write to the temporary folder ({e}); it keeps every identity in memory instead (7 bytes per record)"
             ),
         );
         Ok(())

@@ -7,10 +7,12 @@
 //! hashes are written, sorted, as one *run* to a temporary file (unlinked at once, so nothing
 //! is left behind), and the set starts again empty. Repeats within the set (records close to
 //! each other, as offset paging over a changing list repeats them) are still found as they
-//! arrive; repeats across runs are found by merging the sorted runs: when [`MAX_RUNS`] have
-//! piled up (they are merged into one) and at the end of the run, before it can succeed. The
-//! check stays exact (64-bit hashes, as before), memory stays flat in the number of records,
-//! and the disk holds 8 bytes per record.
+//! arrive; repeats across runs are found by merging the sorted runs: when [`FAN_IN`] runs of
+//! the same size have piled up (they are merged into one, as in a log-structured merge: each
+//! hash is rewritten once per level, about log8(records / SPILL_AT) times) and at the end of
+//! the run, before it can succeed. The check stays exact (64-bit hashes, as before), memory
+//! stays flat in the number of records, and the disk holds 8 bytes per record (a merged run
+//! is moved down over the runs it replaces, and the file cut after it).
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -22,10 +24,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::idset::HashSet64;
 
-/// Hashes held in memory before they are written out as a run (about 1.3 MiB of set).
-pub(crate) const SPILL_AT: usize = 1 << 17;
-/// Runs on disk before they are merged into one (bounds the merge's buffers).
-pub(crate) const MAX_RUNS: usize = 32;
+/// Hashes held in memory before they are written out as a run (about 0.4 MiB of
+/// [`HashSet64::small`]).
+pub(crate) const SPILL_AT: usize = 1 << 15;
+/// Runs of one level merged into one run of the next level (bounds the runs on disk, and the
+/// final merge's buffers, to `FAN_IN - 1` per level).
+pub(crate) const FAN_IN: usize = 8;
 /// The read buffer of each run in a merge.
 const READ_BUF: usize = 8 << 10;
 
@@ -35,10 +39,19 @@ pub(crate) struct SpilledIds {
     file: File,
     /// The path the file had (already unlinked), for messages.
     path: PathBuf,
-    /// `(offset, hashes)` of each run in `file`.
-    runs: Vec<(u64, u64)>,
+    /// The runs in `file`, in file order (their levels never increase along it).
+    runs: Vec<Run>,
     /// Where the next run goes.
     end: u64,
+}
+
+/// A sorted run of hashes in the file.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    at: u64,
+    hashes: u64,
+    /// 0 for a run written from the set, `l + 1` for a merge of runs of level `l`.
+    level: u32,
 }
 
 /// What a merge of the runs found.
@@ -80,8 +93,8 @@ impl SpilledIds {
         &self.path
     }
 
-    /// Moves every hash of `set` into a new run (emptying the set); merges the runs when
-    /// there are [`MAX_RUNS`] of them.
+    /// Moves every hash of `set` into a new run (emptying the set); merges the last runs
+    /// when [`FAN_IN`] of them have the same level.
     pub(crate) fn spill(&mut self, set: &mut HashSet64) -> std::io::Result<Merged> {
         let n = set.len() as u64;
         if n == 0 {
@@ -92,64 +105,106 @@ impl SpilledIds {
         set.drain_sorted(&mut w)?;
         w.flush()?;
         drop(w);
-        self.runs.push((start, n));
+        self.runs.push(Run {
+            at: start,
+            hashes: n,
+            level: 0,
+        });
         self.end = start + n * 8;
-        if self.runs.len() >= MAX_RUNS {
-            return self.compact();
+        loop {
+            let level = self.runs.last().map_or(0, |r| r.level);
+            let same = self
+                .runs
+                .iter()
+                .rev()
+                .take_while(|r| r.level == level)
+                .count();
+            if same < FAN_IN {
+                return Ok(Merged::Distinct);
+            }
+            if self.compact(self.runs.len() - same)? == Merged::Repeated {
+                return Ok(Merged::Repeated);
+            }
         }
-        Ok(Merged::Distinct)
     }
 
-    /// Merges every run into one, appended after them (the space of the old ones is reused
-    /// only by a new file: the runs before it are dropped from the list).
-    fn compact(&mut self) -> std::io::Result<Merged> {
-        let start = self.end;
-        let mut w = BufWriter::with_capacity(64 << 10, OffsetWriter::new(&self.file, start));
+    /// Merges the runs from `first` on (the last ones in the file) into one of the next
+    /// level: written after them, then moved down to where they started, the file cut after.
+    fn compact(&mut self, first: usize) -> std::io::Result<Merged> {
+        let out = self.end;
+        let mut w = BufWriter::with_capacity(64 << 10, OffsetWriter::new(&self.file, out));
         let mut total = 0u64;
-        let found = self.merge(|h| {
+        let found = merge(&self.file, &self.runs[first..], |h| {
             total += 1;
             w.write_all(&h.to_le_bytes())
         })?;
         w.flush()?;
         drop(w);
-        self.runs = vec![(start, total)];
-        self.end = start + total * 8;
+        let to = self.runs[first].at;
+        // The merged run is no longer than the runs it replaces, so the two ranges never
+        // overlap.
+        let mut buf = vec![0u8; 64 << 10];
+        let mut done = 0u64;
+        while done < total * 8 {
+            let n = (total * 8 - done).min(buf.len() as u64) as usize;
+            self.file.read_exact_at(&mut buf[..n], out + done)?;
+            self.file.write_all_at(&buf[..n], to + done)?;
+            done += n as u64;
+        }
+        let level = self.runs[first].level + 1;
+        self.runs.truncate(first);
+        self.runs.push(Run {
+            at: to,
+            hashes: total,
+            level,
+        });
+        self.end = to + total * 8;
+        self.file.set_len(self.end)?;
         Ok(found)
     }
 
     /// Checks every run together: [`Merged::Repeated`] when a hash is in two of them.
     pub(crate) fn check(&self) -> std::io::Result<Merged> {
-        self.merge(|_| Ok(()))
+        merge(&self.file, &self.runs, |_| Ok(()))
     }
 
-    /// Merges the runs in ascending order, giving each distinct hash to `each`.
-    fn merge(&self, mut each: impl FnMut(u64) -> std::io::Result<()>) -> std::io::Result<Merged> {
-        let mut readers: Vec<RunReader<'_>> = self
-            .runs
-            .iter()
-            .map(|&(offset, n)| RunReader::new(&self.file, offset, n))
-            .collect();
-        let mut heap = BinaryHeap::with_capacity(readers.len());
-        for (i, r) in readers.iter_mut().enumerate() {
-            if let Some(h) = r.next()? {
-                heap.push(Reverse((h, i)));
-            }
-        }
-        let mut last = None;
-        let mut found = Merged::Distinct;
-        while let Some(Reverse((h, i))) = heap.pop() {
-            if last == Some(h) {
-                found = Merged::Repeated;
-            } else {
-                each(h)?;
-                last = Some(h);
-            }
-            if let Some(next) = readers[i].next()? {
-                heap.push(Reverse((next, i)));
-            }
-        }
-        Ok(found)
+    /// Bytes the file holds now.
+    #[cfg(test)]
+    fn file_len(&self) -> u64 {
+        self.file.metadata().map_or(0, |m| m.len())
     }
+}
+
+/// Merges `runs` of `file` in ascending order, giving each distinct hash to `each`.
+fn merge(
+    file: &File,
+    runs: &[Run],
+    mut each: impl FnMut(u64) -> std::io::Result<()>,
+) -> std::io::Result<Merged> {
+    let mut readers: Vec<RunReader<'_>> = runs
+        .iter()
+        .map(|r| RunReader::new(file, r.at, r.hashes))
+        .collect();
+    let mut heap = BinaryHeap::with_capacity(readers.len());
+    for (i, r) in readers.iter_mut().enumerate() {
+        if let Some(h) = r.next()? {
+            heap.push(Reverse((h, i)));
+        }
+    }
+    let mut last = None;
+    let mut found = Merged::Distinct;
+    while let Some(Reverse((h, i))) = heap.pop() {
+        if last == Some(h) {
+            found = Merged::Repeated;
+        } else {
+            each(h)?;
+            last = Some(h);
+        }
+        if let Some(next) = readers[i].next()? {
+            heap.push(Reverse((next, i)));
+        }
+    }
+    Ok(found)
 }
 
 /// Writes to a file from an offset on, with positioned writes.
@@ -226,7 +281,7 @@ mod tests {
     /// Inserts `hashes` the way the duplicate check does (spilling at `every`); true when
     /// a repeat was found, online or by a merge.
     fn repeated(hashes: &[u64], every: usize) -> bool {
-        let mut set = HashSet64::default();
+        let mut set = HashSet64::small();
         let mut spilled = SpilledIds::create().unwrap();
         for &h in hashes {
             if !set.insert(h) {
@@ -250,19 +305,49 @@ mod tests {
                 .take(10_000)
                 .collect()
         };
-        // Runs of 300 hashes: 34 runs, so one compaction happens on the way (after 9,600).
-        assert!(!repeated(&distinct, 300));
+        // Runs of 100 hashes: 100 runs, so merges on the way at two levels (after 800 and
+        // 6,400 hashes), and runs of three levels at the end.
+        assert!(!repeated(&distinct, 100));
         // In the set; across runs found by the compaction; by the final check, across runs
         // and between the compacted run and the last ones.
-        for (first, second) in [(0, 1), (5, 299), (10, 9_000), (0, 9_999), (9_700, 9_990)] {
+        for (first, second) in [
+            (0, 1),
+            (5, 99),
+            (10, 750),
+            (10, 6_500),
+            (0, 9_999),
+            (6_300, 6_450),
+            (9_700, 9_990),
+        ] {
             let mut hashes = distinct.clone();
             hashes[second] = hashes[first];
-            assert!(repeated(&hashes, 300), "{first} repeated at {second}");
+            assert!(repeated(&hashes, 100), "{first} repeated at {second}");
         }
-        // Both copies in the set after the compaction.
+        // Both copies in the set after a merge.
         let mut hashes = distinct.clone();
         hashes[9_950] = hashes[9_910];
-        assert!(repeated(&hashes, 300));
+        assert!(repeated(&hashes, 100));
+    }
+
+    #[test]
+    fn merged_runs_take_the_place_of_theirs() {
+        let mut r = Rng(0x5b11_1000_0000_0009);
+        let mut set = HashSet64::small();
+        let mut spilled = SpilledIds::create().unwrap();
+        for k in 1..=20_000u64 {
+            assert!(set.insert(r.next()));
+            if k % 100 == 0 {
+                assert_eq!(spilled.spill(&mut set).unwrap(), Merged::Distinct);
+                // 8 bytes per hash written out, however many merges were made.
+                assert_eq!(spilled.file_len(), k * 8, "after {k}");
+                assert!(
+                    spilled.runs.len() <= 3 * (FAN_IN - 1),
+                    "{} runs",
+                    spilled.runs.len()
+                );
+            }
+        }
+        assert_eq!(spilled.check().unwrap(), Merged::Distinct);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The duplicate-identity check of a run longer than the in-memory set holds (131,072
+//! The duplicate-identity check of a run longer than the in-memory set holds (32,768
 //! identities): with `on_duplicate: error` the set is written out to a temporary file as
 //! sorted runs, so memory stays flat, and a repeat whose first copy went to disk is found when
 //! the run ends — the run fails there, as records or as JSON Lines. A run without repeats
@@ -11,7 +11,7 @@ use common::*;
 use wsc_engine::{Chunk, Engine};
 use wsc_testkit::synthetic::user_id;
 
-/// More users than the in-memory set holds (idspill::SPILL_AT = 131,072).
+/// More users than the in-memory set holds (idspill::SPILL_AT = 32,768).
 const N: usize = 131_072 + 2_000;
 
 fn connector(b_from: usize, on_duplicate: &str) -> String {

@@ -522,7 +522,7 @@ mod tests {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OnDuplicate {
-    /// Fail the run: it cannot be shown complete. In a run of more than 131,072 records the
+    /// Fail the run: it cannot be shown complete. In a run of more than 32,768 records the
     /// identities are checked in bounded memory: a repeat far from its first copy is found
     /// when the run ends (which then fails), and the message cannot name it.
     #[default]
