@@ -67,6 +67,7 @@ mod limits;
 mod origin;
 mod records;
 mod runtime;
+mod spare;
 mod stdlib;
 
 pub use alloc::{HookAllocator, thread_allocations};

@@ -17,6 +17,7 @@ use rhai::{Array, Dynamic, ImmutableString, Map};
 use serde_json::Value;
 
 use crate::convert::{Depth, from_dynamic, push_key, to_dynamic};
+use crate::spare::Spare;
 
 /// A mapped record as the engine holds it, for
 /// [`HookRuntime::after_records`](crate::HookRuntime::after_records).
@@ -136,9 +137,15 @@ pub(crate) fn sorted_names(names: &[Arc<str>]) -> Vec<usize> {
     order
 }
 
-/// Builds the object maps the script sees, one per record.
-pub(crate) fn records_in(records: &[HookRecord], shape: &RecordShape<'_>) -> PageIn {
+/// Builds the object maps the script sees, one per record (into `spare`'s maps and strings
+/// when it has some).
+pub(crate) fn records_in(
+    records: &[HookRecord],
+    shape: &RecordShape<'_>,
+    spare: &mut Spare,
+) -> PageIn {
     let names = shape.names;
+    spare.for_names(names);
     let page_type = ImmutableString::from(shape.object_type.as_ref());
     let mut identities = HashMap::with_capacity(records.len());
     // Each map is a copy of a map with the keys and no values (copying a B-tree builds it
@@ -159,10 +166,26 @@ pub(crate) fn records_in(records: &[HookRecord], shape: &RecordShape<'_>) -> Pag
         .iter()
         .enumerate()
         .map(|(i, r)| {
+            let ty = if r.object_type == *shape.object_type {
+                page_type.clone()
+            } else {
+                ImmutableString::from(r.object_type.as_ref())
+            };
+            let id = spare.string(&r.identity);
+            identities.insert(address(&id), i);
+            let name = r
+                .name
+                .as_deref()
+                .map_or(Dynamic::UNIT, |n| Dynamic::from(spare.string(n)));
+            let plain = unique && r.attributes.len() == names.len() && r.members.is_none();
+            if plain && let Some(mut kept) = spare.record() {
+                fill_kept(&mut kept, r, &order, spare, (id, name, ty));
+                return kept;
+            }
             let attrs = if unique && r.attributes.len() == names.len() {
                 let mut attrs = attrs_template.clone();
                 for (slot, &k) in attrs.values_mut().zip(&order) {
-                    *slot = to_dynamic(&r.attributes[k]);
+                    *slot = spare.value(&r.attributes[k]);
                 }
                 attrs
             } else {
@@ -172,17 +195,6 @@ pub(crate) fn records_in(records: &[HookRecord], shape: &RecordShape<'_>) -> Pag
                 }
                 attrs
             };
-            let ty = if r.object_type == *shape.object_type {
-                page_type.clone()
-            } else {
-                ImmutableString::from(r.object_type.as_ref())
-            };
-            let id = ImmutableString::from(r.identity.as_str());
-            identities.insert(address(&id), i);
-            let name = r
-                .name
-                .as_deref()
-                .map_or(Dynamic::UNIT, |n| Dynamic::from(ImmutableString::from(n)));
             let members = r.members.as_ref().map(|ms| {
                 ms.iter()
                     .map(|s| Dynamic::from(ImmutableString::from(s.as_str())))
@@ -214,6 +226,33 @@ pub(crate) fn records_in(records: &[HookRecord], shape: &RecordShape<'_>) -> Pag
         array,
         identities,
         order,
+    }
+}
+
+/// Writes record `r` into a kept record map (keys: attributes, identity, name, type; the
+/// attributes in `order`).
+fn fill_kept(
+    kept: &mut Dynamic,
+    r: &HookRecord,
+    order: &[usize],
+    spare: &mut Spare,
+    (id, name, ty): (ImmutableString, Dynamic, ImmutableString),
+) {
+    let Some(mut m) = kept.write_lock::<Map>() else {
+        return;
+    };
+    let mut values = m.values_mut();
+    if let Some(attrs) = values.next()
+        && let Some(mut a) = attrs.write_lock::<Map>()
+    {
+        for (slot, &k) in a.values_mut().zip(order) {
+            *slot = spare.value(&r.attributes[k]);
+        }
+    }
+    for v in [Dynamic::from(id), name, Dynamic::from(ty)] {
+        if let Some(slot) = values.next() {
+            *slot = v;
+        }
     }
 }
 
@@ -261,6 +300,8 @@ pub(crate) struct PageOut<'a> {
     /// The text of every value converted (what the script changed or added), each string
     /// followed by a NUL, for the secrets check.
     pub(crate) check: String,
+    /// Where the maps and strings read go, for the next page.
+    pub(crate) spare: Spare,
 }
 
 /// The fields of a record map (other keys are ignored, as when records went through JSON).
@@ -280,6 +321,7 @@ impl<'a> PageOut<'a> {
         depth: Depth,
         page: (HashMap<usize, usize>, Vec<usize>),
         originals: usize,
+        spare: Spare,
     ) -> PageOut<'a> {
         PageOut {
             shape,
@@ -289,6 +331,7 @@ impl<'a> PageOut<'a> {
             claimed: vec![false; originals],
             path: String::new(),
             check: String::new(),
+            spare,
         }
     }
 
@@ -316,7 +359,7 @@ impl<'a> PageOut<'a> {
         i: usize,
         originals: &[HookRecord],
     ) -> Result<Pending, OutError> {
-        let item = item.flatten();
+        let mut item = item.flatten();
         if !item.is_map() {
             return Err(OutError::Output(format!(
                 "records[{i}] must be an object map, found {}",
@@ -324,26 +367,39 @@ impl<'a> PageOut<'a> {
             )));
         }
         let mut f = Fields::default();
-        for (k, v) in item.cast::<Map>() {
-            let slot = match k.as_str() {
-                "identity" => &mut f.identity,
-                "name" => &mut f.name,
-                "attributes" => &mut f.attributes,
-                "members" => &mut f.members,
-                "type" => &mut f.object_type,
-                "deleted" => &mut f.deleted,
-                _ => continue,
-            };
-            *slot = Some(v.flatten());
-        }
+        // The values are taken out; the map is kept for the next page when its keys are
+        // those of a record handed over (`spare.rs`).
+        let keys = match item.write_lock::<Map>() {
+            Some(mut map) => {
+                for (k, v) in map.iter_mut() {
+                    let slot = match k.as_str() {
+                        "identity" => &mut f.identity,
+                        "name" => &mut f.name,
+                        "attributes" => &mut f.attributes,
+                        "members" => &mut f.members,
+                        "type" => &mut f.object_type,
+                        "deleted" => &mut f.deleted,
+                        _ => continue,
+                    };
+                    *slot = Some(std::mem::take(v).flatten());
+                }
+                map.len()
+            }
+            None => unreachable!("checked to be a map"),
+        };
+        let plain = keys == 4
+            && f.identity.is_some()
+            && f.name.is_some()
+            && f.attributes.is_some()
+            && f.object_type.is_some();
         let mut path = std::mem::take(&mut self.path);
         path.clear();
         let _ = write!(path, "records[{i}]");
         let base = path.len();
 
         // identity: a string (a number is written as text).
-        let identity = f.identity.unwrap_or(Dynamic::UNIT);
-        let from = identity
+        let id_value = f.identity.take().unwrap_or(Dynamic::UNIT);
+        let from = id_value
             .read_lock::<ImmutableString>()
             .and_then(|s| self.identities.get(&address(&s)).copied())
             .filter(|&j| j < originals.len() && !self.claimed[j]);
@@ -351,7 +407,7 @@ impl<'a> PageOut<'a> {
             self.claimed[j] = true;
         }
         let orig = from.map(|j| &originals[j]);
-        let identity = if let Some(s) = identity.read_lock::<ImmutableString>() {
+        let identity = if let Some(s) = id_value.read_lock::<ImmutableString>() {
             if orig.is_some_and(|o| o.identity == s.as_str()) {
                 None
             } else {
@@ -360,7 +416,7 @@ impl<'a> PageOut<'a> {
             }
         } else {
             path.push_str(".identity");
-            match self.convert(identity, None, &mut path)? {
+            match self.convert(id_value.clone(), None, &mut path)? {
                 Value::Number(n) => Some(n.to_string()),
                 _ => {
                     return Err(OutError::Record(
@@ -370,12 +426,13 @@ impl<'a> PageOut<'a> {
             }
         };
         path.truncate(base);
+        self.spare.keep_strings(id_value);
 
         // name: a string, `()` for none (anything else is written as its JSON text).
-        let name = f.name.unwrap_or(Dynamic::UNIT);
-        let name = if name.is_unit() {
+        let name_value = f.name.take().unwrap_or(Dynamic::UNIT);
+        let name = if name_value.is_unit() {
             (orig.is_none_or(|o| o.name.is_some())).then_some(None)
-        } else if let Some(s) = name.read_lock::<ImmutableString>() {
+        } else if let Some(s) = name_value.read_lock::<ImmutableString>() {
             if orig.is_some_and(|o| o.name.as_deref() == Some(s.as_str())) {
                 None
             } else {
@@ -384,20 +441,27 @@ impl<'a> PageOut<'a> {
             }
         } else {
             path.push_str(".name");
-            let v = self.convert(name, None, &mut path)?;
+            let v = self.convert(name_value.clone(), None, &mut path)?;
             path.truncate(base);
             let s = v.to_string();
             self.note(&s);
             Some(Some(s))
         };
+        self.spare.keep_strings(name_value);
 
         let nulls = || Attrs::Full(vec![Value::Null; self.shape.names.len()]);
-        let attributes = match f.attributes {
-            Some(a) if a.is_map() => {
+        let attributes = match f.attributes.take() {
+            Some(mut a) if a.is_map() => {
                 path.push_str(".attributes");
-                let a = self.attributes(a.cast(), orig, &mut path)?;
+                let read = match a.write_lock::<Map>() {
+                    Some(mut map) => self.attributes(&mut map, orig, &mut path)?,
+                    None => unreachable!("checked to be a map"),
+                };
                 path.truncate(base);
-                a
+                if plain {
+                    self.spare.keep_record(item, a);
+                }
+                read
             }
             None => nulls(),
             Some(a) if a.is_unit() => nulls(),
@@ -461,7 +525,7 @@ impl<'a> PageOut<'a> {
     /// original's.
     fn attributes(
         &mut self,
-        map: Map,
+        map: &mut Map,
         orig: Option<&HookRecord>,
         path: &mut String,
     ) -> Result<Attrs, OutError> {
@@ -474,7 +538,7 @@ impl<'a> PageOut<'a> {
 
     fn attributes_in_order(
         &mut self,
-        map: Map,
+        map: &mut Map,
         orig: Option<&HookRecord>,
         path: &mut String,
         names: &[Arc<str>],
@@ -500,7 +564,7 @@ impl<'a> PageOut<'a> {
         };
         // Map keys and `order` are both sorted, and every key is a name: walk them together.
         let mut s = 0;
-        for (key, d) in map {
+        for (key, d) in map.iter_mut() {
             while names[order[s]].as_ref() != key.as_str() {
                 if let Some(o) = orig
                     && !o.attributes[order[s]].is_null()
@@ -511,9 +575,9 @@ impl<'a> PageOut<'a> {
             }
             let k = order[s];
             s += 1;
-            let d = d.flatten();
+            let d = std::mem::take(d).flatten();
             match orig.map(|o| &o.attributes[k]) {
-                Some(ov) if same(&d, ov) => {}
+                Some(ov) if same(&d, ov) => self.spare.keep_strings(d),
                 ov => {
                     push_key(path, &names[k]);
                     let v = self.convert(d, ov, path)?;

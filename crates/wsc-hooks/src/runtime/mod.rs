@@ -50,6 +50,8 @@ pub struct HookRuntime {
     limits: Limits,
     log: Arc<LogBudget>,
     redact: Option<Redact>,
+    /// Maps and strings of the last page of records, for the next (`spare.rs`).
+    spare: std::sync::Mutex<crate::spare::Spare>,
 }
 
 impl std::fmt::Debug for HookRuntime {
@@ -94,6 +96,7 @@ impl HookRuntime {
             log: Arc::new(LogBudget::new(limits.max_log_message, limits.max_log_total)),
             limits,
             redact: None,
+            spare: Default::default(),
         }
     }
 

@@ -77,12 +77,20 @@ impl HookRuntime {
                     plan: None,
                 });
             }
-            let page = records_in(records, &shape);
+            // The maps and strings of earlier pages (another run going on at the same time
+            // starts without them).
+            let mut spare = self
+                .spare
+                .lock()
+                .map(|mut s| std::mem::take(&mut *s))
+                .unwrap_or_default();
+            let page = records_in(records, &shape, &mut spare);
             let mut out = PageOut::new(
                 shape,
                 self.depth(),
                 (page.identities, page.order),
                 records.len(),
+                spare,
             );
             s.push_dynamic("records", Dynamic::from_array(page.array));
             self.run(hook, HookKind::After, &mut s, cancel)?;
@@ -111,6 +119,9 @@ impl HookRuntime {
                 }
             }
             *records = assemble(pending, records);
+            if let Ok(mut s) = self.spare.lock() {
+                *s = std::mem::take(&mut out.spare);
+            }
             Ok(HookOutcome { state, plan: None })
         })
     }
