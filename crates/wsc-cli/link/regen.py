@@ -10,15 +10,18 @@ measured with callgrind (valgrind):
     flight, against `wsc-bench serve` (100,000 users);
   - `wsc aggregate connectors/demo.yaml`, accounts and groups, against `wsc demo --serve`.
 
-Usage (from the workspace root; needs valgrind, takes a few minutes after the build):
+Usage (from the workspace root; needs valgrind, takes a few minutes after the builds):
 
-    cargo build --release -p wsc-bench -p wsc-cli
+    cargo build --release -p wsc-bench
+    cargo build --release -p wsc-cli
     python3 crates/wsc-cli/link/regen.py [--target-dir target]
 
-Then rebuild: the binaries are relinked with the new list. Names are mangled with hashes that
-change when a crate's code, version or features change; a name that no longer exists is
-skipped by the linker, so a stale list only loses part of the gain. Regenerate it after large
-changes (docs/performance.md, "Memory", says how to check what it gives).
+Build the two packages with two commands, as README and docs/performance.md build them: the
+names are mangled with a hash of each crate's version and *features*, and one command for
+both builds every crate with the features both need (other names). Then rebuild: the
+binaries are relinked with the new list. A name that no longer exists is skipped by the
+linker, so a stale list only loses part of the gain; regenerate it after large changes
+(docs/performance.md, "Memory", says how to check what it gives).
 """
 
 import argparse
@@ -109,7 +112,8 @@ def main():
     wsc = os.path.join(release, "wsc")
     for b in (bench, wsc):
         if not os.access(b, os.X_OK):
-            sys.exit(f"{b} is missing: cargo build --release -p wsc-bench -p wsc-cli")
+            sys.exit(f"{b} is missing: cargo build --release -p wsc-bench; "
+                     "cargo build --release -p wsc-cli")
     cost = collections.Counter()
     with tempfile.TemporaryDirectory() as tmp:
         # The benchmark clients.
