@@ -39,7 +39,11 @@ impl Spare {
     /// operation's records are dropped).
     pub(crate) fn for_names(&mut self, names: &[Arc<str>]) {
         if self.names.len() != names.len()
-            || self.names.iter().zip(names).any(|(a, b)| a.as_ref() != b.as_ref())
+            || self
+                .names
+                .iter()
+                .zip(names)
+                .any(|(a, b)| a.as_ref() != b.as_ref())
         {
             self.records.clear();
             self.names = names.to_vec();
@@ -109,7 +113,9 @@ impl Spare {
     pub(crate) fn value(&mut self, v: &Value) -> Dynamic {
         match v {
             Value::String(s) => Dynamic::from(self.string(s)),
-            Value::Array(a) => Dynamic::from_array(a.iter().map(|v| self.value(v)).collect::<Array>()),
+            Value::Array(a) => {
+                Dynamic::from_array(a.iter().map(|v| self.value(v)).collect::<Array>())
+            }
             other => to_dynamic(other),
         }
     }

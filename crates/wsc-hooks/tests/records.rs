@@ -202,7 +202,10 @@ fn page_of_users(p: usize) -> Vec<HookRecord> {
     let mut users = users();
     for u in &mut users {
         u.identity = format!("{}-{p}", u.identity);
-        u.name = u.name.as_ref().map(|n| format!("{n} of page {p} with a longer name"));
+        u.name = u
+            .name
+            .as_ref()
+            .map(|n| format!("{n} of page {p} with a longer name"));
         u.attributes[2] = json!(format!("dept {p}"));
     }
     if p % 2 == 1 {
