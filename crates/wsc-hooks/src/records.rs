@@ -544,15 +544,23 @@ impl<'a> PageOut<'a> {
         names: &[Arc<str>],
         order: &[usize],
     ) -> Result<Attrs, OutError> {
-        // The first undeclared name, in the order the map gives its keys (sorted).
-        if let Some(extra) = map.keys().find(|k| {
-            order
-                .binary_search_by(|&n| names[n].as_ref().cmp(k.as_str()))
-                .is_err()
-        }) {
-            return Err(OutError::Record(format!(
-                "attribute `{extra}` is not declared under the operation's `attributes` (declare it there, e.g. with `value: null`)"
-            )));
+        // The first undeclared name, in the order the map gives its keys (sorted): the keys
+        // and the names (`order`) are walked together, one comparison a step.
+        let mut s = 0;
+        for k in map.keys() {
+            let declared = loop {
+                match order.get(s).map(|&n| names[n].as_ref().cmp(k.as_str())) {
+                    Some(std::cmp::Ordering::Less) => s += 1,
+                    Some(std::cmp::Ordering::Equal) => break true,
+                    Some(std::cmp::Ordering::Greater) | None => break false,
+                }
+            };
+            if !declared {
+                return Err(OutError::Record(format!(
+                    "attribute `{k}` is not declared under the operation's `attributes` (declare it there, e.g. with `value: null`)"
+                )));
+            }
+            s += 1;
         }
         let base = path.len();
         let orig = orig.filter(|o| o.attributes.len() == names.len());
