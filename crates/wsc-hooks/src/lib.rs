@@ -66,6 +66,7 @@ mod error;
 mod limits;
 mod origin;
 mod records;
+mod records_in;
 mod runtime;
 mod spare;
 mod stdlib;

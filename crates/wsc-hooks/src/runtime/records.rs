@@ -11,7 +11,8 @@ use super::scope::{response_to_dynamic, take_var};
 use super::views::{AfterOutcome, HookOutcome, HookScope, ResponseView};
 use crate::error::{HookError, HookErrorKind};
 use crate::origin::HookKind;
-use crate::records::{HookRecord, OutError, PageOut, RecordShape, assemble, records_in};
+use crate::records::{HookRecord, OutError, PageOut, RecordShape, assemble};
+use crate::records_in::records_in;
 
 impl HookRuntime {
     /// Runs an `after` hook over the mapped records of one response, with the connector's
