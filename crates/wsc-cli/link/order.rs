@@ -15,7 +15,8 @@
 // (a binary built on a system runs on that system's glibc or a later one).
 //
 // Only on x86_64-unknown-linux-gnu, where rustc links with LLD since 1.90 (the workspace's
-// `rust-version`); `WSC_SYMBOL_ORDER=0` turns both off (for another linker).
+// `rust-version`), and not when the build names a linker of its own (it may not know these
+// options); `WSC_SYMBOL_ORDER=0` turns both off, `=1` on whatever the linker.
 
 use std::path::Path;
 
@@ -24,7 +25,14 @@ pub fn link_symbol_order() {
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../wsc-cli/link/symbol-order.txt");
     println!("cargo::rerun-if-changed={}", file.display());
     println!("cargo::rerun-if-env-changed=WSC_SYMBOL_ORDER");
-    let on = std::env::var("WSC_SYMBOL_ORDER").map_or(true, |v| v != "0");
+    println!("cargo::rerun-if-env-changed=RUSTC_LINKER");
+    // A linker chosen by the user (`target.<triple>.linker`, `-C linker`, `-fuse-ld=...`)
+    // may not know these options: then nothing is added rather than a link that fails.
+    let rustflags = std::env::var("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default();
+    let own_linker = std::env::var_os("RUSTC_LINKER").is_some()
+        || rustflags.contains("linker")
+        || rustflags.contains("fuse-ld");
+    let on = std::env::var("WSC_SYMBOL_ORDER").map_or(!own_linker, |v| v != "0");
     if on && std::env::var("TARGET").is_ok_and(|t| t == "x86_64-unknown-linux-gnu") {
         println!(
             "cargo::rustc-link-arg-bins=-Wl,--symbol-ordering-file={}",

@@ -33,6 +33,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -149,6 +150,8 @@ def main():
                     secret = m.group(1)
             if secret is None:
                 sys.exit("`wsc demo --serve` did not print its client secret")
+            # Keep reading what it prints, so a full pipe never stops the server.
+            threading.Thread(target=demo.stdout.read, daemon=True).start()
             wait_port(port, demo)
             env = dict(os.environ, WSC_BASE_URL=f"http://127.0.0.1:{port}",
                        WSC_CLIENT_SECRET=secret)

@@ -33,7 +33,7 @@ pub(crate) struct Dedup {
     seen: HashSet64,
     /// The hashes written out (`on_duplicate: error` past [`SPILL_AT`] records).
     spilled: Option<SpilledIds>,
-    /// Writing them out failed once: they stay in memory from then on.
+    /// The temporary file could not be created: the hashes stay in memory from then on.
     spill_failed: bool,
     hasher: foldhash::quality::RandomState,
     policy: OnDuplicate,
@@ -166,14 +166,16 @@ impl Dedup {
             }
         }
         let spilled = self.spilled.as_mut().expect("created above");
+        // Once hashes are on disk, a failed write or merge may have lost some of them (the
+        // set was drained into the file): the check can no longer be shown exact.
         match spilled.spill(&mut self.seen) {
             Ok(Merged::Distinct) => Ok(()),
             Ok(Merged::Repeated) => Err(self.repeated_on_disk()),
-            Err(e) => self.keep_in_memory(stats, &e),
+            Err(e) => Err(self.disk_failed(&e)),
         }
     }
 
-    /// Writing the hashes out failed: the check goes on in memory (exact, growing).
+    /// The temporary folder cannot be written: the check goes on in memory (exact, growing).
     fn keep_in_memory(&mut self, stats: &Stats, e: &std::io::Error) -> Result<(), EngineError> {
         self.spill_failed = true;
         stats.warn(
@@ -191,22 +193,31 @@ impl Dedup {
         let Some(spilled) = self.spilled.as_mut() else {
             return Ok(());
         };
-        let file = spilled.path().display().to_string();
         let merged = spilled
             .spill(&mut self.seen)
             .and_then(|m| match m {
                 Merged::Repeated => Ok(Merged::Repeated),
                 Merged::Distinct => spilled.check(),
             })
-            .map_err(|e| EngineError::Paging {
-                origin: self.origin.clone(),
-                message: format!(
-                    "the duplicate-identity check could not write or read back the identities it keeps in a temporary file ({file}, unlinked when created): {e}; so this run cannot be shown complete"
-                ),
-            })?;
+            .map_err(|e| self.disk_failed(&e))?;
         match merged {
             Merged::Distinct => Ok(()),
             Merged::Repeated => Err(self.repeated_on_disk()),
+        }
+    }
+
+    /// Writing or reading back the identities on disk failed: the run cannot be shown
+    /// complete.
+    fn disk_failed(&self, e: &std::io::Error) -> EngineError {
+        let file = self
+            .spilled
+            .as_ref()
+            .map_or_else(String::new, |s| s.path().display().to_string());
+        EngineError::Paging {
+            origin: self.origin.clone(),
+            message: format!(
+                "the duplicate-identity check could not write or read back the identities it keeps in a temporary file ({file}, unlinked when created): {e}; so this run cannot be shown complete"
+            ),
         }
     }
 

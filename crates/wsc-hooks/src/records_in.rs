@@ -67,12 +67,16 @@ pub(crate) fn records_in(
                 .name
                 .as_deref()
                 .map_or(Dynamic::UNIT, |n| Dynamic::from(spare.string(n)));
-            let plain = unique && r.attributes.len() == names.len() && r.members.is_none();
-            if plain && let Some(mut kept) = spare.record() {
+            // Every attribute in place, under distinct names: the template's key order holds.
+            let full = unique && r.attributes.len() == names.len();
+            if full
+                && r.members.is_none()
+                && let Some(mut kept) = spare.record()
+            {
                 fill_kept(&mut kept, r, &order, spare, (id, name, ty));
                 return kept;
             }
-            let attrs = if unique && r.attributes.len() == names.len() {
+            let attrs = if full {
                 let mut attrs = attrs_template.clone();
                 for (slot, &k) in attrs.values_mut().zip(&order) {
                     *slot = spare.value(&r.attributes[k]);
