@@ -174,9 +174,27 @@ pub struct ClientArgs {
     /// experiments; needs a build with `RUSTFLAGS="--cfg tokio_unstable"`.
     #[arg(long)]
     pub no_lifo: bool,
+    /// The engine's malloc arenas: one, as `wsc` sets them, or glibc's default (one per
+    /// thread), for comparison.
+    #[arg(long, value_enum, default_value = "one")]
+    pub malloc_arenas: Arenas,
+}
+
+/// `--malloc-arenas`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Arenas {
+    /// One arena for all threads (what `wsc` sets).
+    One,
+    /// glibc's default: an arena per thread, up to 8 per core.
+    Default,
 }
 
 fn client(args: &ClientArgs) -> anyhow::Result<()> {
+    // What `wsc` does at start (`wsc-cli/src/main.rs`); `--malloc-arenas default` leaves
+    // malloc as it is, for comparison. The baseline keeps malloc's defaults.
+    if args.which == Which::Engine && args.malloc_arenas == Arenas::One {
+        wsc_engine::use_one_malloc_arena();
+    }
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = args.workers {
         builder.worker_threads(n.max(1));

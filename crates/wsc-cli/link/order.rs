@@ -14,6 +14,12 @@
 // glibc 2.36 or later, so this is done only when the building system's glibc is that recent
 // (a binary built on a system runs on that system's glibc or a later one).
 //
+// The `dist` profile is the release profile, stripped here at link time (`--strip-all`)
+// rather than by cargo's `strip`: cargo hashes `strip` and `debug` into every crate's
+// `-C metadata`, hence into every symbol name, so a profile that set them would match none of
+// the list's names. Stripped at link, a `dist` build has the release build's code, laid out
+// the same way, without symbols or line tables.
+//
 // Only on x86_64-unknown-linux-gnu, where rustc links with LLD since 1.90 (the workspace's
 // `rust-version`), and not when the build names a linker of its own (it may not know these
 // options); `WSC_SYMBOL_ORDER=0` turns both off, `=1` on whatever the linker.
@@ -43,6 +49,20 @@ pub fn link_symbol_order() {
             println!("cargo::rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
         }
     }
+    if profile_dir().as_deref() == Some("dist") {
+        // Any linker on Linux knows `-s`; elsewhere cargo's own `strip` is the way.
+        if std::env::var("CARGO_CFG_TARGET_OS").is_ok_and(|os| os == "linux") {
+            println!("cargo::rustc-link-arg-bins=-Wl,--strip-all");
+        }
+    }
+}
+
+/// The name of the profile's directory in the target dir (`release`, `dist`, `debug`):
+/// `OUT_DIR` is `<target dir>[/<triple>]/<profile>/build/<package>-<hash>/out`.
+fn profile_dir() -> Option<String> {
+    let out = std::env::var_os("OUT_DIR")?;
+    let dir = Path::new(&out).ancestors().nth(3)?.file_name()?;
+    Some(dir.to_string_lossy().into_owned())
 }
 
 /// Whether the building system's glibc is `major.minor` or later (`getconf GNU_LIBC_VERSION`

@@ -81,6 +81,9 @@ pub mod exit {
 }
 
 fn main() -> ExitCode {
+    // Before any thread starts: one malloc arena (about 1 MiB less at the peak of an
+    // aggregation with pages in flight; `wsc_hooks::use_one_malloc_arena`).
+    wsc_hooks::use_one_malloc_arena();
     let args = cli::Cli::parse();
     logging::init(args.verbose);
     let result = match args.command {

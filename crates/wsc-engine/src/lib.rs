@@ -61,3 +61,5 @@ pub use mapping::Record;
 pub use provision::{DRY_RUN_IDENTITY, Outcome, Provisioned};
 pub use stream::{Chunk, RecordStream};
 pub use wire::{Exchange, Tap, Wire};
+/// See [`wsc_hooks::use_one_malloc_arena`]: what a binary running the engine calls at start.
+pub use wsc_hooks::use_one_malloc_arena;

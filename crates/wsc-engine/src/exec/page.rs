@@ -54,7 +54,10 @@ pub(crate) async fn fetch_page(
         .as_ref()
         .filter(|_| mode == Mode::Lines && page.index > 0 && !run.inner.run.wire.dry_run)
         .filter(|_| page.hooks.as_ref().is_none_or(|h| h.after.is_none()));
-    let mut tape = projection.map(|_| take_tape());
+    // Taken when a body is there to parse (not while the request is out): with pages in
+    // flight, a tape (about 150 KB for a page of 250 records) is held only by the pages
+    // being parsed and written.
+    let mut tape: Option<Tape> = None;
     loop {
         let Some(resp) = send(&run, &page, &mut attempt).await? else {
             // A 404 the step allows: no records.
@@ -86,8 +89,8 @@ pub(crate) async fn fetch_page(
             },
             None => &resp.body,
         };
-        let parsed = match (projection, tape.as_mut()) {
-            (Some(p), Some(t)) if !blank(body) => p.parse(body, t),
+        let parsed = match projection {
+            Some(p) if !blank(body) => p.parse(body, tape.get_or_insert_with(take_tape)),
             _ => parse(body).map(|d| (d, None)),
         };
         let (doc, text) = match parsed {
