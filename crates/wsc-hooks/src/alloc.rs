@@ -32,6 +32,10 @@ struct Counts {
     held: Cell<i64>,
     /// Allocations (and reallocations) made by this thread.
     allocations: Cell<u64>,
+    /// The highest `held` since the last [`reset_thread_peak`].
+    peak: Cell<i64>,
+    /// `held` at the last [`reset_thread_peak`].
+    base: Cell<i64>,
 }
 
 thread_local! {
@@ -39,6 +43,8 @@ thread_local! {
         Counts {
             held: Cell::new(0),
             allocations: Cell::new(0),
+            peak: Cell::new(0),
+            base: Cell::new(0),
         }
     };
 }
@@ -49,7 +55,9 @@ static INSTALLED: AtomicBool = AtomicBool::new(false);
 #[inline]
 fn add(n: i64) {
     let _ = COUNTS.try_with(|c| {
-        c.held.set(c.held.get().wrapping_add(n));
+        let held = c.held.get().wrapping_add(n);
+        c.held.set(held);
+        c.peak.set(c.peak.get().max(held));
         c.allocations.set(c.allocations.get().wrapping_add(1));
     });
 }
@@ -65,6 +73,24 @@ fn sub(n: i64) {
 /// allocations of a code path: run it on one thread and compare the count before and after.
 pub fn thread_allocations() -> u64 {
     COUNTS.try_with(|c| c.allocations.get()).unwrap_or(0)
+}
+
+/// The most bytes this thread held at once since [`reset_thread_peak`] (or since it
+/// started), as counted by [`HookAllocator`], relative to what it held then; 0 when it is not
+/// the global allocator. For tests that bound the memory of a code path run on one thread
+/// (that it stays flat as the input grows).
+pub fn thread_peak() -> i64 {
+    COUNTS
+        .try_with(|c| c.peak.get() - c.base.get())
+        .unwrap_or(0)
+}
+
+/// Starts a new [`thread_peak`] from what this thread holds now.
+pub fn reset_thread_peak() {
+    let _ = COUNTS.try_with(|c| {
+        c.base.set(c.held.get());
+        c.peak.set(c.held.get());
+    });
 }
 
 // SAFETY: every call is forwarded to `System` unchanged; the counting has no effect on the

@@ -71,7 +71,9 @@ mod runtime;
 mod spare;
 mod stdlib;
 
-pub use alloc::{HookAllocator, thread_allocations, use_one_malloc_arena};
+pub use alloc::{
+    HookAllocator, reset_thread_peak, thread_allocations, thread_peak, use_one_malloc_arena,
+};
 pub use context::Redact;
 pub use error::{CompileError, CompileErrorKind, HookError, HookErrorKind, HookLocation};
 pub use limits::{Limits, MAX_DEPTH_CAP, MAX_DURATION_CAP};

@@ -211,20 +211,22 @@ async fn drive_window(
     short: &mut Option<ShortPage>,
     tally: &mut Tally,
 ) -> Result<(), EngineError> {
-    let mut states = Vec::new();
+    // The states of the pages after the first, made as the window takes them: a list made
+    // up front held one state per page (2 MB for 4,000,000 records in pages of 250).
     let mut st = first.clone();
-    loop {
+    let mut ended = false;
+    let mut pending = std::iter::from_fn(move || {
+        if ended {
+            return None;
+        }
         st.index += 1;
         st.offset += p.limit;
         st.number += 1;
         let consumed = st.index.saturating_mul(p.limit);
-        if consumed >= total || p.max_pages.is_some_and(|m| st.index >= m) {
-            break;
-        }
-        states.push(st.clone());
-    }
+        ended = consumed >= total || p.max_pages.is_some_and(|m| st.index >= m);
+        (!ended).then(|| st.clone())
+    });
     let mut window: FuturesOrdered<_> = FuturesOrdered::new();
-    let mut pending = states.into_iter();
     let mut page = first.index + 1;
     loop {
         while window.len() < p.concurrency {
