@@ -1,7 +1,8 @@
 //! Paging past empty pages (`paging.past_empty_pages`) and the loop guard
 //! (`paging.max_empty_pages`): an API that returns an empty page while it says more records
-//! follow is read to its end, and one that never ends fails the run instead of paging forever.
-//! Against the replay server.
+//! follow is read to its end, and one that never ends fails the run instead of paging forever;
+//! a cursor or next-page URL given a second time stops the listing as well. Against the
+//! replay server.
 
 mod common;
 
@@ -159,6 +160,82 @@ async fn empty_pages_with_fresh_cursors_are_guarded_too() {
             .contains("4 empty pages in a row and the API still says there is more"),
         "{err}"
     );
+}
+
+/// A cursor listing whose cursors run c1, c2, c3, then c2 again: pages with records, so only
+/// the cursor guard sees the loop (the pages after the repeat would repeat records).
+#[tokio::test]
+async fn a_cursor_given_a_second_time_stops_the_listing() {
+    let mut interactions = Vec::new();
+    for (i, next) in ["c1", "c2", "c3", "c2"].iter().enumerate() {
+        let query = if i == 0 {
+            json!({})
+        } else {
+            json!({ "cursor": format!("c{i}") })
+        };
+        interactions.push(json!({
+            "request": { "path": "/api/Users", "query": query, "query_match": "exact" },
+            "response": { "body": { "items": [{ "id": format!("u{i}") }], "next": next } }
+        }));
+    }
+    let server = serve(interactions).await;
+    let yaml = format!(
+        r#"{HEADER}operations:
+  account_aggregation:
+    request: {{ path: /Users, query: {{ cursor: "{{{{page.cursor}}}}" }} }}
+    records: "$.items[*]"
+    identity: "$.id"
+    paging: {{ kind: cursor, cursor: "$.next" }}
+"#
+    );
+    let e = engine(&yaml, &server.base_url());
+    let err = aggregate(&e, "account", None).await.unwrap_err();
+    assert!(
+        err.to_string().contains(
+            "the API returned cursor `c2` a second time; stopping instead of looping forever"
+        ),
+        "{err}"
+    );
+    assert_eq!(e.summary().requests, 4);
+}
+
+/// The same with next-page URLs: the third page links back to the second.
+#[tokio::test]
+async fn a_next_url_given_a_second_time_stops_the_listing() {
+    let mut interactions = Vec::new();
+    for (i, next) in ["/api/Users?p=1", "/api/Users?p=2", "/api/Users?p=1"]
+        .iter()
+        .enumerate()
+    {
+        let query = if i == 0 {
+            json!({})
+        } else {
+            json!({ "p": i.to_string() })
+        };
+        interactions.push(json!({
+            "request": { "path": "/api/Users", "query": query, "query_match": "exact" },
+            "response": { "body": { "items": [{ "id": format!("u{i}") }], "next": next } }
+        }));
+    }
+    let server = serve(interactions).await;
+    let yaml = format!(
+        r#"{HEADER}operations:
+  account_aggregation:
+    request: {{ path: /Users }}
+    records: "$.items[*]"
+    identity: "$.id"
+    paging: {{ kind: next_url, next_url: "$.next" }}
+"#
+    );
+    let e = engine(&yaml, &server.base_url());
+    let err = aggregate(&e, "account", None).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("a second time; stopping instead of looping forever")
+            && err.to_string().contains("/api/Users?p=1"),
+        "{err}"
+    );
+    assert_eq!(e.summary().requests, 3);
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@
 //! order. Short pages, repeated cursors and repeated next URLs are checked here.
 
 use std::collections::HashSet;
+use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::Ordering;
 
 use futures_util::StreamExt;
@@ -66,7 +67,7 @@ async fn drive_pages(
         state.number = p.start;
     }
     let (mut handle, mut head_rx) = spawn_page(run, state.clone(), mode);
-    let mut seen: HashSet<String> = HashSet::new();
+    let mut seen = Seen::default();
     let mut short: Option<ShortPage> = None;
     let mut tally = Tally::default();
     // Empty pages in a row, for the loop guard (`max_empty_pages`).
@@ -195,6 +196,24 @@ impl Tally {
                 Ok(())
             }
         }
+    }
+}
+
+/// The cursors or next-page URLs a listing was given, to stop one that loops: kept as 64-bit
+/// hashes under keys drawn for the run (SipHash, `RandomState`), so a listing of any length
+/// holds 8 bytes per page, not every cursor (URLs of a few hundred bytes, a million pages
+/// for a large directory). Two different cursors share a hash with a probability of about
+/// pages² / 2⁶⁵, and the keys are secret, so a server cannot make them collide on purpose.
+#[derive(Default)]
+struct Seen {
+    keys: RandomState,
+    hashes: HashSet<u64>,
+}
+
+impl Seen {
+    /// Whether `s` is new (it is remembered).
+    fn first_time(&mut self, s: &str) -> bool {
+        self.hashes.insert(self.keys.hash_one(s))
     }
 }
 
@@ -370,7 +389,7 @@ fn next_state(
     p: &CompiledPaging,
     state: &PageState,
     head: &Head,
-    seen: &mut HashSet<String>,
+    seen: &mut Seen,
     ends: Ends,
 ) -> Result<Option<PageState>, EngineError> {
     let next = next_page(run, p, state, head, seen, ends)?;
@@ -391,7 +410,7 @@ fn next_page(
     p: &CompiledPaging,
     state: &PageState,
     head: &Head,
-    seen: &mut HashSet<String>,
+    seen: &mut Seen,
     ends: Ends,
 ) -> Result<Option<PageState>, EngineError> {
     let mut next = PageState {
@@ -452,7 +471,7 @@ fn next_page(
                 }
                 return Ok(None);
             };
-            if !seen.insert(c.clone()) {
+            if !seen.first_time(&c) {
                 return Err(EngineError::Paging {
                     origin: page_origin(),
                     message: format!(
@@ -486,7 +505,7 @@ fn next_page(
                 origin: page_origin(),
                 message: format!("the next-page URL `{raw}` is not a URL: {e}"),
             })?;
-            if !seen.insert(url.to_string()) {
+            if !seen.first_time(url.as_str()) {
                 return Err(EngineError::Paging {
                     origin: page_origin(),
                     message: format!(
