@@ -31,6 +31,40 @@ fn page(offset: u32, ids: &[&str], has_more: bool) -> Value {
     })
 }
 
+/// A chain of `/api/Users` pages: page `i` is requested with no query when `i` is 0, else with
+/// `param=value(i)` (exactly), and answers `{ "items": items(i), "next": next[i] }`.
+fn chain(
+    param: &str,
+    value: impl Fn(usize) -> String,
+    items: impl Fn(usize) -> Value,
+    next: &[String],
+) -> Vec<Value> {
+    next.iter()
+        .enumerate()
+        .map(|(i, next)| {
+            let query = if i == 0 {
+                json!({})
+            } else {
+                json!({ param: value(i) })
+            };
+            json!({
+                "request": { "path": "/api/Users", "query": query, "query_match": "exact" },
+                "response": { "body": { "items": items(i), "next": next } }
+            })
+        })
+        .collect()
+}
+
+/// `c1`, `c2`, ...: the cursor of page `i`.
+fn cursor(i: usize) -> String {
+    format!("c{i}")
+}
+
+/// One record per page, `u<i>`.
+fn one_user(i: usize) -> Value {
+    json!([{ "id": format!("u{i}") }])
+}
+
 fn offset_connector(paging_extra: &str) -> String {
     format!(
         r#"{HEADER}operations:
@@ -39,6 +73,20 @@ fn offset_connector(paging_extra: &str) -> String {
     records: "$.items[*]"
     identity: "$.id"
     paging: {{ kind: offset, limit: 2{paging_extra} }}
+"#
+    )
+}
+
+/// A cursor listing of `/Users` (the cursor in the `cursor` query parameter, the next one at
+/// `$.next`).
+fn cursor_connector(paging_extra: &str) -> String {
+    format!(
+        r#"{HEADER}operations:
+  account_aggregation:
+    request: {{ path: /Users, query: {{ cursor: "{{{{page.cursor}}}}" }} }}
+    records: "$.items[*]"
+    identity: "$.id"
+    paging: {{ kind: cursor, cursor: "$.next"{paging_extra} }}
 "#
     )
 }
@@ -131,29 +179,13 @@ async fn an_api_that_never_ends_hits_the_default_guard() {
 
 #[tokio::test]
 async fn empty_pages_with_fresh_cursors_are_guarded_too() {
-    let mut interactions = Vec::new();
-    for i in 0..6 {
-        let query = if i == 0 {
-            json!({})
-        } else {
-            json!({ "cursor": format!("c{i}") })
-        };
-        interactions.push(json!({
-            "request": { "path": "/api/Users", "query": query, "query_match": "exact" },
-            "response": { "body": { "items": [], "next": format!("c{}", i + 1) } }
-        }));
-    }
+    let next: Vec<String> = (1..=6).map(cursor).collect();
+    let interactions = chain("cursor", cursor, |_| json!([]), &next);
     let server = serve(interactions).await;
-    let yaml = format!(
-        r#"{HEADER}operations:
-  account_aggregation:
-    request: {{ path: /Users, query: {{ cursor: "{{{{page.cursor}}}}" }} }}
-    records: "$.items[*]"
-    identity: "$.id"
-    paging: {{ kind: cursor, cursor: "$.next", max_empty_pages: 3 }}
-"#
+    let e = engine(
+        &cursor_connector(", max_empty_pages: 3"),
+        &server.base_url(),
     );
-    let e = engine(&yaml, &server.base_url());
     let err = aggregate(&e, "account", None).await.unwrap_err();
     assert!(
         err.to_string()
@@ -166,29 +198,10 @@ async fn empty_pages_with_fresh_cursors_are_guarded_too() {
 /// the cursor guard sees the loop (the pages after the repeat would repeat records).
 #[tokio::test]
 async fn a_cursor_given_a_second_time_stops_the_listing() {
-    let mut interactions = Vec::new();
-    for (i, next) in ["c1", "c2", "c3", "c2"].iter().enumerate() {
-        let query = if i == 0 {
-            json!({})
-        } else {
-            json!({ "cursor": format!("c{i}") })
-        };
-        interactions.push(json!({
-            "request": { "path": "/api/Users", "query": query, "query_match": "exact" },
-            "response": { "body": { "items": [{ "id": format!("u{i}") }], "next": next } }
-        }));
-    }
+    let next = ["c1", "c2", "c3", "c2"].map(String::from);
+    let interactions = chain("cursor", cursor, one_user, &next);
     let server = serve(interactions).await;
-    let yaml = format!(
-        r#"{HEADER}operations:
-  account_aggregation:
-    request: {{ path: /Users, query: {{ cursor: "{{{{page.cursor}}}}" }} }}
-    records: "$.items[*]"
-    identity: "$.id"
-    paging: {{ kind: cursor, cursor: "$.next" }}
-"#
-    );
-    let e = engine(&yaml, &server.base_url());
+    let e = engine(&cursor_connector(""), &server.base_url());
     let err = aggregate(&e, "account", None).await.unwrap_err();
     assert!(
         err.to_string().contains(
@@ -202,21 +215,8 @@ async fn a_cursor_given_a_second_time_stops_the_listing() {
 /// The same with next-page URLs: the third page links back to the second.
 #[tokio::test]
 async fn a_next_url_given_a_second_time_stops_the_listing() {
-    let mut interactions = Vec::new();
-    for (i, next) in ["/api/Users?p=1", "/api/Users?p=2", "/api/Users?p=1"]
-        .iter()
-        .enumerate()
-    {
-        let query = if i == 0 {
-            json!({})
-        } else {
-            json!({ "p": i.to_string() })
-        };
-        interactions.push(json!({
-            "request": { "path": "/api/Users", "query": query, "query_match": "exact" },
-            "response": { "body": { "items": [{ "id": format!("u{i}") }], "next": next } }
-        }));
-    }
+    let next = ["/api/Users?p=1", "/api/Users?p=2", "/api/Users?p=1"].map(String::from);
+    let interactions = chain("p", |i| i.to_string(), one_user, &next);
     let server = serve(interactions).await;
     let yaml = format!(
         r#"{HEADER}operations:

@@ -232,18 +232,16 @@ async fn drive_window(
 ) -> Result<(), EngineError> {
     // The states of the pages after the first, made as the window takes them: a list made
     // up front held one state per page (2 MB for 4,000,000 records in pages of 250).
-    let mut st = first.clone();
-    let mut ended = false;
-    let mut pending = std::iter::from_fn(move || {
-        if ended {
-            return None;
-        }
+    let mut pending = std::iter::successors(Some(first.clone()), |prev| {
+        let mut st = prev.clone();
         st.index += 1;
         st.offset += p.limit;
         st.number += 1;
-        let consumed = st.index.saturating_mul(p.limit);
-        ended = consumed >= total || p.max_pages.is_some_and(|m| st.index >= m);
-        (!ended).then(|| st.clone())
+        Some(st)
+    })
+    .skip(1)
+    .take_while(|st| {
+        st.index.saturating_mul(p.limit) < total && p.max_pages.is_none_or(|m| st.index < m)
     });
     let mut window: FuturesOrdered<_> = FuturesOrdered::new();
     let mut page = first.index + 1;
